@@ -1,0 +1,168 @@
+"""Runtime configuration, read from the environment (SPEC §6).
+
+Every component (API, worker, CLI) builds one `Settings`; `get_settings()` caches the one read from
+the process environment. Tests and `supportflow dev` build their own with explicit values
+(`Settings(data_dir=..., task_queue=...)`): fields accept their Python name as well as their
+environment variable name.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, AnyHttpUrl, Field, TypeAdapter, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".supportflow")
+DEFAULT_TASK_QUEUE = "supportflow"
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _env(name: str, field_name: str) -> AliasChoices:
+    """Accept the environment variable name and the field's own name (for explicit construction)."""
+    return AliasChoices(name, field_name)
+
+
+def _check_http_url(value: str | None) -> str | None:
+    """Validate an http(s) URL but keep it as the plain string the user gave."""
+    if value is None or value == "":
+        return None
+    _HTTP_URL.validate_python(value)
+    return value
+
+
+class Settings(BaseSettings):
+    """supportflow configuration. Every field can be set from the environment variable named in
+    its description; unknown environment variables are ignored."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=False,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        validation_alias=_env("SUPPORTFLOW_DATA_DIR", "data_dir"),
+        description=(
+            "SUPPORTFLOW_DATA_DIR: directory for local state of the embedded stack (SQLite "
+            "database, Temporal dev-server database, logs)."
+        ),
+    )
+    """Directory for local state of the embedded stack (SQLite db, Temporal db, logs)."""
+
+    database_url: str = Field(
+        default="",
+        validation_alias=_env("DATABASE_URL", "database_url"),
+        description=(
+            "DATABASE_URL: SQLAlchemy URL of the supportflow database, e.g. "
+            "postgresql+psycopg://user@host:5432/db. Default: sqlite:///<data_dir>/supportflow.db."
+        ),
+    )
+    """SQLAlchemy URL of the database; defaults to SQLite inside `data_dir`."""
+
+    temporal_address: str = Field(
+        default="127.0.0.1:7233",
+        validation_alias=_env("TEMPORAL_ADDRESS", "temporal_address"),
+        description="TEMPORAL_ADDRESS: host:port of the Temporal frontend (gRPC).",
+    )
+    """host:port of the Temporal frontend service."""
+
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=_env("TEMPORAL_NAMESPACE", "temporal_namespace"),
+        description="TEMPORAL_NAMESPACE: Temporal namespace the runs live in.",
+    )
+    """Temporal namespace the runs live in."""
+
+    temporal_ui_url: str = Field(
+        default="http://127.0.0.1:8233",
+        validation_alias=_env("TEMPORAL_UI_URL", "temporal_ui_url"),
+        description="TEMPORAL_UI_URL: base URL of the Temporal Web UI, used for links to runs.",
+    )
+    """Base URL of the Temporal Web UI (links to runs), without a trailing slash."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SUPPORTFLOW_WEBHOOK_URL", "webhook_url"),
+        description=(
+            "SUPPORTFLOW_WEBHOOK_URL: optional http(s) URL every action is also delivered to "
+            "(signed), so the real help desk applies it. Unset: actions only hit the desk mirror."
+        ),
+    )
+    """Optional http(s) URL that receives every action, signed with `webhook_secret`."""
+
+    webhook_secret: str | None = Field(
+        default=None,
+        validation_alias=_env("SUPPORTFLOW_WEBHOOK_SECRET", "webhook_secret"),
+        description=(
+            "SUPPORTFLOW_WEBHOOK_SECRET: HMAC-SHA256 key for the X-Supportflow-Signature header "
+            "of outbound webhooks."
+        ),
+    )
+    """HMAC-SHA256 key for `X-Supportflow-Signature` on outbound webhooks."""
+
+    task_queue: str = Field(
+        default=DEFAULT_TASK_QUEUE,
+        validation_alias=_env("SUPPORTFLOW_TASK_QUEUE", "task_queue"),
+        description=(
+            "SUPPORTFLOW_TASK_QUEUE: Temporal task queue of the worker and of the runs the API "
+            "starts (tests use a fresh one each)."
+        ),
+    )
+    """Temporal task queue shared by the API (starting runs) and the worker (polling)."""
+
+    api_base_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SUPPORTFLOW_API_BASE_URL", "api_base_url"),
+        description=(
+            "SUPPORTFLOW_API_BASE_URL: public base URL of the API (links, and the default target "
+            "of `supportflow events send`). Unset: http://127.0.0.1:8000."
+        ),
+    )
+    """Public base URL of the API; None means http://127.0.0.1:8000."""
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> str | None:
+        return _check_http_url(None if value is None else str(value))
+
+    @field_validator("api_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> str | None:
+        checked = _check_http_url(None if value is None else str(value))
+        return None if checked is None else checked.rstrip("/")
+
+    @field_validator("temporal_ui_url", mode="before")
+    @classmethod
+    def _ui_url(cls, value: Any) -> str:
+        checked = _check_http_url(str(value))
+        if checked is None:
+            raise ValueError("must be an http(s) URL")
+        return checked.rstrip("/")
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'supportflow.db'}"
+        return self
+
+    @property
+    def resolved_api_base_url(self) -> str:
+        """The API base URL, with the local default filled in."""
+        return self.api_base_url or "http://127.0.0.1:8000"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings read from the process environment, built once per process."""
+    return Settings()
