@@ -1,0 +1,86 @@
+"""The typed field catalogue: every dotted path a condition or a placeholder may read."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from definitions import vocabulary as v
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    NUMBER = "number"
+    DATETIME = "datetime"
+    LIST = "list"  # a list of strings, e.g. tags
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str
+    type: FieldType
+    description: str
+    allowed: tuple[str, ...] = ()  # closed vocabulary of values, if any
+
+
+def _f(path: str, type_: FieldType, description: str, allowed: tuple[str, ...] = ()) -> FieldSpec:
+    return FieldSpec(path, type_, description, allowed)
+
+
+S, N, D, L = FieldType.STRING, FieldType.NUMBER, FieldType.DATETIME, FieldType.LIST
+
+FIELD_CATALOGUE: dict[str, FieldSpec] = {
+    spec.path: spec
+    for spec in (
+        _f("conversation.id", S, "Conversation id in the help desk"),
+        _f("conversation.channel", S, "Channel the conversation came in on", v.CHANNELS),
+        _f("conversation.status", S, "Current status", v.STATUSES),
+        _f("conversation.priority", S, "Current priority", v.PRIORITIES),
+        _f("conversation.subject", S, "Subject line"),
+        _f("conversation.tags", L, "Tags on the conversation"),
+        _f("conversation.assignee_agent", S, "Assigned agent id"),
+        _f("conversation.assignee_team", S, "Assigned team id"),
+        _f("conversation.message_count", N, "Number of messages so far"),
+        _f("conversation.waiting_minutes", N, "Minutes the customer has waited for a reply"),
+        _f("conversation.created_at", D, "When the conversation was created (ISO-8601)"),
+        _f("customer.id", S, "Customer id"),
+        _f("customer.name", S, "Customer name"),
+        _f("customer.email", S, "Customer email"),
+        _f("customer.lifecycle", S, "Lifecycle stage, e.g. lead or customer"),
+        _f("customer.segment", S, "Segment, e.g. vip"),
+        _f("customer.plan", S, "Plan, e.g. gold"),
+        _f("customer.language", S, "Preferred language"),
+        _f("customer.country", S, "Country"),
+        _f("message.content", S, "Text of the triggering message"),
+        _f("message.sender_type", S, "Who sent the triggering message", v.SENDER_TYPES),
+        _f("message.sentiment", S, "Sentiment of the triggering message", v.SENTIMENTS),
+        _f("message.sentiment_score", N, "Sentiment score in [-1, 1]"),
+        _f("message.language", S, "Language of the triggering message"),
+        _f("sla.type", S, "SLA clock that was breached", v.SLA_TYPES),
+        _f("sla.elapsed_minutes", N, "Minutes the SLA clock had run when it was breached"),
+        _f("event.type", S, "Type of the triggering event", v.EVENT_TYPES),
+    )
+}
+
+ATTRIBUTE_PREFIX = "customer.attributes."
+
+
+def field_spec(path: str) -> FieldSpec | None:
+    """The spec of a field path, or None when the path is not in the catalogue.
+
+    `customer.attributes.<key>` is open-ended: custom attributes are compared as strings (or
+    numbers when the value is numeric).
+    """
+    if path in FIELD_CATALOGUE:
+        return FIELD_CATALOGUE[path]
+    if path.startswith(ATTRIBUTE_PREFIX) and len(path) > len(ATTRIBUTE_PREFIX):
+        key = path[len(ATTRIBUTE_PREFIX) :]
+        if key.replace("_", "").replace("-", "").isalnum():
+            return FieldSpec(path, FieldType.STRING, f"Custom customer attribute '{key}'")
+    return None
+
+
+def describe_unknown(path: str) -> str:
+    return (
+        f"unknown field {path!r}; known fields are "
+        + ", ".join(sorted(FIELD_CATALOGUE))
+        + f", and {ATTRIBUTE_PREFIX}<key>"
+    )

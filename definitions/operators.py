@@ -1,0 +1,211 @@
+"""Condition operators: which field types they fit, what value they need, and how they compare."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import re2
+
+from definitions.fields import FieldSpec, FieldType
+
+
+class Operator(StrEnum):
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    MATCHES = "matches"
+    GREATER_THAN = "greater_than"
+    GREATER_OR_EQUAL = "greater_or_equal"
+    LESS_THAN = "less_than"
+    LESS_OR_EQUAL = "less_or_equal"
+    IN = "in"
+    NOT_IN = "not_in"
+    IS_SET = "is_set"
+    IS_NOT_SET = "is_not_set"
+
+
+O = Operator
+_PRESENCE = {O.IS_SET, O.IS_NOT_SET}
+_MEMBERSHIP = {O.IN, O.NOT_IN}
+_ORDER = {O.GREATER_THAN, O.GREATER_OR_EQUAL, O.LESS_THAN, O.LESS_OR_EQUAL}
+_TEXT = {O.CONTAINS, O.NOT_CONTAINS, O.STARTS_WITH, O.ENDS_WITH, O.MATCHES}
+
+OPERATORS_BY_TYPE: dict[FieldType, frozenset[Operator]] = {
+    FieldType.STRING: frozenset({O.EQUALS, O.NOT_EQUALS, *_TEXT, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.NUMBER: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.DATETIME: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_PRESENCE}),
+    FieldType.LIST: frozenset({O.CONTAINS, O.NOT_CONTAINS, *_MEMBERSHIP, *_PRESENCE}),
+}
+
+
+def check_operator(spec: FieldSpec, operator: Operator) -> None:
+    allowed = OPERATORS_BY_TYPE[spec.type]
+    if operator not in allowed:
+        raise ValueError(
+            f"operator {operator.value!r} does not fit field {spec.path!r} ({spec.type.value}); "
+            f"use one of: {', '.join(sorted(o.value for o in allowed))}"
+        )
+
+
+def normalise_value(spec: FieldSpec, operator: Operator, value: Any) -> Any:
+    """Check a rule's value against the field and operator; return it in canonical form."""
+    if operator in _PRESENCE:
+        if value is not None:
+            raise ValueError(f"operator {operator.value!r} takes no value")
+        return None
+    if operator in _MEMBERSHIP:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"operator {operator.value!r} needs a non-empty list of values")
+        return [_scalar(spec, operator, item) for item in value]
+    if operator is O.MATCHES:
+        if not isinstance(value, str):
+            raise ValueError("operator 'matches' needs a regular expression string")
+        check_regex(value)
+        return value
+    return _scalar(spec, operator, value)
+
+
+def _scalar(spec: FieldSpec, operator: Operator, value: Any) -> Any:
+    if spec.type is FieldType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"field {spec.path!r} is a number: the value must be a number")
+        return value
+    if spec.type is FieldType.DATETIME:
+        if not isinstance(value, str):
+            raise ValueError(f"field {spec.path!r} is a datetime: give an ISO-8601 string")
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO-8601 datetime") from None
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"field {spec.path!r} is text: the value must be a string")
+    text = str(value)
+    if spec.allowed and operator in {O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN}:
+        if text.lower() not in spec.allowed:
+            raise ValueError(
+                f"{text!r} is not a possible value of {spec.path!r}; "
+                f"use one of: {', '.join(spec.allowed)}"
+            )
+    return text
+
+
+def check_regex(pattern: str) -> None:
+    """Raise ValueError when a pattern is not valid RE2 syntax."""
+    try:
+        re2.compile(pattern, options=_quiet_options())
+    except re2.error as exc:
+        raise ValueError(f"invalid RE2 regular expression {pattern!r}: {exc}") from None
+
+
+def regex_search(pattern: str, text: str) -> bool:
+    """Case-insensitive RE2 search (linear time: no catastrophic backtracking)."""
+    return re2.search(pattern, text, options=_ignore_case()) is not None
+
+
+def apply_operator(operator: Operator, actual: Any, expected: Any) -> bool:
+    """Compare a resolved field value with a rule's value. Text comparisons ignore case."""
+    if operator is O.IS_SET:
+        return not _is_empty(actual)
+    if operator is O.IS_NOT_SET:
+        return _is_empty(actual)
+    if actual is None:
+        # A missing value only satisfies the negative operators.
+        return operator in {O.NOT_EQUALS, O.NOT_CONTAINS, O.NOT_IN}
+    if isinstance(actual, list):
+        return _apply_list(operator, [_fold(a) for a in actual], expected)
+    if operator is O.MATCHES:
+        return regex_search(str(expected), str(actual))
+    if operator in _ORDER:
+        return _apply_order(operator, actual, expected)
+    if operator in _MEMBERSHIP:
+        hit = any(_equal(actual, item) for item in expected)
+        return hit if operator is O.IN else not hit
+    if operator is O.EQUALS:
+        return _equal(actual, expected)
+    if operator is O.NOT_EQUALS:
+        return not _equal(actual, expected)
+    text, needle = _fold(actual), _fold(expected)
+    if operator is O.CONTAINS:
+        return needle in text
+    if operator is O.NOT_CONTAINS:
+        return needle not in text
+    if operator is O.STARTS_WITH:
+        return text.startswith(needle)
+    if operator is O.ENDS_WITH:
+        return text.endswith(needle)
+    raise ValueError(f"operator {operator!r} cannot compare {actual!r}")
+
+
+def _apply_list(operator: Operator, items: Sequence[str], expected: Any) -> bool:
+    if operator is O.CONTAINS:
+        return _fold(expected) in items
+    if operator is O.NOT_CONTAINS:
+        return _fold(expected) not in items
+    if operator in _MEMBERSHIP:
+        hit = any(_fold(e) in items for e in expected)
+        return hit if operator is O.IN else not hit
+    raise ValueError(f"operator {operator.value!r} does not apply to a list")
+
+
+def _apply_order(operator: Operator, actual: Any, expected: Any) -> bool:
+    left, right = _orderable(actual), _orderable(expected)
+    if left is None or right is None or type(left) is not type(right):
+        return False
+    if operator is O.GREATER_THAN:
+        return bool(left > right)
+    if operator is O.GREATER_OR_EQUAL:
+        return bool(left >= right)
+    if operator is O.LESS_THAN:
+        return bool(left < right)
+    return bool(left <= right)
+
+
+def _orderable(value: Any) -> float | datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, int | float) and not isinstance(actual, bool):
+        number = _orderable(expected)
+        return isinstance(number, float) and float(actual) == number
+    return _fold(actual) == _fold(expected)
+
+
+def _fold(value: Any) -> str:
+    return str(value).casefold()
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _quiet_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+def _ignore_case() -> Any:
+    options = _quiet_options()
+    options.case_sensitive = False
+    return options

@@ -1,0 +1,138 @@
+"""Temporal-facing names and the models that cross the workflow/activity boundary.
+
+One pure module (as shared.py in the money-transfer template), imported by the app, the worker
+and the activities, so the names can never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from definitions.context import SlaInfo
+from definitions.evaluator import ConditionOutcome
+from definitions.events import Event
+from definitions.models import ActionStep, ConditionStep, WorkflowDefinitionIn
+
+TASK_QUEUE = "supportflow"
+WORKFLOW_RUN = "WorkflowRun"
+CONVERSATION_SLA = "ConversationSla"
+
+SA_DEFINITION_ID = "WorkflowDefinitionId"  # Keyword
+SA_DEFINITION_VERSION = "WorkflowDefinitionVersion"  # Int
+SA_TRIGGER_TYPE = "TriggerType"  # Keyword
+SA_CONVERSATION_ID = "ConversationId"  # Keyword
+SEARCH_ATTRIBUTES: dict[str, Literal["Keyword", "Int"]] = {
+    SA_DEFINITION_ID: "Keyword",
+    SA_DEFINITION_VERSION: "Int",
+    SA_TRIGGER_TYPE: "Keyword",
+    SA_CONVERSATION_ID: "Keyword",
+}
+
+# Loop guard: no run starts for an event whose causal chain is deeper than this.
+MAX_CAUSAL_DEPTH = 5
+
+# Activity names (activities are called by name: the worker registers them under these).
+ACT_EVALUATE_CONDITION = "evaluate_condition"
+ACT_PERFORM_ACTION = "perform_action"
+ACT_DELIVER_WEBHOOK = "deliver_webhook"
+ACT_DISPATCH_EVENT = "dispatch_event"
+
+# Stable ApplicationError types.
+ERR_NOT_FOUND = "NotFound"  # unknown team/agent: permanent
+ERR_INVALID_DEFINITION = "InvalidDefinition"
+ERR_WEBHOOK_REJECTED = "WebhookRejected"  # 4xx from the webhook: permanent
+ERR_STEP_FAILED = "StepFailed"
+
+
+def run_workflow_id(definition_id: str, event_id: str) -> str:
+    return f"run:{definition_id}:{event_id}"
+
+
+def sla_workflow_id(conversation_id: str) -> str:
+    return f"sla:{conversation_id}"
+
+
+class RunInput(BaseModel):
+    """Everything a WorkflowRun needs, frozen at start: the definition version and the event."""
+
+    definition_id: str
+    definition_version: int
+    definition: WorkflowDefinitionIn
+    event: Event
+    sla: SlaInfo | None = None
+    idempotency_scope: str = Field(
+        description="Actions are idempotent per (scope, step id); a retry keeps the original's"
+    )
+    retry_of: str | None = None
+
+
+StepStatus = Literal["running", "passed", "failed", "completed", "skipped", "error"]
+
+
+class StepTrace(BaseModel):
+    step_id: str
+    step_type: Literal["condition", "action"]
+    action: str | None = None
+    status: StepStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempts: int = 0
+    condition: ConditionOutcome | None = None
+    on_false: str | None = None
+    output: dict[str, Any] | None = None
+    rendered: dict[str, Any] | None = None
+    error: str | None = None
+    note: str | None = None
+
+
+class RunResult(BaseModel):
+    outcome: Literal["completed", "stopped", "failed"]
+    steps: list[StepTrace]
+    stopped_at: str | None = None
+    error: str | None = None
+
+
+class ConditionInput(BaseModel):
+    run_id: str
+    step: ConditionStep
+    event: Event
+    sla: SlaInfo | None = None
+    step_outputs: dict[str, dict[str, Any]] = {}
+
+
+class ActionInput(BaseModel):
+    run_id: str
+    idempotency_scope: str
+    step: ActionStep
+    event: Event
+    sla: SlaInfo | None = None
+    step_outputs: dict[str, dict[str, Any]] = {}
+    causal_chain: list[str] = Field(description="Run ids that led here, this run last")
+
+
+class WebhookDelivery(BaseModel):
+    """One action delivered to the outbound webhook; `idempotency_key` is (scope, step)."""
+
+    idempotency_key: str
+    action: str
+    conversation_id: str
+    payload: dict[str, Any]
+
+
+class ActionResult(BaseModel):
+    output: dict[str, Any]
+    rendered: dict[str, Any] = {}
+    replayed: bool = Field(
+        default=False, description="True when the effect already existed (retry or re-run)"
+    )
+    emitted_events: list[Event] = Field(
+        default=[], description="Events the action caused, e.g. a status change"
+    )
+    delivery: WebhookDelivery | None = None
+
+
+class DispatchResult(BaseModel):
+    run_ids: list[str]

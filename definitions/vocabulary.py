@@ -1,0 +1,28 @@
+"""The closed vocabularies of the language (channels, statuses, ...), shared by models and fields."""
+
+from typing import Literal, get_args
+
+Channel = Literal[
+    "live_chat", "whatsapp", "email", "sms", "messenger", "instagram", "telegram", "voice", "api"
+]
+Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
+Priority = Literal["low", "normal", "high", "urgent"]
+SenderType = Literal["customer", "agent", "ai", "automation"]
+TriggerSenderType = Literal["customer", "agent", "ai"]
+Sentiment = Literal["positive", "neutral", "negative"]
+SlaType = Literal["first_response", "resolution", "reply"]
+EventType = Literal["conversation.created", "message.created", "conversation.status_changed"]
+TriggerType = Literal["new_conversation", "new_message", "sla_breach", "status_change"]
+ActionName = Literal[
+    "auto_reply", "route", "add_tag", "change_status", "create_ticket", "notify", "escalate"
+]
+
+CHANNELS: tuple[str, ...] = get_args(Channel)
+STATUSES: tuple[str, ...] = get_args(Status)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+SENDER_TYPES: tuple[str, ...] = get_args(SenderType)
+SENTIMENTS: tuple[str, ...] = get_args(Sentiment)
+SLA_TYPES: tuple[str, ...] = get_args(SlaType)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+TRIGGER_TYPES: tuple[str, ...] = get_args(TriggerType)
+ACTION_NAMES: tuple[str, ...] = get_args(ActionName)

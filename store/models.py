@@ -1,0 +1,199 @@
+"""SQLModel tables: stored definitions, the desk mirror, the directory, events and API keys.
+
+Imported by the app and the activities, never importing them. JSON columns hold lists and
+documents so the same schema works on SQLite and PostgreSQL.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(default: Any = None) -> Any:
+    return Field(default_factory=lambda: [] if default is None else default, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------- definitions
+
+
+class WorkflowDefinitionRow(SQLModel, table=True):
+    __tablename__ = "workflow_definitions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(index=True, max_length=200)
+    description: str = ""
+    status: str = Field(index=True, max_length=16)
+    trigger_type: str = Field(index=True, max_length=32)
+    version: int = 1
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # WorkflowDefinitionIn
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowVersionRow(SQLModel, table=True):
+    __tablename__ = "workflow_versions"
+
+    definition_id: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TriggerIndexRow(SQLModel, table=True):
+    """Active definitions by (trigger type, channel), so an event only loads the ones that can
+    match. channel "*" means any channel."""
+
+    __tablename__ = "trigger_index"
+    __table_args__ = (Index("ix_trigger_lookup", "trigger_type", "channel"),)
+
+    definition_id: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=32)
+    trigger_type: str = Field(max_length=32)
+
+
+# ---------------------------------------------------------------- events
+
+
+class EventRow(SQLModel, table=True):
+    """Every accepted event; its id is the idempotency key of POST /events."""
+
+    __tablename__ = "events"
+
+    id: str = Field(primary_key=True, max_length=300)
+    type: str = Field(max_length=64)
+    conversation_id: str = Field(index=True, max_length=200)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    run_ids: list[str] = _json()
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- desk mirror
+
+
+class CustomerRow(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str | None = None
+    email: str | None = None
+    lifecycle: str | None = None
+    segment: str | None = None
+    plan: str | None = None
+    language: str | None = None
+    country: str | None = None
+    attributes: dict[str, Any] = _json({})
+
+
+class ConversationRow(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    id: str = Field(primary_key=True, max_length=200)
+    channel: str = Field(max_length=32)
+    status: str = Field(default="open", max_length=16)
+    priority: str = Field(default="normal", max_length=16)
+    subject: str = ""
+    tags: list[str] = _json()
+    assignee_agent: str | None = None
+    assignee_team: str | None = None
+    customer_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    awaiting_reply_since: datetime | None = None  # oldest unanswered customer message
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: str = Field(primary_key=True, max_length=300)
+    conversation_id: str = Field(index=True, max_length=200)
+    sender_type: str = Field(max_length=16)
+    content: str = ""
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    language: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    source: str | None = None  # "<scope>:<step id>" for automated messages
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "tickets"
+
+    id: str = Field(primary_key=True, max_length=64)
+    conversation_id: str = Field(index=True, max_length=200)
+    title: str
+    description: str = ""
+    priority: str = "normal"
+    team: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    source: str | None = None
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "notifications"
+
+    id: str = Field(primary_key=True, max_length=64)
+    conversation_id: str = Field(index=True, max_length=200)
+    recipient_agent: str = Field(max_length=200)
+    message: str
+    created_at: datetime = Field(default_factory=utcnow)
+    source: str | None = None
+
+
+class ActionEffectRow(SQLModel, table=True):
+    """The idempotency ledger: one row per (scope, step) that took effect, with its output.
+
+    Written in the same transaction as the effect, so an action either happened and is
+    recorded, or neither."""
+
+    __tablename__ = "action_effects"
+
+    scope: str = Field(primary_key=True, max_length=400)
+    step_id: str = Field(primary_key=True, max_length=64)
+    action: str = Field(max_length=32)
+    conversation_id: str = Field(index=True, max_length=200)
+    output: dict[str, Any] = _json({})
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- directory
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "teams"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str
+    members: list[str] = _json()
+    supervisor: str | None = None
+    round_robin_cursor: int = 0
+
+
+class AgentRow(SQLModel, table=True):
+    __tablename__ = "agents"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str
+    email: str | None = None
+    available: bool = True
+
+
+# ---------------------------------------------------------------- auth
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str | None = None
+    role: str = Field(max_length=16)
+    key_hash: str = Field(max_length=128)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
