@@ -136,3 +136,20 @@ class ActionResult(BaseModel):
 
 class DispatchResult(BaseModel):
     run_ids: list[str]
+
+
+# ---------------------------------------------------------------- SLA tracker (ConversationSla)
+
+SLA_EVENT_SIGNAL = "conversation_event"  # every event of the conversation, via signal-with-start
+SLA_REFRESH_SIGNAL = "definitions_changed"  # sla_breach definitions were created/changed/deleted
+
+
+class SlaTrackerInput(BaseModel):
+    conversation_id: str
+    carried_state: dict[str, Any] | None = Field(
+        default=None, description="State handed over by continue-as-new"
+    )
+
+
+class SlaSignal(BaseModel):
+    event: Event
