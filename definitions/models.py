@@ -96,7 +96,7 @@ class Transition(Strict):
     from_: Status = Field(alias="from", description="Status before the change")
     to: Status = Field(description="Status after the change")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
 
 
 class StatusChangeTrigger(Strict):
