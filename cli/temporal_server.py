@@ -28,13 +28,7 @@ from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
 from temporalio.client import Client
 
-#: Custom search attributes every run carries (SPEC §5), as `name -> dev-server type`.
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "WorkflowDefinitionId": "Keyword",
-    "WorkflowDefinitionVersion": "Int",
-    "TriggerType": "Keyword",
-    "ConversationId": "Keyword",
-}
+from definitions.runs import SEARCH_ATTRIBUTES  # name -> "Keyword" | "Int" (SPEC §5)
 
 #: Dynamic config of the embedded server. New search attributes are visible at once (no 10 s
 #: cache), which matters on the very first start when runs begin right after registration.
@@ -43,6 +37,8 @@ DYNAMIC_CONFIG: dict[str, str] = {
 }
 
 DEFAULT_RETENTION = timedelta(days=30)
+
+__all__ = ["DYNAMIC_CONFIG", "SEARCH_ATTRIBUTES", "DevServer", "DevServerError", "find_binary"]
 
 
 class DevServerError(RuntimeError):
