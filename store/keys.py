@@ -85,7 +85,9 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
 def list_keys(engine: Engine) -> list[ApiKeyInfo]:
     """Every key, oldest first, revoked ones included."""
     with session_scope(engine) as session:
-        rows = session.exec(select(ApiKeyRow).order_by(col(ApiKeyRow.created_at), col(ApiKeyRow.id)))
+        rows = session.exec(
+            select(ApiKeyRow).order_by(col(ApiKeyRow.created_at), col(ApiKeyRow.id))
+        )
         return [_info(row) for row in rows]
 
 
@@ -104,7 +106,9 @@ def revoke_key(engine: Engine, key_id: str) -> bool:
 def count_keys(engine: Engine) -> int:
     """How many usable (not revoked) keys exist; 0 means the stack needs a first admin key."""
     with session_scope(engine) as session:
-        statement = select(func.count()).select_from(ApiKeyRow).where(col(ApiKeyRow.revoked_at).is_(None))
+        statement = (
+            select(func.count()).select_from(ApiKeyRow).where(col(ApiKeyRow.revoked_at).is_(None))
+        )
         return int(session.exec(statement).one())
 
 
