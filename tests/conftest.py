@@ -1,6 +1,10 @@
 """Fixtures shared by every test. Temporal servers, task queues and databases come from
 `tests/temporal_fixtures.py` (see its docstring)."""
 
+import os
+
+import pytest
+
 from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     assert_eventually,
     db_url,
@@ -10,3 +14,15 @@ from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     task_queue,
     time_env,
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`.ci/run` sets SUPPORTFLOW_SKIP_BROWSER_TESTS (to the reason) when Chromium could not be
+    installed: the browser tests are then skipped, visibly, instead of failing."""
+    reason = os.environ.get("SUPPORTFLOW_SKIP_BROWSER_TESTS")
+    if not reason:
+        return
+    skip = pytest.mark.skip(reason=f"browser tests skipped: {reason}")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
