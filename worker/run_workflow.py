@@ -1,0 +1,482 @@
+"""WorkflowRun: the one generic interpreter of a stored workflow definition.
+
+One workflow class, one loop over the steps of the definition version frozen into its input (as
+temporalio/samples-python `dsl/workflow.py`). Every side effect is an activity called by name with
+one pydantic model:
+
+- a condition step is a local activity (`evaluate_condition`) that reads the conversation and the
+  customer as they are *now* (fresh state) and returns each rule's value and result;
+- an action step is a local activity (`perform_action`), idempotent per (idempotency scope, step);
+  when it returns a webhook delivery, a regular activity (`deliver_webhook`) sends it with a long
+  backoff; when it emits events (a status change), a regular activity (`dispatch_event`) feeds them
+  back into trigger matching, carrying the causal chain (loop guard).
+
+Retries of the two local activities are driven here, one attempt per call, so the trace shows the
+real number of attempts and the error of each failed one: transient errors retry with exponential
+backoff (durable timers), permanent ones (`NotFound`, `InvalidDefinition`, or any non-retryable
+ApplicationError) stop at once.
+
+The run's trace (`RunResult`) is kept as the loop goes and is readable at any time with the query
+`trace`. A step that fails for good ends the run as *Failed* with an `ApplicationError` of type
+`StepFailed` whose first detail is the partial trace. Anything unexpected is turned into an
+`ApplicationError` too, so a run never hangs on a workflow-task failure (only real
+non-determinism does, on purpose: fixing the code lets it continue).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal, NoReturn, assert_never
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutError,
+    is_cancelled_exception,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from definitions.evaluator import ConditionOutcome
+    from definitions.events import Event
+    from definitions.models import (
+        ActionStep,
+        AddTagStep,
+        AllGroup,
+        AnyGroup,
+        AutoReplyStep,
+        ChangeStatusStep,
+        Condition,
+        ConditionStep,
+        CreateTicketStep,
+        EscalateStep,
+        NotifyStep,
+        RouteStep,
+        Rule,
+    )
+    from definitions.runs import (
+        ACT_DELIVER_WEBHOOK,
+        ACT_DISPATCH_EVENT,
+        ACT_EVALUATE_CONDITION,
+        ACT_PERFORM_ACTION,
+        ERR_INVALID_DEFINITION,
+        ERR_NOT_FOUND,
+        ERR_STEP_FAILED,
+        ERR_WEBHOOK_REJECTED,
+        WORKFLOW_RUN,
+        ActionInput,
+        ActionResult,
+        ConditionInput,
+        DispatchResult,
+        RunInput,
+        RunResult,
+        StepTrace,
+        WebhookDelivery,
+    )
+
+# ---------------------------------------------------------------- timeouts and retries
+
+#: One attempt of a condition or an action (they touch only the local database).
+STEP_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+#: Attempts of a condition or action step before the run fails.
+STEP_MAX_ATTEMPTS = 5
+STEP_INITIAL_BACKOFF = timedelta(seconds=1)
+STEP_BACKOFF_COEFFICIENT = 2.0
+STEP_MAX_BACKOFF = timedelta(seconds=30)
+#: ApplicationError types that no retry can fix.
+PERMANENT_ERRORS = frozenset({ERR_NOT_FOUND, ERR_INVALID_DEFINITION})
+
+#: The outbound webhook: the help desk may be down for a while.
+WEBHOOK_TIMEOUT = timedelta(seconds=30)
+WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=[ERR_WEBHOOK_REJECTED],
+)
+
+#: Feeding an emitted event back into trigger matching (database + starting runs).
+DISPATCH_TIMEOUT = timedelta(seconds=60)
+DISPATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+    non_retryable_error_types=[ERR_INVALID_DEFINITION],
+)
+
+# One call = one attempt: the loop in `_attempts` retries, so it can count.
+_SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
+
+Outcome = Literal["completed", "stopped", "failed"]
+
+
+class StepFailure(Exception):
+    """A step failed for good; `message` is for people (the trace and the run's failure)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@workflow.defn(name=WORKFLOW_RUN, failure_exception_types=[ValidationError])
+class WorkflowRun:
+    """Runs one frozen definition version against one event, step by step.
+
+    A `ValidationError` (an input the models reject, e.g. an unknown action) fails the run instead
+    of its workflow task, so a bad start never leaves a run retrying forever.
+    """
+
+    def __init__(self) -> None:
+        self._steps: list[StepTrace] = []
+        self._outcome: Outcome = "completed"
+        self._stopped_at: str | None = None
+        self._error: str | None = None
+
+    # ------------------------------------------------------------ public surface
+
+    @workflow.run
+    async def run(self, input: RunInput) -> RunResult:
+        try:
+            await self._interpret(input)
+        except StepFailure as failure:
+            self._fail(failure.message)
+        except (ApplicationError, workflow.NondeterminismError):
+            raise
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
+            self._fail(f"unexpected activity failure: {_cause_message(err)}")
+        except Exception as err:  # a bug or a definition this interpreter cannot run
+            self._fail(f"unexpected error: {type(err).__name__}: {err}")
+        workflow.set_current_details(self._details_done())
+        return self._result()
+
+    @workflow.query(name="trace")
+    def trace(self) -> RunResult:
+        """The trace so far. While the run is in flight `outcome` is provisional ("completed"
+        means nothing stopped or failed yet) and the current step has status "running"."""
+        return self._result()
+
+    # ------------------------------------------------------------ the interpreter loop
+
+    async def _interpret(self, input: RunInput) -> None:
+        run_id = workflow.info().workflow_id
+        steps = input.definition.steps
+        outputs: dict[str, dict[str, Any]] = {}
+        skip_reason: str | None = None
+        for index, step in enumerate(steps):
+            position = f"step {index + 1}/{len(steps)}"
+            if skip_reason is not None:
+                self._steps.append(_skipped(step, skip_reason))
+                skip_reason = None
+                continue
+            if isinstance(step, ConditionStep):
+                passed = await self._condition(step, input, run_id, outputs, position)
+                if passed:
+                    continue
+                if step.on_false == "stop":
+                    self._outcome = "stopped"
+                    self._stopped_at = step.id
+                    return
+                if step.on_false == "skip_next":
+                    skip_reason = f"skipped because condition {step.id!r} was false (skip_next)"
+                elif step.on_false != "continue":
+                    assert_never(step.on_false)
+            else:
+                outputs[step.id] = await self._action(step, input, run_id, outputs, position)
+
+    async def _condition(
+        self,
+        step: ConditionStep,
+        input: RunInput,
+        run_id: str,
+        outputs: dict[str, dict[str, Any]],
+        position: str,
+    ) -> bool:
+        summary = f"condition {step.id}: {describe_condition(step.condition)}"
+        trace = self._start(step, position, summary)
+        trace.on_false = step.on_false
+        outcome: ConditionOutcome = await self._attempts(
+            trace,
+            ACT_EVALUATE_CONDITION,
+            ConditionInput(
+                run_id=run_id,
+                step=step,
+                event=input.event,
+                sla=input.sla,
+                step_outputs=dict(outputs),
+            ),
+            ConditionOutcome,
+            summary,
+        )
+        trace.condition = outcome
+        trace.status = "passed" if outcome.result else "failed"
+        if not outcome.result:
+            trace.note = _join(trace.note, _ON_FALSE_NOTES[step.on_false])
+        trace.finished_at = workflow.now()
+        return outcome.result
+
+    async def _action(
+        self,
+        step: ActionStep,
+        input: RunInput,
+        run_id: str,
+        outputs: dict[str, dict[str, Any]],
+        position: str,
+    ) -> dict[str, Any]:
+        summary = describe_action(step)
+        trace = self._start(step, position, summary)
+        result: ActionResult = await self._attempts(
+            trace,
+            ACT_PERFORM_ACTION,
+            ActionInput(
+                run_id=run_id,
+                idempotency_scope=input.idempotency_scope,
+                step=step,
+                event=input.event,
+                sla=input.sla,
+                step_outputs=dict(outputs),
+                causal_chain=[*input.event.causal_chain, run_id],
+            ),
+            ActionResult,
+            summary,
+        )
+        trace.output = result.output
+        trace.rendered = result.rendered or None
+        if result.replayed:
+            trace.note = _join(
+                trace.note, "already applied by an earlier attempt or run: not repeated"
+            )
+        if result.delivery is not None:
+            await self._deliver(trace, result.delivery)
+        for event in result.emitted_events:
+            await self._dispatch(trace, event, [*input.event.causal_chain, run_id])
+        trace.status = "completed"
+        trace.finished_at = workflow.now()
+        return result.output
+
+    # ------------------------------------------------------------ activities
+
+    async def _attempts(
+        self,
+        trace: StepTrace,
+        activity: str,
+        arg: Any,
+        result_type: type[Any],
+        summary: str,
+    ) -> Any:
+        """Run a local activity, retrying transient failures with exponential backoff. Raises
+        StepFailure with the cause in words once it fails for good."""
+        attempt = 0
+        while True:
+            attempt += 1
+            trace.attempts = attempt
+            try:
+                return await workflow.execute_local_activity(
+                    activity,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=STEP_ATTEMPT_TIMEOUT,
+                    retry_policy=_SINGLE_ATTEMPT,
+                    summary=summary if attempt == 1 else f"{summary} (attempt {attempt})",
+                )
+            except (ActivityError, ApplicationError) as err:
+                # A local activity's own failure arrives as the bare ApplicationError; timeouts
+                # and cancellation as an ActivityError around the cause.
+                if is_cancelled_exception(err):
+                    raise
+                message = _cause_message(err)
+                if _is_permanent(err) or attempt >= STEP_MAX_ATTEMPTS:
+                    if attempt > 1:
+                        message = f"{message} (after {attempt} attempts)"
+                    raise StepFailure(message) from err
+                delay = _backoff(attempt)
+                trace.note = _join(trace.note, f"attempt {attempt} failed: {message}; retrying")
+                await workflow.sleep(delay, summary=f"retry {trace.step_id} in {delay}")
+
+    async def _deliver(self, trace: StepTrace, delivery: WebhookDelivery) -> None:
+        try:
+            await workflow.execute_activity(
+                ACT_DELIVER_WEBHOOK,
+                delivery,
+                start_to_close_timeout=WEBHOOK_TIMEOUT,
+                retry_policy=WEBHOOK_RETRY,
+                summary=f"deliver {delivery.action} to the webhook",
+            )
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
+            raise StepFailure(
+                f"the action took effect but webhook delivery failed: {_cause_message(err)}"
+            ) from err
+        trace.note = _join(trace.note, "delivered to the webhook")
+
+    async def _dispatch(self, trace: StepTrace, event: Event, chain: list[str]) -> None:
+        if not event.causal_chain:
+            event = event.model_copy(update={"causal_chain": chain})
+        try:
+            dispatched: DispatchResult = await workflow.execute_activity(
+                ACT_DISPATCH_EVENT,
+                event,
+                result_type=DispatchResult,
+                start_to_close_timeout=DISPATCH_TIMEOUT,
+                retry_policy=DISPATCH_RETRY,
+                summary=f"dispatch {event.type} ({event.id})",
+            )
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
+            raise StepFailure(
+                f"the action took effect but its event {event.id!r} could not be dispatched: "
+                f"{_cause_message(err)}"
+            ) from err
+        started = ", ".join(dispatched.run_ids) or "none"
+        trace.note = _join(
+            trace.note, f"emitted {event.type} {event.id!r}; runs started: {started}"
+        )
+
+    # ------------------------------------------------------------ trace bookkeeping
+
+    def _start(self, step: Any, position: str, summary: str) -> StepTrace:
+        trace = StepTrace(
+            step_id=step.id,
+            step_type=step.type,
+            action=getattr(step, "action", None),
+            status="running",
+            started_at=workflow.now(),
+        )
+        self._steps.append(trace)
+        workflow.set_current_details(f"{position}: {summary}")
+        return trace
+
+    def _fail(self, message: str) -> NoReturn:
+        running = next((s for s in reversed(self._steps) if s.status == "running"), None)
+        if running is not None:
+            running.status = "error"
+            running.error = message
+            running.finished_at = workflow.now()
+            label = f"step {running.step_id!r} ({running.action or running.step_type}) failed"
+            message = f"{label}: {message}"
+        self._outcome = "failed"
+        self._error = message
+        workflow.set_current_details(f"failed: {message}")
+        raise ApplicationError(message, self._result(), type=ERR_STEP_FAILED, non_retryable=True)
+
+    def _result(self) -> RunResult:
+        return RunResult(
+            outcome=self._outcome,
+            steps=[step.model_copy() for step in self._steps],
+            stopped_at=self._stopped_at,
+            error=self._error,
+        )
+
+    def _details_done(self) -> str:
+        if self._outcome == "stopped":
+            return f"stopped at condition {self._stopped_at!r}"
+        return f"completed {len(self._steps)} step(s)"
+
+
+# ---------------------------------------------------------------- helpers (pure)
+
+_ON_FALSE_NOTES = {
+    "stop": "condition false: run stopped",
+    "continue": "condition false: continued",
+    "skip_next": "condition false: next step skipped",
+}
+
+
+def _skipped(step: Any, reason: str) -> StepTrace:
+    now = workflow.now()
+    return StepTrace(
+        step_id=step.id,
+        step_type=step.type,
+        action=getattr(step, "action", None),
+        status="skipped",
+        started_at=now,
+        finished_at=now,
+        note=reason,
+    )
+
+
+def _join(note: str | None, more: str) -> str:
+    return more if not note else f"{note}; {more}"
+
+
+def _backoff(attempt: int) -> timedelta:
+    seconds = STEP_INITIAL_BACKOFF.total_seconds() * STEP_BACKOFF_COEFFICIENT ** (attempt - 1)
+    return min(timedelta(seconds=seconds), STEP_MAX_BACKOFF)
+
+
+def _cause(err: ActivityError | ApplicationError) -> BaseException | None:
+    return err.cause if isinstance(err, ActivityError) else err
+
+
+def _is_permanent(err: ActivityError | ApplicationError) -> bool:
+    cause = _cause(err)
+    return isinstance(cause, ApplicationError) and (
+        cause.non_retryable or (cause.type or "") in PERMANENT_ERRORS
+    )
+
+
+def _cause_message(err: ActivityError | ApplicationError) -> str:
+    """The useful message of an activity failure, for people."""
+    cause = _cause(err)
+    if isinstance(cause, TimeoutError):
+        return f"timed out ({cause.type.name.lower() if cause.type else 'timeout'})"
+    if isinstance(cause, ApplicationError):
+        return cause.message or cause.type or "error"
+    if cause is not None:
+        return str(cause) or type(cause).__name__
+    return str(err) or "activity failed"
+
+
+def describe_condition(condition: Condition) -> str:
+    """One line for the Temporal UI: `customer.segment equals 'vip'`, `all of 3 rules`."""
+    if isinstance(condition, Rule):
+        if condition.value is None:
+            return f"{condition.field} {condition.operator.value}"
+        return f"{condition.field} {condition.operator.value} {condition.value!r}"
+    if isinstance(condition, AllGroup):
+        return f"all of {len(condition.all)} conditions"
+    if isinstance(condition, AnyGroup):
+        return f"any of {len(condition.any)} conditions"
+    assert_never(condition)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_action(step: ActionStep) -> str:
+    """One line for the Temporal UI: `route → team vip-support`. Exhaustive over the actions."""
+    match step:
+        case AutoReplyStep():
+            return f"auto_reply: {_short(step.params.message)}"
+        case RouteStep():
+            target = (
+                f"team {step.params.team}" if step.params.team else f"agent {step.params.agent}"
+            )
+            strategy = "" if step.params.strategy == "direct" else f" ({step.params.strategy})"
+            return f"route → {target}{strategy}"
+        case AddTagStep():
+            return f"add_tag: {', '.join(step.params.tags)}"
+        case ChangeStatusStep():
+            return f"change_status → {step.params.status}"
+        case CreateTicketStep():
+            return f"create_ticket: {_short(step.params.title)} ({step.params.priority})"
+        case NotifyStep():
+            target = (
+                f"team {step.params.team}" if step.params.team else f"agent {step.params.agent}"
+            )
+            return f"notify → {target}"
+        case EscalateStep():
+            target = step.params.to or "supervisor of the assigned team"
+            return f"escalate → {target} ({step.params.priority})"
+        case _:
+            assert_never(step)
