@@ -158,6 +158,9 @@ class ActionEffectRow(SQLModel, table=True):
     action: str = Field(max_length=32)
     conversation_id: str = Field(index=True, max_length=200)
     output: dict[str, Any] = _json({})
+    # The whole ActionResult (rendered params, emitted events, webhook delivery), so a retry after
+    # the effect returns exactly what the first attempt would have.
+    result: dict[str, Any] = _json({})
     created_at: datetime = Field(default_factory=utcnow)
 
 
