@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -59,6 +60,12 @@ def _open_engine(settings: Settings) -> Engine:
     return engine
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+
+
 def _check_port_free(host: str, port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,11 +81,9 @@ def _check_port_free(host: str, port: int, what: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _uvicorn_server(settings: Settings, host: str, port: int) -> uvicorn.Server:
+def _uvicorn_server(api_app: Any, host: str, port: int) -> uvicorn.Server:
     """A uvicorn server for the API that leaves signal handling to its caller."""
     import uvicorn
-
-    from app.main import create_app
 
     class _Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -87,7 +92,7 @@ def _uvicorn_server(settings: Settings, host: str, port: int) -> uvicorn.Server:
             yield
 
     config = uvicorn.Config(
-        create_app(settings),
+        api_app,
         host=host,
         port=port,
         log_level="info",
@@ -105,15 +110,17 @@ async def _run_dev(
     requests, then the worker drains its tasks, then Temporal, which runs in its own session so the
     terminal's Ctrl-C does not kill it under the worker's feet). Subprocesses for the worker and the
     API would each get the Ctrl-C at the same moment and race each other and Temporal."""
+    # Everything is imported and built before anything starts, so a broken install fails fast.
+    from app.main import create_app
     from cli.temporal_server import DevServer, DevServerError
     from store.keys import count_keys, create_key
     from worker.main import run_worker
 
+    api_server = _uvicorn_server(create_app(settings), host, port)
+
     engine = _open_engine(settings)
     try:
-        new_admin_key = (
-            None if count_keys(engine) else create_key(engine, "admin", name="dev admin")
-        )
+        first_start = count_keys(engine) == 0
     finally:
         engine.dispose()
 
@@ -144,7 +151,6 @@ async def _run_dev(
         _echo_err(str(error))
         return 1
 
-    api_server = _uvicorn_server(settings, host, port)
     worker_task = asyncio.create_task(run_worker(settings), name="worker")
     api_task = asyncio.create_task(api_server.serve(), name="api")
     stop_task = asyncio.create_task(stop.wait(), name="stop")
@@ -155,6 +161,15 @@ async def _run_dev(
                 break
             await asyncio.sleep(0.1)
         if api_server.started:
+            # Created only now that the stack is up, so the one chance to see it is not lost
+            # to a failed start.
+            new_admin_key = None
+            if first_start:
+                engine = _open_engine(settings)
+                try:
+                    new_admin_key = create_key(engine, "admin", name="dev admin")
+                finally:
+                    engine.dispose()
             _print_banner(settings, host, port, temporal, new_admin_key)
         done, _ = await asyncio.wait(
             {worker_task, api_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
@@ -227,6 +242,7 @@ def dev(
         api_base_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _configure_logging()
     raise typer.Exit(asyncio.run(_run_dev(settings, host, port, temporal_port, ui_port)))
 
 
@@ -269,6 +285,7 @@ def worker() -> None:
     """Run the Temporal worker only (settings from the environment)."""
     from worker.main import run_worker
 
+    _configure_logging()
     _run_until_signal(run_worker(get_settings()))
 
 
