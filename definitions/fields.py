@@ -11,6 +11,7 @@ class FieldType(StrEnum):
     NUMBER = "number"
     DATETIME = "datetime"
     LIST = "list"  # a list of strings, e.g. tags
+    ATTRIBUTE = "attribute"  # a custom attribute: text, or a number/datetime when it reads as one
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def field_spec(path: str) -> FieldSpec | None:
     if path.startswith(ATTRIBUTE_PREFIX) and len(path) > len(ATTRIBUTE_PREFIX):
         key = path[len(ATTRIBUTE_PREFIX) :]
         if key.replace("_", "").replace("-", "").isalnum():
-            return FieldSpec(path, FieldType.STRING, f"Custom customer attribute '{key}'")
+            return FieldSpec(path, FieldType.ATTRIBUTE, f"Custom customer attribute '{key}'")
     return None
 
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from definitions.context import SlaInfo
+from definitions.durations import format_duration, parse_duration
 from definitions.events import Event
 from definitions.models import (
     NewConversationTrigger,
@@ -95,4 +97,22 @@ def _match_status_change(trigger: StatusChangeTrigger, event: Event) -> MatchRes
         return _no(f"previous status {before!r} is not one of {trigger.from_statuses}")
     if trigger.to_statuses and after not in trigger.to_statuses:
         return _no(f"new status {after!r} is not one of {trigger.to_statuses}")
+    return _yes()
+
+
+def match_sla(trigger: SlaBreachTrigger, sla: SlaInfo | None) -> MatchResult:
+    """Whether a breached SLA clock (type and elapsed time) fires an sla_breach trigger."""
+    if sla is None:
+        return _no(
+            "sla_breach triggers fire from SLA clocks, not from events: give the SLA clock "
+            "(type and elapsed minutes)"
+        )
+    if sla.type != trigger.sla_type:
+        return _no(f"the SLA clock {sla.type!r} is not the trigger's {trigger.sla_type!r}")
+    threshold = parse_duration(trigger.threshold)
+    if sla.elapsed_minutes * 60 < threshold.total_seconds():
+        return _no(
+            f"the {sla.type} clock has run {sla.elapsed_minutes:g} min, under the threshold of "
+            f"{format_duration(threshold)}"
+        )
     return _yes()

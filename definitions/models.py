@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -46,6 +47,15 @@ class NewConversationTrigger(Strict):
     )
 
 
+def _compiles(pattern: str) -> str:
+    check_regex(pattern)
+    return pattern
+
+
+# A regular expression, checked when saved; an error's location names its index in the list.
+Pattern = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_compiles)]
+
+
 class NewMessageTrigger(Strict):
     """Fires when a message is received (never for messages written by automations)."""
 
@@ -53,22 +63,12 @@ class NewMessageTrigger(Strict):
     sender_types: list[TriggerSenderType] = Field(
         default=[], description="customer, agent or ai; empty = any"
     )
-    content_patterns: list[str] = Field(
+    content_patterns: list[Pattern] = Field(
         default=[],
         description="RE2 regular expressions, case-insensitive; any one matching is enough",
         examples=[["refund|money back", "cancel(l)?ation"]],
     )
     channels: list[Channel] = Field(default=[], description="Channels to match; empty = any")
-
-    @field_validator("content_patterns")
-    @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for index, pattern in enumerate(patterns):
-            try:
-                check_regex(pattern)
-            except ValueError as exc:
-                raise ValueError(f"content_patterns[{index}]: {exc}") from None
-        return patterns
 
 
 class SlaBreachTrigger(Strict):
@@ -123,7 +123,11 @@ class Rule(Strict):
 
     field: str = Field(description="Dotted field path, e.g. customer.segment", examples=["customer.segment"])
     operator: Operator = Field(description="How to compare")
-    value: Any = Field(default=None, description="What to compare with (a list for in/not_in)")
+    value: Any = Field(
+        default=None,
+        validate_default=True,
+        description="What to compare with (a list for in/not_in; none for is_set/is_not_set)",
+    )
 
     @field_validator("field")
     @classmethod
@@ -185,15 +189,20 @@ class ConditionStep(Strict):
     field: str | None = Field(default=None, description="Single rule: the field path")
     operator: Operator | None = Field(default=None, description="Single rule: the operator")
     value: Any = Field(default=None, description="Single rule: the value")
-    all: list[Condition] | None = Field(default=None, description="Group: every member true")
-    any: list[Condition] | None = Field(default=None, description="Group: one member true")
+    all: list[Condition] | None = Field(
+        default=None, min_length=1, description="Group: every member true"
+    )
+    any: list[Condition] | None = Field(
+        default=None, min_length=1, description="Group: one member true"
+    )
     on_false: OnFalse = Field(
         default="stop", description="stop the run, continue, or skip_next (skip the next step)"
     )
 
     @model_validator(mode="after")
     def _one_form(self) -> ConditionStep:
-        forms = [self.field is not None or self.operator is not None, self.all is not None, self.any is not None]
+        single = self.field is not None or self.operator is not None or self.value is not None
+        forms = [single, self.all is not None, self.any is not None]
         if sum(forms) != 1:
             raise ValueError(
                 "a condition is either a single rule (field, operator, value) or one group "

@@ -1,7 +1,7 @@
 """Condition operators: which field types they fit, what value they need, and how they compare."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +39,9 @@ OPERATORS_BY_TYPE: dict[FieldType, frozenset[Operator]] = {
     FieldType.NUMBER: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_MEMBERSHIP, *_PRESENCE}),
     FieldType.DATETIME: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_PRESENCE}),
     FieldType.LIST: frozenset({O.CONTAINS, O.NOT_CONTAINS, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.ATTRIBUTE: frozenset(
+        {O.EQUALS, O.NOT_EQUALS, *_TEXT, *_ORDER, *_MEMBERSHIP, *_PRESENCE}
+    ),
 }
 
 
@@ -57,6 +60,8 @@ def normalise_value(spec: FieldSpec, operator: Operator, value: Any) -> Any:
         if value is not None:
             raise ValueError(f"operator {operator.value!r} takes no value")
         return None
+    if value is None:
+        raise ValueError(f"operator {operator.value!r} needs a value to compare {spec.path!r} with")
     if operator in _MEMBERSHIP:
         if not isinstance(value, list) or not value:
             raise ValueError(f"operator {operator.value!r} needs a non-empty list of values")
@@ -82,9 +87,21 @@ def _scalar(spec: FieldSpec, operator: Operator, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{value!r} is not an ISO-8601 datetime") from None
         return value
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"field {spec.path!r} is text: the value must be a string")
-    text = str(value)
+    if spec.type is FieldType.ATTRIBUTE:
+        if operator in _ORDER:
+            if _orderable(value) is None:
+                raise ValueError(
+                    f"operator {operator.value!r} on {spec.path!r} needs a number or an "
+                    "ISO-8601 datetime"
+                )
+            return value
+        if not isinstance(value, str | int | float):
+            raise ValueError(f"field {spec.path!r} needs a text, number or true/false value")
+        return value
+    if not isinstance(value, str):
+        kind = "a list of texts" if spec.type is FieldType.LIST else "text"
+        raise ValueError(f"field {spec.path!r} is {kind}: the value must be a string")
+    text = value
     if spec.allowed and operator in {O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN}:
         if text.lower() not in spec.allowed:
             raise ValueError(
@@ -99,7 +116,10 @@ def check_regex(pattern: str) -> None:
     try:
         re2.compile(pattern, options=_quiet_options())
     except re2.error as exc:
-        raise ValueError(f"invalid RE2 regular expression {pattern!r}: {exc}") from None
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", errors="replace")
+        raise ValueError(f"invalid RE2 regular expression {pattern!r}: {reason}") from None
 
 
 def regex_search(pattern: str, text: str) -> bool:
@@ -171,24 +191,37 @@ def _orderable(value: Any) -> float | datetime | None:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, datetime):
-        return value
+        return _aware(value)
     if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
             pass
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return _aware(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
         except ValueError:
             return None
     return None
 
 
+def _aware(moment: datetime) -> datetime:
+    """Datetimes without an offset are read as UTC, so any two datetimes can be compared."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _equal(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, int | float) and not isinstance(actual, bool):
-        number = _orderable(expected)
-        return isinstance(number, float) and float(actual) == number
-    return _fold(actual) == _fold(expected)
+    if _is_number(actual) or _is_number(expected):
+        left, right = _orderable(actual), _orderable(expected)
+        return isinstance(left, float) and isinstance(right, float) and left == right
+    if _fold(actual) == _fold(expected):
+        return True
+    # The same instant written two ways ("...Z" and "...+00:00") is equal.
+    left, right = _orderable(actual), _orderable(expected)
+    return isinstance(left, datetime) and isinstance(right, datetime) and left == right
 
 
 def _fold(value: Any) -> str:

@@ -74,7 +74,16 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             default = expression.group("dq")
             return default if default is not None else (expression.group("sq") or "")
         if isinstance(value, list):
-            return ", ".join(str(item) for item in value)
-        return str(value)
+            return ", ".join(_text(item) for item in value)
+        return _text(value)
 
     return _PLACEHOLDER.sub(substitute, template)
+
+
+def _text(value: Any) -> str:
+    """How a value reads in a message: 45.0 -> "45", True -> "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
