@@ -1,0 +1,242 @@
+"""Record WorkflowRun histories for the replay test (tests/test_replay.py).
+
+Each scenario below runs once on a real Temporal dev server with the real activities against a
+fresh SQLite database, and its history is written to `tests/histories/<scenario>.json`
+(`WorkflowHistory.to_json()`, the same JSON as `temporal workflow show --output json`).
+
+Re-record after a *deliberate* change of the workflow's commands (and only then — a replay
+failure otherwise means the change would break runs in flight; guard it with `workflow.patched`):
+
+    /work/venv/bin/python -m tests.record_histories            # every scenario
+    /work/venv/bin/python -m tests.record_histories completed  # some of them
+
+The scenario builders are shared with tests/test_workflow_run.py, so the recorded shapes are the
+tested ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from definitions.events import Event
+from definitions.models import WorkflowDefinitionIn
+from definitions.runs import WORKFLOW_RUN, RunInput, RunResult, run_workflow_id
+from store.db import create_all, make_engine, session_scope
+from store.desk import mirror_event
+from store.directory import AgentIn, TeamIn, put_agent, put_team
+from store.settings import Settings
+
+HISTORIES = Path(__file__).parent / "histories"
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+# ---------------------------------------------------------------- builders (shared with tests)
+
+
+def make_event(
+    event_id: str | None = None,
+    *,
+    conversation_id: str | None = None,
+    customer: dict[str, Any] | None = None,
+    type: str = "conversation.created",
+    **conversation: Any,
+) -> Event:
+    """A new WhatsApp conversation of Ada, a VIP customer (override what a test needs)."""
+    body_customer = {
+        "id": "u-4",
+        "name": "Ada",
+        "email": "ada@example.com",
+        "lifecycle": "customer",
+        "segment": "vip",
+    }
+    body_customer.update(customer or {})
+    return Event.model_validate(
+        {
+            "id": event_id or f"evt-{uuid.uuid4().hex[:12]}",
+            "type": type,
+            "occurred_at": T0.isoformat(),
+            "conversation": {
+                "id": conversation_id or f"c-{uuid.uuid4().hex[:12]}",
+                "channel": "whatsapp",
+                **conversation,
+            },
+            "customer": body_customer,
+        }
+    )
+
+
+def make_definition(steps: list[dict[str, Any]], **trigger: Any) -> WorkflowDefinitionIn:
+    return WorkflowDefinitionIn.model_validate(
+        {
+            "name": "test definition",
+            "status": "active",
+            "trigger": trigger or {"type": "new_conversation"},
+            "steps": steps,
+        }
+    )
+
+
+def make_input(
+    steps: list[dict[str, Any]],
+    event: Event | None = None,
+    *,
+    definition_id: str = "def-test",
+    scope: str | None = None,
+) -> RunInput:
+    """A RunInput the way ingestion builds it: scope = the run's deterministic id."""
+    event = event or make_event()
+    return RunInput(
+        definition_id=definition_id,
+        definition_version=1,
+        definition=make_definition(steps),
+        event=event,
+        idempotency_scope=scope or run_workflow_id(definition_id, event.id),
+    )
+
+
+def seed_directory(engine: Engine) -> None:
+    """Agents ana, bo and sam; team vip-support (ana, bo; supervisor sam) and billing (bo)."""
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        put_agent(session, "ana", AgentIn(name="Ana", email="ana@example.com"))
+        put_agent(session, "bo", AgentIn(name="Bo"))
+        put_agent(session, "sam", AgentIn(name="Sam"))
+        put_team(
+            session,
+            "vip-support",
+            TeamIn(name="VIP support", members=["ana", "bo"], supervisor="sam"),
+        )
+        put_team(session, "billing", TeamIn(name="Billing", members=["bo"]))
+
+
+def mirror(engine: Engine, event: Event) -> None:
+    """What ingestion does before a run starts: the desk store learns the conversation."""
+    with session_scope(engine) as session:
+        mirror_event(session, event)
+
+
+async def start_run(
+    client: Client, run_input: RunInput, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        WORKFLOW_RUN,
+        run_input,
+        id=f"{run_workflow_id(run_input.definition_id, run_input.event.id)}:{uuid.uuid4().hex[:6]}",
+        task_queue=task_queue,
+        result_type=RunResult,
+        execution_timeout=timedelta(minutes=5),
+    )
+
+
+# ---------------------------------------------------------------- the scenarios
+
+CUSTOMER_ONLY = {
+    "id": "is-customer",
+    "type": "condition",
+    "field": "customer.lifecycle",
+    "operator": "equals",
+    "value": "customer",
+    "on_false": "stop",
+}
+ROUTE_VIP = {"id": "route", "type": "action", "action": "route", "params": {"team": "vip-support"}}
+GREET = {
+    "id": "greet",
+    "type": "action",
+    "action": "auto_reply",
+    "params": {
+        "message": 'Hi {{customer.name | default: "there"}}, a VIP specialist is on the way.'
+    },
+}
+VIP_STEPS = [CUSTOMER_ONLY, ROUTE_VIP, GREET]
+
+
+@dataclass
+class Scenario:
+    steps: list[dict[str, Any]]
+    customer: dict[str, Any] | None = None
+    fails: bool = False
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "completed": Scenario(VIP_STEPS),
+    "stopped": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
+    "skip_next": Scenario(
+        [
+            {**CUSTOMER_ONLY, "on_false": "skip_next"},
+            ROUTE_VIP,
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["triaged"]}},
+        ],
+        customer={"lifecycle": "lead"},
+    ),
+    "failed_step": Scenario(
+        [{"id": "route", "type": "action", "action": "route", "params": {"team": "no-such-team"}}],
+        fails=True,
+    ),
+}
+
+
+async def record(client: Client, engine: Engine, settings: Settings, names: list[str]) -> None:
+    from worker.main import build_worker
+
+    HISTORIES.mkdir(exist_ok=True)
+    task_queue = settings.task_queue
+    async with build_worker(client, engine, settings, task_queue):
+        for name in names:
+            scenario = SCENARIOS[name]
+            event = make_event(
+                f"evt-{name}", conversation_id=f"c-{name}", customer=scenario.customer
+            )
+            mirror(engine, event)
+            handle = await start_run(client, make_input(scenario.steps, event), task_queue)
+            try:
+                await handle.result()
+            except WorkflowFailureError:
+                if not scenario.fails:
+                    raise
+            history = await handle.fetch_history()
+            path = HISTORIES / f"{name}.json"
+            path.write_text(history.to_json())
+            print(f"recorded {path}")  # noqa: T201
+
+
+async def main(names: list[str]) -> None:
+    from cli.temporal_server import find_binary
+
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(SCENARIOS)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(find_binary("temporal")),
+            data_converter=pydantic_data_converter,
+        ) as env:
+            engine = make_engine(f"sqlite:///{tmp}/record.db")
+            create_all(engine)
+            seed_directory(engine)
+            settings = Settings(
+                data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/record.db", task_queue="record"
+            )
+            try:
+                await record(env.client, engine, settings, names or list(SCENARIOS))
+            finally:
+                engine.dispose()
+
+
+def _cli() -> None:
+    asyncio.run(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    _cli()
