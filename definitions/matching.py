@@ -1,5 +1,6 @@
 """Does an event fire a trigger? Pure, and explains itself for the dry run."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from definitions.context import SlaInfo
@@ -51,9 +52,9 @@ def match_trigger(trigger: AnyTrigger, event: Event) -> MatchResult:
     return _no("sla_breach triggers fire from SLA clocks, not from events")
 
 
-def _match_channel(channels: list[str], event: Event) -> MatchResult | None:
+def _match_channel(channels: Sequence[str], event: Event) -> MatchResult | None:
     if channels and event.conversation.channel not in channels:
-        return _no(f"channel {event.conversation.channel!r} is not one of {channels}")
+        return _no(f"channel {event.conversation.channel!r} is not one of {list(channels)}")
     return None
 
 

@@ -174,8 +174,14 @@ def _apply_list(operator: Operator, items: Sequence[str], expected: Any) -> bool
 
 def _apply_order(operator: Operator, actual: Any, expected: Any) -> bool:
     left, right = _orderable(actual), _orderable(expected)
-    if left is None or right is None or type(left) is not type(right):
-        return False
+    if isinstance(left, float) and isinstance(right, float):
+        return _compare(operator, left, right)
+    if isinstance(left, datetime) and isinstance(right, datetime):
+        return _compare(operator, left, right)
+    return False
+
+
+def _compare(operator: Operator, left: Any, right: Any) -> bool:
     if operator is O.GREATER_THAN:
         return bool(left > right)
     if operator is O.GREATER_OR_EQUAL:
