@@ -1,0 +1,222 @@
+"""Test in Draft: what a definition would do with a sample event, without doing any of it.
+
+Pure: nothing runs, nothing is written, no clock is read. Actions do not take effect, so every
+condition sees the conversation and customer exactly as given; a placeholder over an earlier
+step's output (`{{steps.ticket.ticket_id}}`) renders as a readable stand-in such as
+"<ticket id from step ticket>".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from definitions.context import ConversationState, CustomerState, SlaInfo, build_context
+from definitions.evaluator import RuleOutcome, evaluate_condition
+from definitions.events import Event
+from definitions.matching import match_sla, match_trigger
+from definitions.models import (
+    ACTION_OUTPUTS,
+    ConditionStep,
+    SlaBreachTrigger,
+    WorkflowDefinitionIn,
+)
+from definitions.placeholders import render
+from definitions.runs import MAX_CAUSAL_DEPTH
+
+
+class DryRunTrigger(BaseModel):
+    matched: bool = Field(description="Whether the sample event fires the trigger")
+    reason: str = Field(description="Why it does not match ('matches' when it does)")
+
+
+class DryRunRule(BaseModel):
+    """One rule of a condition, with the value it read."""
+
+    field: str = Field(examples=["customer.segment"])
+    operator: str = Field(examples=["equals"])
+    expected: Any = Field(default=None, description="The rule's value")
+    resolved: Any = Field(default=None, description="The field's value in the sample")
+    result: bool
+
+
+DryRunStatus = Literal["passed", "failed", "would_run", "skipped"]
+
+
+class DryRunStep(BaseModel):
+    """What one step would do."""
+
+    step_id: str
+    step_type: Literal["condition", "action"]
+    action: str | None = Field(default=None, description="Action name, for an action step")
+    status: DryRunStatus = Field(
+        description="passed / failed (condition), would_run (action), or skipped"
+    )
+    result: bool | None = Field(default=None, description="A condition's result")
+    rules: list[DryRunRule] = Field(default=[], description="A condition's rules, in order")
+    on_false: str | None = Field(default=None, description="A condition's on_false setting")
+    effect: str | None = Field(
+        default=None, description="What the condition's result does to the run, in words"
+    )
+    rendered: dict[str, str] = Field(
+        default={}, description="An action's template params, rendered against the sample"
+    )
+    params: dict[str, Any] = Field(default={}, description="An action's other params")
+    reason: str | None = Field(default=None, description="Why a step is skipped")
+
+
+DryRunOutcome = Literal["would_complete", "would_stop", "trigger_not_matched"]
+
+
+class DryRunReport(BaseModel):
+    """The result of a dry run: the trigger, every step in order, and the outcome."""
+
+    trigger: DryRunTrigger
+    steps: list[DryRunStep]
+    outcome: DryRunOutcome
+    stopped_at: str | None = Field(
+        default=None, description="The condition step that would stop the run"
+    )
+    summary: str = Field(description="The outcome in one sentence")
+
+
+def dry_run(
+    definition: WorkflowDefinitionIn,
+    event: Event,
+    conversation: ConversationState,
+    customer: CustomerState | None,
+    sla: SlaInfo | None = None,
+) -> DryRunReport:
+    """Walk the definition over a sample event and state, reporting what would happen."""
+    trigger = _match(definition, event, sla)
+    if not trigger.matched:
+        skipped = [
+            _skipped(step, "the trigger does not match this event") for step in definition.steps
+        ]
+        return DryRunReport(
+            trigger=trigger,
+            steps=skipped,
+            outcome="trigger_not_matched",
+            summary=f"The trigger does not match: {trigger.reason}.",
+        )
+
+    outputs: dict[str, dict[str, Any]] = {}  # stand-ins for the outputs of steps that would run
+    steps: list[DryRunStep] = []
+    stopped_at: str | None = None
+    skip_reason: str | None = None
+    for index, step in enumerate(definition.steps):
+        if stopped_at is not None:
+            steps.append(_skipped(step, f"the run would stop at step {stopped_at!r}"))
+            continue
+        if skip_reason is not None:
+            steps.append(_skipped(step, skip_reason))
+            skip_reason = None
+            continue
+        context = build_context(conversation, customer, event, sla, outputs)
+        if isinstance(step, ConditionStep):
+            report = _condition(step, context, definition.steps[index + 1 :])
+            steps.append(report)
+            if report.result is False:
+                if step.on_false == "stop":
+                    stopped_at = step.id
+                elif step.on_false == "skip_next":
+                    skip_reason = f"condition {step.id!r} is false and says skip_next"
+            continue
+        templates = step.params.templates()
+        other = step.params.model_dump(mode="json", exclude=set(templates), exclude_none=True)
+        steps.append(
+            DryRunStep(
+                step_id=step.id,
+                step_type="action",
+                action=step.action,
+                status="would_run",
+                rendered={name: render(text, context) for name, text in templates.items()},
+                params=other,
+            )
+        )
+        outputs[step.id] = {
+            output: f"<{output.replace('_', ' ')} from step {step.id}>"
+            for output in ACTION_OUTPUTS[step.action]
+        }
+
+    if stopped_at is not None:
+        return DryRunReport(
+            trigger=trigger,
+            steps=steps,
+            outcome="would_stop",
+            stopped_at=stopped_at,
+            summary=f"The run would stop at step {stopped_at!r}: its condition is false.",
+        )
+    actions = sum(1 for s in steps if s.status == "would_run")
+    skipped_count = sum(1 for s in steps if s.status == "skipped")
+    return DryRunReport(
+        trigger=trigger,
+        steps=steps,
+        outcome="would_complete",
+        summary=(
+            f"The run would complete: {actions} action(s) would run"
+            + (f", {skipped_count} step(s) skipped." if skipped_count else ".")
+        ),
+    )
+
+
+def _match(definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None) -> DryRunTrigger:
+    if len(event.causal_chain) > MAX_CAUSAL_DEPTH:
+        return DryRunTrigger(
+            matched=False,
+            reason=(
+                f"the event was caused by a chain of {len(event.causal_chain)} runs, deeper than "
+                f"{MAX_CAUSAL_DEPTH} (loop guard)"
+            ),
+        )
+    if isinstance(definition.trigger, SlaBreachTrigger):
+        result = match_sla(definition.trigger, sla)
+    else:
+        result = match_trigger(definition.trigger, event)
+    return DryRunTrigger(matched=result.matched, reason=result.reason)
+
+
+def _condition(step: ConditionStep, context: dict[str, Any], following: list[Any]) -> DryRunStep:
+    outcome = evaluate_condition(step.condition, context)
+    if outcome.result:
+        effect = "true: the run goes on to the next step"
+    elif step.on_false == "stop":
+        effect = "false and on_false is stop: the run would end here, stopped"
+    elif step.on_false == "continue":
+        effect = "false and on_false is continue: the run goes on to the next step anyway"
+    elif following:
+        effect = f"false and on_false is skip_next: step {following[0].id!r} would be skipped"
+    else:
+        effect = "false and on_false is skip_next: there is no next step to skip"
+    return DryRunStep(
+        step_id=step.id,
+        step_type="condition",
+        status="passed" if outcome.result else "failed",
+        result=outcome.result,
+        rules=[_rule(rule) for rule in outcome.rules],
+        on_false=step.on_false,
+        effect=effect,
+    )
+
+
+def _rule(rule: RuleOutcome) -> DryRunRule:
+    return DryRunRule(
+        field=rule.field,
+        operator=rule.operator,
+        expected=rule.expected,
+        resolved=rule.actual,
+        result=rule.result,
+    )
+
+
+def _skipped(step: Any, reason: str) -> DryRunStep:
+    is_condition = isinstance(step, ConditionStep)
+    return DryRunStep(
+        step_id=step.id,
+        step_type="condition" if is_condition else "action",
+        action=None if is_condition else step.action,
+        status="skipped",
+        on_false=step.on_false if is_condition else None,
+        reason=reason,
+    )
