@@ -1,0 +1,197 @@
+"""Event ingestion: idempotent by event id, loop guard, trigger index, runs started per match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from definitions.events import Event
+from definitions.runs import MAX_CAUSAL_DEPTH, RunInput
+from store.db import session_scope
+from store.desk import conversation_view
+from store.ingest import EventIngestor, index_definition, unindex_definition
+from store.models import EventRow, TriggerIndexRow, WorkflowDefinitionRow
+from tests.desk_builders import make_event, store_definition
+
+pytest_plugins = ["tests.db_fixtures"]
+
+STEPS = [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}]
+
+
+def _definition(trigger: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    return {"name": "d", "status": status, "trigger": trigger, "steps": STEPS}
+
+
+class RecordingStarter:
+    """A RunStarter that records what it was asked to do (Temporal is tested in the activities)."""
+
+    def __init__(self, fail_on_start: bool = False) -> None:
+        self.started: list[RunInput] = []
+        self.signalled: list[Event] = []
+        self.fail_on_start = fail_on_start
+
+    async def start_run(self, run_input: RunInput) -> None:
+        if self.fail_on_start:
+            raise ConnectionError("temporal is down")
+        self.started.append(run_input)
+
+    async def signal_sla(self, event: Event) -> None:
+        self.signalled.append(event)
+
+
+def _save(engine: Engine, definition_id: str, body: dict[str, Any], version: int = 1) -> None:
+    with session_scope(engine) as session:
+        index_definition(session, store_definition(session, definition_id, body, version=version))
+
+
+def _index(engine: Engine) -> set[tuple[str, str, str]]:
+    with Session(engine) as session:
+        rows = session.exec(select(TriggerIndexRow)).all()
+        return {(r.definition_id, r.trigger_type, r.channel) for r in rows}
+
+
+@pytest.fixture
+def defs(desk_engine: Engine) -> Engine:
+    _save(desk_engine, "new-msg-any", _definition({"type": "new_message"}), version=3)
+    _save(
+        desk_engine,
+        "refund-wa",
+        _definition(
+            {"type": "new_message", "channels": ["whatsapp", "sms"], "content_patterns": ["refund"]}
+        ),
+    )
+    _save(desk_engine, "email-only", _definition({"type": "new_message", "channels": ["email"]}))
+    _save(desk_engine, "draft", _definition({"type": "new_message"}, status="draft"))
+    _save(
+        desk_engine,
+        "vip-new",
+        _definition({"type": "new_conversation", "customer_segments": ["vip"]}),
+    )
+    _save(desk_engine, "closed", _definition({"type": "status_change", "to_statuses": ["closed"]}))
+    _save(
+        desk_engine,
+        "sla",
+        _definition({"type": "sla_breach", "sla_type": "reply", "threshold": "30m"}),
+    )
+    return desk_engine
+
+
+def test_trigger_index_has_active_definitions_per_channel(defs: Engine) -> None:
+    assert _index(defs) == {
+        ("new-msg-any", "new_message", "*"),
+        ("refund-wa", "new_message", "whatsapp"),
+        ("refund-wa", "new_message", "sms"),
+        ("email-only", "new_message", "email"),
+        ("vip-new", "new_conversation", "*"),
+        ("closed", "status_change", "*"),
+        ("sla", "sla_breach", "*"),
+    }
+
+
+def test_deactivating_or_deleting_removes_the_index_rows(defs: Engine) -> None:
+    with session_scope(defs) as session:
+        row = session.get(WorkflowDefinitionRow, "refund-wa")
+        assert row is not None
+        row.status = "draft"
+        index_definition(session, row)
+        unindex_definition(session, "email-only")
+    ids = {definition_id for definition_id, _, _ in _index(defs)}
+    assert "refund-wa" not in ids and "email-only" not in ids and "new-msg-any" in ids
+
+
+async def test_ingest_starts_one_run_per_matching_active_definition(defs: Engine) -> None:
+    starter = RecordingStarter()
+    result = await EventIngestor(defs, starter).ingest(make_event("evt-1"))
+    assert not result.duplicate
+    assert sorted(result.run_ids) == ["run:new-msg-any:evt-1", "run:refund-wa:evt-1"]
+    by_id = {run.definition_id: run for run in starter.started}
+    assert set(by_id) == {"new-msg-any", "refund-wa"}  # not the draft, not email-only
+    run = by_id["new-msg-any"]
+    assert run.definition_version == 3
+    assert run.idempotency_scope == "run:new-msg-any:evt-1"
+    assert run.definition.steps[0].id == "tag"
+    assert run.event.message is not None and run.event.message.sentiment is not None  # filled
+    assert [e.id for e in starter.signalled] == ["evt-1"]
+
+
+async def test_channel_filter_uses_the_index(defs: Engine) -> None:
+    starter = RecordingStarter()
+    event = make_event("evt-mail", conversation={"id": "c-mail", "channel": "email"})
+    result = await EventIngestor(defs, starter).ingest(event)
+    assert sorted(result.run_ids) == ["run:email-only:evt-mail", "run:new-msg-any:evt-mail"]
+
+
+async def test_same_event_id_again_starts_nothing_and_returns_the_same_ids(defs: Engine) -> None:
+    starter = RecordingStarter()
+    ingestor = EventIngestor(defs, starter)
+    first = await ingestor.ingest(make_event("evt-1"))
+    again = await ingestor.ingest(make_event("evt-1"))
+    assert again.duplicate and again.run_ids == first.run_ids
+    assert len(starter.started) == 2 and len(starter.signalled) == 1
+    with Session(defs) as session:
+        [row] = session.exec(select(EventRow)).all()
+    assert row.run_ids == first.run_ids and row.conversation_id == "c-9"
+
+
+async def test_a_failed_start_records_nothing_so_the_retry_starts_the_same_ids(
+    defs: Engine,
+) -> None:
+    with pytest.raises(ConnectionError):
+        await EventIngestor(defs, RecordingStarter(fail_on_start=True)).ingest(make_event("evt-1"))
+    with Session(defs) as session:
+        assert session.get(EventRow, "evt-1") is None
+    starter = RecordingStarter()
+    result = await EventIngestor(defs, starter).ingest(make_event("evt-1"))
+    assert not result.duplicate and len(result.run_ids) == 2
+    with Session(defs) as session:  # mirrored once even though ingested twice
+        view = conversation_view(session, "c-9")
+    assert view is not None and len(view["messages"]) == 1
+
+
+async def test_loop_guard_stops_runs_past_the_maximum_depth(defs: Engine) -> None:
+    starter = RecordingStarter()
+    ingestor = EventIngestor(defs, starter)
+    at_limit = make_event("evt-5", causal_chain=[f"run:x:{i}" for i in range(MAX_CAUSAL_DEPTH)])
+    too_deep = make_event("evt-6", causal_chain=[f"run:x:{i}" for i in range(MAX_CAUSAL_DEPTH + 1)])
+    assert len((await ingestor.ingest(at_limit)).run_ids) == 2
+    assert (await ingestor.ingest(too_deep)).run_ids == []
+    assert [e.id for e in starter.signalled] == ["evt-5", "evt-6"]  # SLA trackers still see it
+    with Session(defs) as session:  # and the mirror too
+        view = conversation_view(session, "c-9")
+    assert view is not None and len(view["messages"]) == 2
+
+
+async def test_automation_messages_never_start_new_message_runs(defs: Engine) -> None:
+    event = make_event("evt-a", message={"sender_type": "automation", "content": "refund"})
+    assert (await EventIngestor(defs, RecordingStarter()).ingest(event)).run_ids == []
+
+
+async def test_new_conversation_and_status_change_triggers(defs: Engine) -> None:
+    starter = RecordingStarter()
+    ingestor = EventIngestor(defs, starter)
+    created = await ingestor.ingest(make_event("evt-c", "conversation.created"))
+    assert created.run_ids == ["run:vip-new:evt-c"]
+    not_vip = make_event(
+        "evt-c2", "conversation.created", conversation={"id": "c-2"}, customer={"segment": "smb"}
+    )
+    assert (await ingestor.ingest(not_vip)).run_ids == []
+    closed = make_event(
+        "evt-s", "conversation.status_changed", from_status="open", to_status="closed"
+    )
+    assert (await ingestor.ingest(closed)).run_ids == ["run:closed:evt-s"]
+    with Session(defs) as session:
+        view = conversation_view(session, "c-9")
+    assert view is not None and view["status"] == "closed"
+
+
+async def test_a_definition_deactivated_without_reindexing_starts_nothing(defs: Engine) -> None:
+    """The index narrows the candidates; the definition's own status still decides."""
+    with session_scope(defs) as session:
+        row = session.get(WorkflowDefinitionRow, "new-msg-any")
+        assert row is not None
+        row.status = "draft"
+    result = await EventIngestor(defs, RecordingStarter()).ingest(make_event("evt-1"))
+    assert result.run_ids == ["run:refund-wa:evt-1"]
