@@ -1,0 +1,320 @@
+"""Stored workflow definitions: create, read, list, replace, patch, delete, duplicate, versions.
+
+Every write happens in the caller's session and is committed here in ONE transaction together with
+its version row and the trigger index (`store.ingest.index_definition`), so a rejected request
+leaves nothing behind. Problems are domain errors (`NotFound`, `VersionConflict`, pydantic's
+`ValidationError` for a merged definition that does not validate); the API maps them to HTTP.
+
+Optimistic concurrency: writes take an optional `expected_version`; a stale one raises
+`VersionConflict`. Two writers racing from the same version both try to insert the same
+(definition_id, version) row in `workflow_versions`, so the loser fails on the primary key and gets
+a `VersionConflict` too, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, or_, select
+
+from definitions.models import WorkflowDefinitionIn
+from store.ingest import index_definition, unindex_definition
+from store.models import WorkflowDefinitionRow, WorkflowVersionRow, utcnow
+
+#: Keys of a definition that PATCH may change.
+PATCHABLE = ("name", "description", "status", "trigger", "steps")
+
+
+class NotFound(LookupError):
+    """No stored object of this kind with this id."""
+
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"{kind} {id!r} not found")
+        self.kind = kind
+        self.id = id
+
+
+class VersionConflict(Exception):
+    """An update was based on a version that is no longer the current one."""
+
+    def __init__(
+        self, definition_id: str, current: int, given: int, source: str = "version"
+    ) -> None:
+        super().__init__(
+            f"workflow {definition_id!r} is at version {current}, but the update was based on "
+            f"version {given}; reload it and apply your change again"
+        )
+        self.definition_id = definition_id
+        self.current = current
+        self.given = given
+        self.source = source
+
+
+def new_definition_id() -> str:
+    """`wf_` + 16 hex characters (safe to quote inside Temporal visibility queries)."""
+    return f"wf_{secrets.token_hex(8)}"
+
+
+def dump_definition(definition: WorkflowDefinitionIn) -> dict[str, Any]:
+    """The JSON document stored in `body` (aliases kept, e.g. a transition's `from`)."""
+    return definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def definition_of(row: WorkflowDefinitionRow) -> WorkflowDefinitionIn:
+    """The validated definition stored in a row."""
+    return WorkflowDefinitionIn.model_validate(row.body)
+
+
+def steps_count(row: WorkflowDefinitionRow) -> int:
+    return len(row.body.get("steps", []))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# ---------------------------------------------------------------- reads
+
+
+def get(session: Session, definition_id: str) -> WorkflowDefinitionRow:
+    """The stored definition, or `NotFound`."""
+    row = session.get(WorkflowDefinitionRow, definition_id)
+    if row is None:
+        raise NotFound("workflow", definition_id)
+    return row
+
+
+def list_definitions(
+    session: Session,
+    *,
+    status: str | None = None,
+    trigger_type: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[WorkflowDefinitionRow], int]:
+    """One page of definitions (most recently updated first) and the total matching count.
+
+    `q` matches name or description, case-insensitively, as a substring."""
+    conditions: list[Any] = []
+    if status:
+        conditions.append(col(WorkflowDefinitionRow.status) == status)
+    if trigger_type:
+        conditions.append(col(WorkflowDefinitionRow.trigger_type) == trigger_type)
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(col(WorkflowDefinitionRow.name)).like(pattern, escape="\\"),
+                func.lower(col(WorkflowDefinitionRow.description)).like(pattern, escape="\\"),
+            )
+        )
+    count = session.exec(
+        select(func.count()).select_from(WorkflowDefinitionRow).where(*conditions)
+    ).one()
+    rows = session.exec(
+        select(WorkflowDefinitionRow)
+        .where(*conditions)
+        .order_by(col(WorkflowDefinitionRow.updated_at).desc(), col(WorkflowDefinitionRow.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), int(count)
+
+
+def summary(session: Session) -> tuple[int, int]:
+    """(number of definitions, number of active ones)."""
+    total = session.exec(select(func.count()).select_from(WorkflowDefinitionRow)).one()
+    active = session.exec(
+        select(func.count())
+        .select_from(WorkflowDefinitionRow)
+        .where(col(WorkflowDefinitionRow.status) == "active")
+    ).one()
+    return int(total), int(active)
+
+
+def versions(session: Session, definition_id: str) -> list[WorkflowVersionRow]:
+    """Every stored version of a definition, oldest first."""
+    get(session, definition_id)
+    rows = session.exec(
+        select(WorkflowVersionRow)
+        .where(col(WorkflowVersionRow.definition_id) == definition_id)
+        .order_by(col(WorkflowVersionRow.version))
+    ).all()
+    return list(rows)
+
+
+# ---------------------------------------------------------------- writes
+
+
+def _commit(session: Session, row: WorkflowDefinitionRow, expected: int | None) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        current = session.get(WorkflowDefinitionRow, row.id)
+        if current is None:
+            raise NotFound("workflow", row.id) from None
+        raise VersionConflict(row.id, current.version, expected or row.version - 1) from None
+    session.refresh(row)
+
+
+def _save_version(session: Session, row: WorkflowDefinitionRow) -> None:
+    session.add(
+        WorkflowVersionRow(
+            definition_id=row.id, version=row.version, body=row.body, created_at=row.updated_at
+        )
+    )
+
+
+def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None:
+    row.name = definition.name
+    row.description = definition.description
+    row.status = definition.status
+    row.trigger_type = definition.trigger.type
+    row.body = dump_definition(definition)
+
+
+def create(
+    session: Session, definition: WorkflowDefinitionIn, *, definition_id: str | None = None
+) -> WorkflowDefinitionRow:
+    """Store a new definition at version 1 (with its version row and trigger index)."""
+    now = utcnow()
+    row = WorkflowDefinitionRow(
+        id=definition_id or new_definition_id(),
+        name="",
+        status="draft",
+        trigger_type="",
+        version=1,
+        body={},
+        created_at=now,
+        updated_at=now,
+    )
+    _apply(row, definition)
+    session.add(row)
+    _save_version(session, row)
+    session.flush()
+    index_definition(session, row)
+    _commit(session, row, None)
+    return row
+
+
+def _check_version(row: WorkflowDefinitionRow, expected: int | None, source: str) -> None:
+    if expected is not None and expected != row.version:
+        raise VersionConflict(row.id, row.version, expected, source)
+
+
+def _update(
+    session: Session,
+    row: WorkflowDefinitionRow,
+    definition: WorkflowDefinitionIn,
+    expected: int | None,
+) -> WorkflowDefinitionRow:
+    _apply(row, definition)
+    row.version += 1
+    row.updated_at = utcnow()
+    session.add(row)
+    _save_version(session, row)
+    session.flush()
+    index_definition(session, row)
+    _commit(session, row, expected)
+    return row
+
+
+def _expected(versions: Mapping[str, int | None]) -> tuple[int | None, str]:
+    """The version an update is based on and where it came from; the first stale one wins."""
+    given = [(source, v) for source, v in versions.items() if v is not None]
+    if not given:
+        return None, ""
+    source, value = given[0]
+    return value, source
+
+
+def replace(
+    session: Session,
+    definition_id: str,
+    definition: WorkflowDefinitionIn,
+    *,
+    expected_versions: Mapping[str, int | None] | None = None,
+) -> WorkflowDefinitionRow:
+    """Replace the whole definition: version + 1 and a new version row.
+
+    `expected_versions` maps where a version came from (e.g. "If-Match", "version") to the
+    version the client based its change on; any stale one raises `VersionConflict`."""
+    row = get(session, definition_id)
+    for source, expected in (expected_versions or {}).items():
+        _check_version(row, expected, source)
+    expected, _ = _expected(expected_versions or {})
+    return _update(session, row, definition, expected)
+
+
+def patch(
+    session: Session,
+    definition_id: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_versions: Mapping[str, int | None] | None = None,
+) -> WorkflowDefinitionRow:
+    """Apply a partial update (keys of `PATCHABLE`, JSON-shaped values) and re-validate the merged
+    definition as a whole (raises pydantic `ValidationError` with the merged document's locations).
+    Version + 1 and a new version row."""
+    row = get(session, definition_id)
+    for source, expected in (expected_versions or {}).items():
+        _check_version(row, expected, source)
+    unknown = set(changes) - set(PATCHABLE)
+    if unknown:
+        raise ValueError(f"cannot patch {', '.join(sorted(unknown))}")
+    merged = {**row.body, **changes}
+    definition = WorkflowDefinitionIn.model_validate(merged)
+    expected, _ = _expected(expected_versions or {})
+    return _update(session, row, definition, expected)
+
+
+def delete(session: Session, definition_id: str) -> None:
+    """Delete a definition, its versions and its trigger index entries. Runs in flight keep their
+    frozen copy and finish."""
+    row = get(session, definition_id)
+    unindex_definition(session, definition_id)
+    for version in session.exec(
+        select(WorkflowVersionRow).where(col(WorkflowVersionRow.definition_id) == definition_id)
+    ):
+        session.delete(version)
+    session.delete(row)
+    session.commit()
+
+
+def duplicate(session: Session, definition_id: str) -> WorkflowDefinitionRow:
+    """A new draft copy named "<name> (copy)" (truncated to fit the 200-character limit)."""
+    source = definition_of(get(session, definition_id))
+    name = f"{source.name[: 200 - len(' (copy)')]} (copy)"
+    copy = source.model_copy(update={"name": name, "status": "draft"})
+    return create(session, WorkflowDefinitionIn.model_validate(dump_definition(copy)))
+
+
+def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
+    """Whether a stored body is an sla_breach definition (its saves must refresh SLA trackers)."""
+    return bool(body) and body.get("trigger", {}).get("type") == "sla_breach"  # type: ignore[union-attr]
+
+
+__all__: Sequence[str] = (
+    "PATCHABLE",
+    "NotFound",
+    "VersionConflict",
+    "create",
+    "definition_of",
+    "delete",
+    "duplicate",
+    "dump_definition",
+    "get",
+    "is_sla_definition",
+    "list_definitions",
+    "new_definition_id",
+    "patch",
+    "replace",
+    "steps_count",
+    "summary",
+    "versions",
+)
