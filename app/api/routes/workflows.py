@@ -1,0 +1,283 @@
+"""/workflows: the definitions admins manage (SPEC §4).
+
+`execution_count` comes from Temporal visibility. A page of cards asks for its counts in parallel,
+at most 16 calls at a time, each cached for 5 seconds (see `app.temporal_gateway`); when Temporal
+is unreachable the counts are null and the rest of the page is still served.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import (
+    CanRead,
+    CanWrite,
+    DefinitionDep,
+    GatewayDep,
+    SessionDep,
+    parse_if_match,
+)
+from app.errors import responses
+from app.schemas import (
+    VIP_EXAMPLE,
+    VersionPublic,
+    VersionsPublic,
+    WorkflowCard,
+    WorkflowCreate,
+    WorkflowPublic,
+    WorkflowReplace,
+    WorkflowsPublic,
+    WorkflowsSummary,
+    WorkflowUpdate,
+)
+from app.temporal_gateway import TemporalGateway, TemporalUnavailable
+from definitions.vocabulary import TriggerType
+from store import definitions_repo
+from store.models import WorkflowDefinitionRow
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/workflows", tags=["workflows"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The version this change is based on; a stale one answers 409",
+        examples=["3"],
+    ),
+]
+
+
+async def _count(gateway: TemporalGateway, definition_id: str) -> int | None:
+    try:
+        return await gateway.count_runs(definition_id)
+    except TemporalUnavailable:
+        return None
+
+
+async def _public(gateway: TemporalGateway, row: WorkflowDefinitionRow) -> WorkflowPublic:
+    return WorkflowPublic.from_row(row, await _count(gateway, row.id))
+
+
+async def _refresh_sla_trackers(gateway: TemporalGateway) -> None:
+    """Best effort: SLA trackers re-read the sla_breach definitions (logged when it fails)."""
+    try:
+        signalled = await gateway.refresh_sla_trackers()
+        log.info("sla_breach definitions changed; refreshed %d SLA trackers", signalled)
+    except Exception:
+        log.warning("could not refresh SLA trackers", exc_info=True)
+
+
+def _after_save(
+    background: BackgroundTasks, gateway: TemporalGateway, *bodies: dict[str, Any] | None
+) -> None:
+    if any(definitions_repo.is_sla_definition(body) for body in bodies):
+        background.add_task(_refresh_sla_trackers, gateway)
+
+
+def _etag(response: Response, row: WorkflowDefinitionRow) -> None:
+    response.headers["ETag"] = f'"{row.version}"'
+
+
+@router.get(
+    "", response_model=WorkflowsPublic, dependencies=[CanRead], responses=responses(401, 403, 422)
+)
+async def list_workflows(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    status_: Annotated[
+        Literal["draft", "active"] | None, Query(alias="status", description="Only this status")
+    ] = None,
+    trigger_type: Annotated[TriggerType | None, Query(description="Only this trigger type")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Case-insensitive text in the name or description"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Cards to skip")] = 0,
+) -> WorkflowsPublic:
+    """List workflow cards, filtered and paginated, with execution counts from Temporal."""
+    rows, count = await run_in_threadpool(
+        lambda: definitions_repo.list_definitions(
+            session, status=status_, trigger_type=trigger_type, q=q, limit=limit, offset=offset
+        )
+    )
+    counts = await gateway.count_runs_many(row.id for row in rows)
+    return WorkflowsPublic(
+        data=[WorkflowCard.from_row(row, counts.get(row.id)) for row in rows], count=count
+    )
+
+
+@router.get(
+    "/summary",
+    response_model=WorkflowsSummary,
+    dependencies=[CanRead],
+    responses=responses(401, 403),
+)
+async def workflows_summary(*, session: SessionDep, gateway: GatewayDep) -> WorkflowsSummary:
+    """Totals: workflows, active workflows and runs ever started."""
+    total, active = await run_in_threadpool(definitions_repo.summary, session)
+    try:
+        executions: int | None = await gateway.count_all_runs()
+    except TemporalUnavailable:
+        executions = None
+    return WorkflowsSummary(
+        total_workflows=total, active_workflows=active, total_executions=executions
+    )
+
+
+@router.post(
+    "",
+    response_model=WorkflowPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 422),
+)
+async def create_workflow(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    background: BackgroundTasks,
+    response: Response,
+    workflow_in: Annotated[WorkflowCreate, Body(examples=[VIP_EXAMPLE])],
+) -> WorkflowPublic:
+    """Create a workflow (version 1)."""
+    row = await run_in_threadpool(definitions_repo.create, session, workflow_in)
+    _after_save(background, gateway, row.body)
+    _etag(response, row)
+    response.headers["Location"] = f"/workflows/{row.id}"
+    return WorkflowPublic.from_row(row, 0)
+
+
+@router.get(
+    "/{workflow_id}",
+    response_model=WorkflowPublic,
+    dependencies=[CanRead],
+    responses=responses(401, 403, 404),
+)
+async def read_workflow(
+    *, row: DefinitionDep, gateway: GatewayDep, response: Response
+) -> WorkflowPublic:
+    """Read one workflow (its ETag is its version)."""
+    _etag(response, row)
+    return await _public(gateway, row)
+
+
+@router.put(
+    "/{workflow_id}",
+    response_model=WorkflowPublic,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def replace_workflow(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    background: BackgroundTasks,
+    response: Response,
+    workflow_id: str,
+    workflow_in: WorkflowReplace,
+    if_match: IfMatch = None,
+) -> WorkflowPublic:
+    """Replace a workflow's whole definition (new version)."""
+    expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
+
+    def replace() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
+        before = dict(definitions_repo.get(session, workflow_id).body)
+        row = definitions_repo.replace(
+            session, workflow_id, workflow_in.definition(), expected_versions=expected
+        )
+        return row, before
+
+    row, before = await run_in_threadpool(replace)
+    _after_save(background, gateway, before, row.body)
+    _etag(response, row)
+    return await _public(gateway, row)
+
+
+@router.patch(
+    "/{workflow_id}",
+    response_model=WorkflowPublic,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def update_workflow(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    background: BackgroundTasks,
+    response: Response,
+    workflow_id: str,
+    workflow_in: WorkflowUpdate,
+    if_match: IfMatch = None,
+) -> WorkflowPublic:
+    """Change part of a workflow, e.g. {"status": "active"} (new version)."""
+    expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
+
+    def patch() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
+        before = dict(definitions_repo.get(session, workflow_id).body)
+        row = definitions_repo.patch(
+            session, workflow_id, workflow_in.changes(), expected_versions=expected
+        )
+        return row, before
+
+    row, before = await run_in_threadpool(patch)
+    _after_save(background, gateway, before, row.body)
+    _etag(response, row)
+    return await _public(gateway, row)
+
+
+@router.delete(
+    "/{workflow_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404),
+)
+async def delete_workflow(
+    *, session: SessionDep, gateway: GatewayDep, background: BackgroundTasks, workflow_id: str
+) -> Response:
+    """Delete a workflow; runs in flight finish with their frozen copy."""
+
+    def delete() -> dict[str, Any]:
+        body = dict(definitions_repo.get(session, workflow_id).body)
+        definitions_repo.delete(session, workflow_id)
+        return body
+
+    before = await run_in_threadpool(delete)
+    _after_save(background, gateway, before)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{workflow_id}/duplicate",
+    response_model=WorkflowPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404),
+)
+async def duplicate_workflow(
+    *, session: SessionDep, response: Response, workflow_id: str
+) -> WorkflowPublic:
+    """Copy a workflow as a draft named "<name> (copy)"."""
+    row = await run_in_threadpool(definitions_repo.duplicate, session, workflow_id)
+    _etag(response, row)
+    response.headers["Location"] = f"/workflows/{row.id}"
+    return WorkflowPublic.from_row(row, 0)
+
+
+@router.get(
+    "/{workflow_id}/versions",
+    response_model=VersionsPublic,
+    dependencies=[CanRead],
+    responses=responses(401, 403, 404),
+)
+async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPublic:
+    """Every saved version of a workflow with its full definition, oldest first."""
+    rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
+    return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))

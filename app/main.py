@@ -1,0 +1,83 @@
+"""The FastAPI application: `create_app(settings) -> FastAPI`.
+
+The lifespan opens the database (creating the tables) and the Temporal gateway. Temporal being
+down at start is tolerated: the API serves what needs only the database, `/health` answers 503
+naming temporal, and the gateway connects on a later call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app import openapi
+from app.api.routes import conversations, directory, events, health, templates, workflows
+from app.errors import install_error_handlers
+from app.temporal_gateway import TemporalGateway
+from store.db import create_all, make_engine
+from store.ingest import EventIngestor
+from store.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Durable customer-support automations on Temporal.
+
+Admins store **workflow definitions** (one trigger, then condition and action steps); the help desk
+posts **events**; every matching active definition starts a run that applies its actions to the
+conversation. Every route except `/health` needs `Authorization: Bearer <api key>` (roles: admin,
+integration, viewer). Errors always look like
+`{"error": {"code": "...", "message": "...", "details": [{"loc": [...], "msg": "..."}]}}`.
+"""
+
+TAGS = [
+    {
+        "name": "workflows",
+        "description": "Workflow definitions: CRUD, versions, duplicate, dry run",
+    },
+    {"name": "templates", "description": "Built-in templates: browse, preview, use"},
+    {"name": "events", "description": "Events in from the help desk (role integration)"},
+    {"name": "conversations", "description": "The desk mirror of conversations"},
+    {"name": "directory", "description": "Teams and agents that actions route to and notify"},
+    {"name": "health", "description": "Liveness of the database and Temporal (no auth)"},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for `settings` (default: read from the environment)."""
+    settings = settings or get_settings()
+    openapi.install()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        await run_in_threadpool(create_all, engine)
+        gateway = TemporalGateway(settings)
+        if not await gateway.connect():
+            log.warning("starting without Temporal; will connect when it is reachable")
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.gateway = gateway
+        app.state.ingestor = EventIngestor(engine, gateway)
+        try:
+            yield
+        finally:
+            await gateway.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="supportflow",
+        version="0.1.0",
+        summary="The Workflows module of a customer-support system",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, workflows, templates, events, conversations, directory):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,328 @@
+"""Request and response models of the HTTP API, in schema families as the FastAPI template does:
+`WorkflowCreate` (the definition language itself), `WorkflowReplace`, `WorkflowUpdate` (all
+optional, for PATCH), `WorkflowPublic` (the read model), `WorkflowCard`, `WorkflowsPublic(data,
+count)`, `VersionPublic`... Table rows never appear in a response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from definitions.events import Event
+from definitions.models import Step, Trigger, WorkflowDefinitionIn
+from definitions.vocabulary import TriggerType
+from store import definitions_repo
+from store.directory import AgentPublic, TeamPublic
+from store.models import WorkflowDefinitionRow, WorkflowVersionRow
+
+VIP_EXAMPLE: dict[str, Any] = {
+    "name": "VIP Customer Auto-Route",
+    "description": "Send VIP customers on WhatsApp straight to the VIP team",
+    "status": "active",
+    "trigger": {"type": "new_conversation", "channels": ["whatsapp"], "customer_segments": ["vip"]},
+    "steps": [
+        {
+            "id": "is-customer",
+            "type": "condition",
+            "field": "customer.lifecycle",
+            "operator": "equals",
+            "value": "customer",
+            "on_false": "stop",
+        },
+        {"id": "route", "type": "action", "action": "route", "params": {"team": "vip-support"}},
+        {
+            "id": "greet",
+            "type": "action",
+            "action": "auto_reply",
+            "params": {
+                "message": (
+                    'Hi {{customer.name | default: "there"}}, a VIP specialist is on the way.'
+                )
+            },
+        },
+    ],
+}
+
+EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "evt-123",
+    "type": "conversation.created",
+    "occurred_at": "2026-11-27T10:00:00Z",
+    "conversation": {"id": "c-9", "channel": "whatsapp", "status": "open", "subject": "Refund"},
+    "customer": {"id": "u-4", "name": "Ada", "lifecycle": "customer", "segment": "vip"},
+}
+
+
+def utc(value: datetime) -> datetime:
+    """Datetimes read back from SQLite are naive; they were written in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- workflows
+
+#: Body of POST /workflows: the definition language itself (SPEC §2).
+WorkflowCreate = WorkflowDefinitionIn
+
+VersionField = Field(
+    default=None,
+    ge=1,
+    description=(
+        "Optimistic concurrency: the version this change is based on. If it is not the current "
+        "version the request fails with 409 (the `If-Match` header does the same)."
+    ),
+    examples=[3],
+)
+
+
+class WorkflowReplace(WorkflowDefinitionIn):
+    """Body of PUT /workflows/{id}: a whole definition, optionally with the version it replaces."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{**VIP_EXAMPLE, "version": 1}]}
+    )
+
+    version: int | None = VersionField
+
+    def definition(self) -> WorkflowDefinitionIn:
+        return WorkflowDefinitionIn.model_validate(
+            self.model_dump(mode="json", by_alias=True, exclude={"version"}, exclude_none=True)
+        )
+
+
+class WorkflowUpdate(BaseModel):
+    """Body of PATCH /workflows/{id}: any subset of the definition's top-level keys. The merged
+    definition is validated as a whole, e.g. `{"status": "active"}` toggles a workflow."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "active"}, {"name": "Renamed", "version": 2}]},
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="New name")
+    description: str | None = Field(default=None, max_length=2000, description="New description")
+    status: Literal["draft", "active"] | None = Field(
+        default=None, description="draft or active (only active workflows start runs)"
+    )
+    trigger: Trigger | None = Field(default=None, description="Replaces the whole trigger")
+    steps: list[Step] | None = Field(default=None, description="Replaces the whole list of steps")
+    version: int | None = VersionField
+
+    def changes(self) -> dict[str, Any]:
+        """The keys the client sent (JSON-shaped), without `version`."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"version"})
+
+
+class WorkflowPublic(WorkflowDefinitionIn):
+    """A stored workflow: the definition plus its id, version, timestamps and counts."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    **VIP_EXAMPLE,
+                    "id": "wf_3f9a1c2b7d4e5f60",
+                    "version": 1,
+                    "created_at": "2026-11-27T10:00:00Z",
+                    "updated_at": "2026-11-27T10:00:00Z",
+                    "steps_count": 3,
+                    "execution_count": 0,
+                }
+            ]
+        },
+    )
+
+    id: str = Field(description="Workflow id", examples=["wf_3f9a1c2b7d4e5f60"])
+    version: int = Field(description="Bumped on every change", examples=[1])
+    created_at: datetime = Field(description="When the workflow was created")
+    updated_at: datetime = Field(description="When the current version was saved")
+    steps_count: int = Field(description="Number of steps", examples=[3])
+    execution_count: int | None = Field(
+        default=None,
+        description="Runs ever started for this workflow (Temporal visibility); null if down",
+        examples=[12],
+    )
+
+    @classmethod
+    def from_row(cls, row: WorkflowDefinitionRow, execution_count: int | None) -> WorkflowPublic:
+        return cls.model_validate(
+            {
+                **row.body,
+                "id": row.id,
+                "version": row.version,
+                "created_at": utc(row.created_at),
+                "updated_at": utc(row.updated_at),
+                "steps_count": definitions_repo.steps_count(row),
+                "execution_count": execution_count,
+            }
+        )
+
+
+class WorkflowCard(BaseModel):
+    """One workflow in the list."""
+
+    id: str = Field(description="Workflow id", examples=["wf_3f9a1c2b7d4e5f60"])
+    name: str = Field(description="Name", examples=["VIP Customer Auto-Route"])
+    description: str = Field(
+        description="Description", examples=["Send VIP customers to the VIP team"]
+    )
+    status: Literal["draft", "active"] = Field(description="draft or active", examples=["active"])
+    trigger_type: TriggerType = Field(
+        description="The trigger's type", examples=["new_conversation"]
+    )
+    steps_count: int = Field(description="Number of steps", examples=[3])
+    execution_count: int | None = Field(
+        description="Runs ever started (Temporal visibility); null if Temporal is unreachable",
+        examples=[12],
+    )
+    version: int = Field(description="Current version", examples=[2])
+    updated_at: datetime = Field(description="When the current version was saved")
+
+    @classmethod
+    def from_row(cls, row: WorkflowDefinitionRow, execution_count: int | None) -> WorkflowCard:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            status=row.status,  # type: ignore[arg-type]
+            trigger_type=row.trigger_type,  # type: ignore[arg-type]
+            steps_count=definitions_repo.steps_count(row),
+            execution_count=execution_count,
+            version=row.version,
+            updated_at=utc(row.updated_at),
+        )
+
+
+class WorkflowsPublic(BaseModel):
+    """A page of workflow cards and the number of workflows matching the filters."""
+
+    data: list[WorkflowCard] = Field(description="This page of cards")
+    count: int = Field(
+        description="How many workflows match the filters (all pages)", examples=[42]
+    )
+
+
+class WorkflowsSummary(BaseModel):
+    """Totals for the top of the Workflows page."""
+
+    total_workflows: int = Field(description="Stored workflows", examples=[12])
+    active_workflows: int = Field(description="Workflows with status active", examples=[7])
+    total_executions: int | None = Field(
+        description="Runs ever started on this deployment (Temporal visibility); null if down",
+        examples=[1534],
+    )
+
+
+class VersionPublic(BaseModel):
+    """One saved version of a workflow."""
+
+    version: int = Field(description="Version number", examples=[2])
+    created_at: datetime = Field(description="When this version was saved")
+    definition: WorkflowDefinitionIn = Field(description="The full definition of this version")
+
+    @classmethod
+    def from_row(cls, row: WorkflowVersionRow) -> VersionPublic:
+        return cls(
+            version=row.version,
+            created_at=utc(row.created_at),
+            definition=WorkflowDefinitionIn.model_validate(row.body),
+        )
+
+
+class VersionsPublic(BaseModel):
+    """Every version of a workflow, oldest first."""
+
+    data: list[VersionPublic]
+    count: int = Field(description="Number of versions", examples=[3])
+
+
+# ---------------------------------------------------------------- events
+
+
+class EventAccepted(BaseModel):
+    """Answer of POST /events."""
+
+    event_id: str = Field(description="The event's id (its idempotency key)", examples=["evt-123"])
+    run_ids: list[str] = Field(
+        description="Runs the event started (the same ids again for a repeated event)",
+        examples=[["run:wf_3f9a1c2b7d4e5f60:evt-123"]],
+    )
+    duplicate: bool = Field(
+        description="True when this event id was already received: nothing new was started",
+        examples=[False],
+    )
+
+
+EventExample = {"examples": [EVENT_EXAMPLE]}
+
+
+# ---------------------------------------------------------------- health
+
+
+class Health(BaseModel):
+    """Whether the API can reach its database and Temporal."""
+
+    status: Literal["ok", "unavailable"] = Field(description="ok when both are reachable")
+    database: Literal["ok", "unavailable"] = Field(description="The supportflow database")
+    temporal: Literal["ok", "unavailable"] = Field(description="The Temporal frontend")
+
+
+# ---------------------------------------------------------------- conversations
+
+
+class ConversationPublic(BaseModel):
+    """The desk mirror of one conversation (SPEC §3)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="Conversation id", examples=["c-9"])
+    channel: str = Field(description="Channel", examples=["whatsapp"])
+    status: str = Field(description="open, pending, snoozed, resolved or closed", examples=["open"])
+    priority: str = Field(description="low, normal, high or urgent", examples=["normal"])
+    subject: str = Field(default="", description="Subject line")
+    tags: list[str] = Field(default=[], description="Tags", examples=[["vip"]])
+    assignment: dict[str, str | None] = Field(
+        default={},
+        description="Assigned agent and team",
+        examples=[{"agent": None, "team": "vip-support"}],
+    )
+    customer: dict[str, Any] | None = Field(default=None, description="The customer, if known")
+    messages: list[dict[str, Any]] = Field(default=[], description="Messages, oldest first")
+    tickets: list[dict[str, Any]] = Field(default=[], description="Tickets created for it")
+    notifications: list[dict[str, Any]] = Field(
+        default=[], description="Notifications sent about it"
+    )
+
+
+# ---------------------------------------------------------------- directory
+
+
+class TeamsPublic(BaseModel):
+    """Every team."""
+
+    data: list[TeamPublic]
+    count: int = Field(description="Number of teams", examples=[3])
+
+
+class AgentsPublic(BaseModel):
+    """Every agent."""
+
+    data: list[AgentPublic]
+    count: int = Field(description="Number of agents", examples=[8])
+
+
+# ---------------------------------------------------------------- dry run
+
+
+class DryRunRequest(BaseModel):
+    """Body of POST /workflows/{id}/test: a sample event. The conversation and customer the
+    conditions read come from the desk store when the conversation exists there, else from the
+    event itself. Nothing is written anywhere."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"event": EVENT_EXAMPLE}]}
+    )
+
+    event: Event = Field(description="The sample event to test the workflow against")
