@@ -1,0 +1,78 @@
+"""Condition and action activities over the desk store (SPEC §2.2).
+
+Both are `async def` and push their (short, blocking) database work to a thread with
+`asyncio.to_thread`: the worker needs no `activity_executor` for them, they run the same way as
+local or regular activities, and the event loop never blocks on SQLite/PostgreSQL. A cancelled
+attempt may still finish its transaction in the thread — harmless, because every action is
+idempotent per (scope, step) through the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from definitions.context import build_context, state_from_event
+from definitions.evaluator import ConditionOutcome, evaluate_condition
+from definitions.runs import (
+    ACT_EVALUATE_CONDITION,
+    ACT_PERFORM_ACTION,
+    ERR_NOT_FOUND,
+    ActionInput,
+    ActionResult,
+    ConditionInput,
+)
+from store.desk import DeskNotFound, apply_action, event_for_context, load_state
+
+
+class DeskActivities:
+    """`engine`: the supportflow database. `deliver_webhooks`: whether action results carry a
+    `delivery` for the outbound webhook (False when SUPPORTFLOW_WEBHOOK_URL is unset, so the
+    workflow schedules no deliver_webhook activity). `after_commit` is a test hook run after an
+    action's transaction commits (raise from it to simulate a crash before the result returns)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        deliver_webhooks: bool = True,
+        after_commit: Callable[[ActionResult], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.deliver_webhooks = deliver_webhooks
+        self.after_commit = after_commit
+
+    def _evaluate(self, args: ConditionInput) -> ConditionOutcome:
+        with Session(self.engine) as session:
+            try:
+                conversation, customer = load_state(session, args.event.conversation.id)
+            except DeskNotFound:  # never mirrored: the event's own picture is the best we have
+                conversation, customer = state_from_event(args.event)
+            event = event_for_context(session, args.event)
+        context = build_context(conversation, customer, event, args.sla, args.step_outputs)
+        return evaluate_condition(args.step.condition, context)
+
+    @activity.defn(name=ACT_EVALUATE_CONDITION)
+    async def evaluate_condition(self, args: ConditionInput) -> ConditionOutcome:
+        """Evaluate a condition step against the conversation and customer as they are now and
+        the triggering message as it was."""
+        return await asyncio.to_thread(self._evaluate, args)
+
+    def _perform(self, args: ActionInput) -> ActionResult:
+        try:
+            result = apply_action(self.engine, args, after_commit=self.after_commit)
+        except DeskNotFound as exc:
+            raise ApplicationError(exc.message, type=ERR_NOT_FOUND, non_retryable=True) from None
+        if not self.deliver_webhooks:
+            result = result.model_copy(update={"delivery": None})
+        return result
+
+    @activity.defn(name=ACT_PERFORM_ACTION)
+    async def perform_action(self, args: ActionInput) -> ActionResult:
+        """Apply an action step once per (scope, step); a repeat returns the stored result."""
+        return await asyncio.to_thread(self._perform, args)

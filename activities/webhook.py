@@ -1,0 +1,96 @@
+"""Outbound webhook delivery (SPEC §3): every action is POSTed, signed, to SUPPORTFLOW_WEBHOOK_URL.
+
+Request: `POST <url>` with the JSON body `WebhookDelivery.model_dump(mode="json")` (compact, sorted
+keys) and the headers
+- `X-Supportflow-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes, key
+  SUPPORTFLOW_WEBHOOK_SECRET>` (omitted when no secret is configured),
+- `Idempotency-Key: <scope>:<step id>` (the same on every retry: the receiver deduplicates),
+- `X-Supportflow-Action: <action name>`.
+
+Outcome: 2xx delivered; 408, 429, 5xx and network errors raise a retryable error (Temporal retries
+with backoff); any other status is a permanent `WebhookRejected` (non-retryable) naming the status
+and the start of the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from definitions.runs import ACT_DELIVER_WEBHOOK, ERR_WEBHOOK_REJECTED, WebhookDelivery
+from store.settings import Settings
+
+SIGNATURE_HEADER = "X-Supportflow-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ACTION_HEADER = "X-Supportflow-Action"
+ERR_WEBHOOK_UNAVAILABLE = "WebhookUnavailable"  # retryable
+RETRYABLE_STATUSES = frozenset({408, 429})
+EXCERPT_CHARS = 200
+
+
+def webhook_body(delivery: WebhookDelivery) -> bytes:
+    """The exact bytes that are sent (and signed)."""
+    return json.dumps(
+        delivery.model_dump(mode="json"), separators=(",", ":"), sort_keys=True
+    ).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-Supportflow-Signature value of `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
+    """What a receiver does: constant-time comparison of the header with our signature."""
+    return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+class WebhookActivities:
+    """`settings` gives the URL and secret; `http_client` is shared (and closed) by the worker."""
+
+    def __init__(self, settings: Settings, http_client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.http = http_client
+
+    @activity.defn(name=ACT_DELIVER_WEBHOOK)
+    async def deliver_webhook(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        """POST one action to the webhook; returns {"delivered", "status", ...}."""
+        url = self.settings.webhook_url
+        if not url:
+            return {"delivered": False, "reason": "SUPPORTFLOW_WEBHOOK_URL is not set"}
+        body = webhook_body(delivery)
+        headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: delivery.idempotency_key,
+            ACTION_HEADER: delivery.action,
+        }
+        if self.settings.webhook_secret:
+            headers[SIGNATURE_HEADER] = sign(body, self.settings.webhook_secret)
+        # Network errors (httpx.TransportError) propagate: retryable.
+        response = await self.http.post(url, content=body, headers=headers)
+        status = response.status_code
+        if 200 <= status < 300:
+            return {
+                "delivered": True,
+                "status": status,
+                "idempotency_key": delivery.idempotency_key,
+            }
+        excerpt = response.text[:EXCERPT_CHARS]
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            raise ApplicationError(
+                f"webhook answered {status}: {excerpt}",
+                {"status": status},
+                type=ERR_WEBHOOK_UNAVAILABLE,
+            )
+        raise ApplicationError(
+            f"webhook rejected the {delivery.action} delivery with {status}: {excerpt}",
+            {"status": status, "body": excerpt},
+            type=ERR_WEBHOOK_REJECTED,
+            non_retryable=True,
+        )

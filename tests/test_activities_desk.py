@@ -1,0 +1,168 @@
+"""DeskActivities under temporalio.testing.ActivityEnvironment, against a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.desk import DeskActivities
+from definitions.models import ConditionStep
+from definitions.runs import ERR_NOT_FOUND, ActionResult, ConditionInput
+from store.db import session_scope
+from store.desk import mirror_event
+from store.models import ActionEffectRow, MessageRow
+from tests.desk_builders import action_input, make_event, seed_directory
+
+pytest_plugins = ["tests.db_fixtures"]
+
+_CONDITION: TypeAdapter[ConditionStep] = TypeAdapter(ConditionStep)
+
+
+@pytest.fixture
+def desk(desk_engine: Engine) -> Engine:
+    seed_directory(desk_engine)
+    with session_scope(desk_engine) as session:
+        mirror_event(session, make_event("evt-1", message={"content": "This is awful, I am angry"}))
+    return desk_engine
+
+
+def _condition(step: dict[str, Any], event_id: str = "evt-1", **event: Any) -> ConditionInput:
+    return ConditionInput(
+        run_id="run:d:evt-1",
+        step=_CONDITION.validate_python({"id": "c", "type": "condition", **step}),
+        event=make_event(event_id, **event),
+    )
+
+
+async def test_condition_reads_fresh_state_not_the_event_snapshot(desk: Engine) -> None:
+    activities = DeskActivities(desk)
+    env = ActivityEnvironment()
+    is_tagged = {"field": "conversation.tags", "operator": "contains", "value": "vip-handled"}
+    outcome = await env.run(activities.evaluate_condition, _condition(is_tagged))
+    assert outcome.result is False
+    await env.run(
+        activities.perform_action,
+        action_input(
+            {"id": "t", "action": "add_tag", "params": {"tags": ["vip-handled"]}},
+            make_event("evt-1"),
+        ),
+    )
+    # The event still says tags=[]; the condition sees the tag the previous step added.
+    outcome = await env.run(activities.evaluate_condition, _condition(is_tagged))
+    assert outcome.result is True
+    assert outcome.rules[0].actual == ["vip-handled"]
+
+
+async def test_condition_on_message_sentiment_computed_when_absent(desk: Engine) -> None:
+    outcome = await ActivityEnvironment().run(
+        DeskActivities(desk).evaluate_condition,
+        _condition(
+            {
+                "all": [
+                    {"field": "message.sentiment", "operator": "equals", "value": "negative"},
+                    {"field": "customer.segment", "operator": "equals", "value": "vip"},
+                    {"field": "conversation.message_count", "operator": "equals", "value": 1},
+                ]
+            },
+            message={"content": "This is awful, I am angry"},
+        ),
+    )
+    assert outcome.result is True, outcome
+
+
+async def test_condition_for_a_conversation_never_mirrored_uses_the_event(desk: Engine) -> None:
+    outcome = await ActivityEnvironment().run(
+        DeskActivities(desk).evaluate_condition,
+        _condition(
+            {"field": "conversation.channel", "operator": "equals", "value": "sms"},
+            "evt-z",
+            conversation={"id": "c-unknown", "channel": "sms"},
+        ),
+    )
+    assert outcome.result is True
+
+
+async def test_waiting_minutes_is_measured_when_the_step_runs(desk_engine: Engine) -> None:
+    asked = datetime.now(UTC) - timedelta(minutes=90)
+    with session_scope(desk_engine) as session:
+        mirror_event(session, make_event("evt-w", occurred_at=asked))
+    outcome = await ActivityEnvironment().run(
+        DeskActivities(desk_engine).evaluate_condition,
+        _condition(
+            {"field": "conversation.waiting_minutes", "operator": "greater_than", "value": 60},
+            "evt-w",
+        ),
+    )
+    assert outcome.result is True
+    assert 89 <= outcome.rules[0].actual < 95
+
+
+async def test_perform_action_twice_is_one_effect(desk: Engine) -> None:
+    activities = DeskActivities(desk)
+    env = ActivityEnvironment()
+    args = action_input(
+        {"id": "hi", "action": "auto_reply", "params": {"message": "Hello"}}, make_event("evt-1")
+    )
+    first = await env.run(activities.perform_action, args)
+    second = await env.run(activities.perform_action, args)
+    assert (first.replayed, second.replayed) == (False, True)
+    assert first.output == second.output
+    with Session(desk) as session:
+        assert (
+            len(
+                session.exec(select(MessageRow).where(MessageRow.sender_type == "automation")).all()
+            )
+            == 1
+        )
+
+
+async def test_a_crash_after_the_commit_is_retried_without_a_second_effect(desk: Engine) -> None:
+    calls: list[ActionResult] = []
+
+    def crash_once(result: ActionResult) -> None:
+        calls.append(result)
+        if len(calls) == 1:
+            raise ConnectionResetError("lost the worker after the commit")
+
+    activities = DeskActivities(desk, after_commit=crash_once)
+    args = action_input(
+        {"id": "t", "action": "create_ticket", "params": {"title": "T"}}, make_event("evt-1")
+    )
+    with pytest.raises(ConnectionResetError):
+        await ActivityEnvironment().run(activities.perform_action, args)  # attempt 1
+    retried = await ActivityEnvironment().run(activities.perform_action, args)  # attempt 2
+    assert retried.replayed and retried.output == calls[0].output
+    with Session(desk) as session:
+        assert len(session.exec(select(ActionEffectRow)).all()) == 1
+
+
+async def test_unknown_team_is_a_non_retryable_not_found(desk: Engine) -> None:
+    args = action_input(
+        {"id": "r", "action": "route", "params": {"team": "vip-support-2"}}, make_event("evt-1")
+    )
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(DeskActivities(desk).perform_action, args)
+    assert caught.value.type == ERR_NOT_FOUND
+    assert caught.value.non_retryable
+    assert caught.value.message == (
+        "team 'vip-support-2' does not exist — create it with PUT /teams/vip-support-2"
+    )
+
+
+async def test_no_delivery_when_webhooks_are_off(desk: Engine) -> None:
+    args = action_input(
+        {"id": "t", "action": "add_tag", "params": {"tags": ["a"]}}, make_event("evt-1")
+    )
+    on = await ActivityEnvironment().run(DeskActivities(desk).perform_action, args)
+    off = await ActivityEnvironment().run(
+        DeskActivities(desk, deliver_webhooks=False).perform_action, args
+    )
+    assert on.delivery is not None and on.delivery.idempotency_key == "run:def-1:evt-1:t"
+    assert off.delivery is None and off.output == on.output
