@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from definitions.context import SlaInfo
 from definitions.events import Event
+from definitions.gallery import Template, TemplateCategory
 from definitions.models import Step, Trigger, WorkflowDefinitionIn
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
@@ -326,3 +328,56 @@ class DryRunRequest(BaseModel):
     )
 
     event: Event = Field(description="The sample event to test the workflow against")
+    sla: SlaInfo | None = Field(
+        default=None,
+        description=(
+            "For sla_breach workflows: the SLA clock that fired (type, elapsed_minutes, "
+            "threshold); the trigger matches when it fits the workflow's sla_type and threshold"
+        ),
+        examples=[{"type": "first_response", "elapsed_minutes": 35, "threshold": "30m"}],
+    )
+
+
+# ---------------------------------------------------------------- templates
+
+
+class TemplateCard(BaseModel):
+    """One template in the gallery."""
+
+    id: str = Field(description="Template id", examples=["refund-request-ticket"])
+    category: TemplateCategory = Field(description="customer_service, sales or operations")
+    name: str = Field(description="Name", examples=["Refund Request to Ticket"])
+    summary: str = Field(description="What it does and what to adapt")
+    trigger_type: TriggerType = Field(description="The trigger's type", examples=["new_message"])
+    steps_count: int = Field(description="Number of steps", examples=[4])
+
+    @classmethod
+    def from_template(cls, template: Template) -> TemplateCard:
+        return cls(
+            id=template.id,
+            category=template.category,
+            name=template.name,
+            summary=template.summary,
+            trigger_type=template.definition.trigger.type,
+            steps_count=len(template.definition.steps),
+        )
+
+
+class TemplatesPublic(BaseModel):
+    """Templates of the gallery."""
+
+    data: list[TemplateCard]
+    count: int = Field(description="Number of templates", examples=[12])
+
+
+class TemplateUse(BaseModel):
+    """Optional body of POST /templates/{id}/use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Name of the draft (default: the template's)",
+    )

@@ -1,7 +1,78 @@
-"""/templates: the built-in gallery (placeholder until definitions.gallery lands)."""
+"""/templates: the built-in gallery (definitions.gallery) — browse, preview, start a draft."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CanRead, CanWrite, SessionDep
+from app.errors import responses
+from app.schemas import TemplateCard, TemplatesPublic, TemplateUse, WorkflowPublic
+from definitions.gallery import Template, TemplateCategory, get_template, list_templates
+from store import definitions_repo
+from store.definitions_repo import NotFound
 
 router = APIRouter(prefix="/templates", tags=["templates"])
+
+
+def _template(template_id: str) -> Template:
+    template = get_template(template_id)
+    if template is None:
+        raise NotFound("template", template_id)
+    return template
+
+
+@router.get(
+    "", response_model=TemplatesPublic, dependencies=[CanRead], responses=responses(401, 403, 422)
+)
+def list_gallery(
+    *,
+    category: Annotated[
+        TemplateCategory | None, Query(description="customer_service, sales or operations")
+    ] = None,
+) -> TemplatesPublic:
+    """Browse the built-in templates, optionally of one category."""
+    templates = list_templates(category)
+    return TemplatesPublic(
+        data=[TemplateCard.from_template(t) for t in templates], count=len(templates)
+    )
+
+
+@router.get(
+    "/{template_id}",
+    response_model=Template,
+    dependencies=[CanRead],
+    responses=responses(401, 403, 404),
+)
+def read_template(*, template_id: str) -> Template:
+    """Preview one template with its full definition."""
+    return _template(template_id)
+
+
+@router.post(
+    "/{template_id}/use",
+    response_model=WorkflowPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 422),
+)
+async def use_template(
+    *,
+    session: SessionDep,
+    response: Response,
+    template_id: str,
+    use: Annotated[TemplateUse | None, Body(description="Optional overrides")] = None,
+) -> WorkflowPublic:
+    """Create a draft workflow from a template."""
+    template = _template(template_id)
+    changes: dict[str, str] = {"status": "draft"}
+    if use is not None and use.name is not None:
+        changes["name"] = use.name
+    draft = template.definition.model_copy(update=changes)
+    definition = type(template.definition).model_validate(definitions_repo.dump_definition(draft))
+    row = await run_in_threadpool(definitions_repo.create, session, definition)
+    response.headers["Location"] = f"/workflows/{row.id}"
+    response.headers["ETag"] = f'"{row.version}"'
+    return WorkflowPublic.from_row(row, 0)

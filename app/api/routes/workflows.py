@@ -11,6 +11,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Response, status
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -24,6 +25,7 @@ from app.api.deps import (
 from app.errors import responses
 from app.schemas import (
     VIP_EXAMPLE,
+    DryRunRequest,
     VersionPublic,
     VersionsPublic,
     WorkflowCard,
@@ -35,8 +37,12 @@ from app.schemas import (
     WorkflowUpdate,
 )
 from app.temporal_gateway import TemporalGateway, TemporalUnavailable
+from definitions.context import ConversationState, CustomerState, state_from_event
+from definitions.dry_run import DryRunReport, dry_run
+from definitions.events import Event
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
+from store.desk import DeskNotFound, load_state
 from store.models import WorkflowDefinitionRow
 
 log = logging.getLogger(__name__)
@@ -281,3 +287,30 @@ async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPub
     """Every saved version of a workflow with its full definition, oldest first."""
     rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
     return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
+
+
+def _sample_state(session: Session, event: Event) -> tuple[ConversationState, CustomerState | None]:
+    """The conversation (and customer) as the desk store has them, when it has them; else as the
+    sample event describes them. Read only."""
+    try:
+        conversation, customer = load_state(session, event.conversation.id)
+    except DeskNotFound:
+        return state_from_event(event)
+    if customer is None and event.customer is not None:
+        customer = state_from_event(event)[1]
+    return conversation, customer
+
+
+@router.post(
+    "/{workflow_id}/test",
+    response_model=DryRunReport,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 422),
+)
+async def dry_run_workflow(
+    *, session: SessionDep, row: DefinitionDep, request: DryRunRequest
+) -> DryRunReport:
+    """Dry-run a workflow (draft or active) against a sample event; nothing is changed anywhere."""
+    definition = definitions_repo.definition_of(row)
+    conversation, customer = await run_in_threadpool(_sample_state, session, request.event)
+    return dry_run(definition, request.event, conversation, customer, request.sla)
