@@ -1,0 +1,189 @@
+"""POST /events and GET /conversations/{id} over HTTP, with the real Temporal dev server and, for
+the end-to-end case, a real worker on the test's task queue."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from definitions.runs import SA_DEFINITION_ID, sla_workflow_id
+from tests import api_fixtures
+from tests.api_fixtures import Api, error_of
+from tests.temporal_fixtures import assert_eventually
+from tests.test_api_workflows import VIP
+
+api = api_fixtures.api
+admin = api_fixtures.admin
+
+
+def vip_event(event_id: str, conversation_id: str, **changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": event_id,
+        "type": "conversation.created",
+        "occurred_at": "2026-11-27T10:00:00Z",
+        "conversation": {
+            "id": conversation_id,
+            "channel": "whatsapp",
+            "status": "open",
+            "priority": "normal",
+            "subject": "Refund",
+            "tags": [],
+        },
+        "customer": {
+            "id": "u-4",
+            "name": "Ada",
+            "email": "ada@example.com",
+            "lifecycle": "customer",
+            "segment": "vip",
+            "attributes": {"plan": "gold"},
+        },
+    }
+    event.update(changes)
+    return event
+
+
+async def runs_of(client: Client, definition_id: str) -> list[str]:
+    query = f'{SA_DEFINITION_ID}="{definition_id}"'
+    return [execution.id async for execution in client.list_workflows(query)]
+
+
+async def test_event_starts_runs_once(
+    api: Api, admin: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    created = (await admin.post("/workflows", json=VIP)).json()
+    wid = created["id"]
+    integration = await api.client("integration")
+    event = vip_event(f"evt-{wid}", f"c-{wid}")
+
+    first = await integration.post("/events", json=event)
+    assert first.status_code == 202, first.text
+    expected = [f"run:{wid}:{event['id']}"]
+    assert first.json() == {"event_id": event["id"], "run_ids": expected, "duplicate": False}
+
+    again = await integration.post("/events", json=event)
+    assert again.status_code == 202
+    assert again.json() == {"event_id": event["id"], "run_ids": expected, "duplicate": True}
+
+    handle = dev_env.client.get_workflow_handle(expected[0])
+    description = await handle.describe()
+    assert description.workflow_type == "WorkflowRun"
+    assert description.task_queue == api.settings.task_queue
+    attributes = {key.name: value for key, value in description.typed_search_attributes}
+    assert attributes == {
+        "WorkflowDefinitionId": wid,
+        "WorkflowDefinitionVersion": 1,
+        "TriggerType": "new_conversation",
+        "ConversationId": event["conversation"]["id"],
+    }
+    tracker = await dev_env.client.get_workflow_handle(
+        sla_workflow_id(event["conversation"]["id"])
+    ).describe()
+    assert tracker.workflow_type == "ConversationSla"
+
+    async def one_run_counted() -> None:
+        assert await runs_of(dev_env.client, wid) == expected
+        card = (await admin.get(f"/workflows/{wid}")).json()
+        assert card["execution_count"] == 1
+
+    await assert_eventually(one_run_counted, timeout=20)
+
+
+async def test_event_matching_nothing_starts_nothing(admin: httpx.AsyncClient) -> None:
+    draft = (await admin.post("/workflows", json={**VIP, "status": "draft"})).json()
+    other_channel = copy.deepcopy(VIP)
+    other_channel["trigger"]["channels"] = ["email"]
+    await admin.post("/workflows", json=other_channel)
+    response = await admin.post(
+        "/events", json=vip_event(f"evt-none-{draft['id']}", f"c-none-{draft['id']}")
+    )
+    assert response.status_code == 202
+    assert response.json()["run_ids"] == []
+
+
+async def test_bad_event_names_the_field(api: Api) -> None:
+    integration = await api.client("integration")
+    bad_channel = vip_event("evt-bad", "c-bad")
+    bad_channel["conversation"]["channel"] = "fax"
+    response = await integration.post("/events", json=bad_channel)
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["details"][0]["loc"] == ["body", "conversation", "channel"]
+
+    no_message = vip_event("evt-bad-2", "c-bad", type="message.created")
+    response = await integration.post("/events", json=no_message)
+    assert response.status_code == 422
+    assert "message" in error_of(response)["message"]
+
+    missing_id = vip_event("evt-bad-3", "c-bad")
+    del missing_id["id"]
+    response = await integration.post("/events", json=missing_id)
+    assert error_of(response)["details"][0]["loc"] == ["body", "id"]
+
+    # Nothing of the rejected events reached the desk mirror.
+    admin = await api.client("admin")
+    assert (await admin.get("/conversations/c-bad")).status_code == 404
+
+
+async def test_conversation_view_mirrors_events(api: Api) -> None:
+    integration = await api.client("integration")
+    viewer = await api.client("viewer")
+    await integration.post("/events", json=vip_event("evt-mirror-1", "c-mirror"))
+    message = {
+        "id": "evt-mirror-2",
+        "type": "message.created",
+        "occurred_at": "2026-11-27T10:01:00Z",
+        "conversation": {"id": "c-mirror", "channel": "whatsapp"},
+        "message": {"id": "m-1", "sender_type": "customer", "content": "I love this, thank you!"},
+    }
+    assert (await integration.post("/events", json=message)).status_code == 202
+
+    response = await viewer.get("/conversations/c-mirror")
+    assert response.status_code == 200
+    view = response.json()
+    assert view["id"] == "c-mirror"
+    assert view["channel"] == "whatsapp"
+    assert view["status"] == "open"
+    assert view["customer"]["name"] == "Ada"
+    assert [m["content"] for m in view["messages"]] == ["I love this, thank you!"]
+    assert view["messages"][0]["sentiment"] == "positive"  # computed by the service
+    assert view["tickets"] == [] and view["notifications"] == []
+
+    missing = await viewer.get("/conversations/c-never-seen")
+    assert missing.status_code == 404
+    assert error_of(missing)["message"] == "conversation 'c-never-seen' not found"
+
+
+async def test_vip_flow_end_to_end_with_a_worker(
+    api: Api, admin: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    """SPEC's VIP example: the run routes to the VIP team and greets the customer, once."""
+    from worker.main import build_worker
+
+    assert (
+        await admin.put("/teams/vip-support", json={"name": "VIP support", "members": ["ana"]})
+    ).status_code == 201
+    await admin.put("/agents/ana", json={"name": "Ana", "email": "ana@example.com"})
+    wid = (await admin.post("/workflows", json=VIP)).json()["id"]
+    event = vip_event(f"evt-e2e-{wid}", f"c-e2e-{wid}")
+
+    worker = build_worker(dev_env.client, api.engine, api.settings)
+    async with worker:
+        accepted = (await admin.post("/events", json=event)).json()
+        (run_id,) = accepted["run_ids"]
+        handle = dev_env.client.get_workflow_handle(run_id)
+        await handle.result()
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        view = (await admin.get(f"/conversations/{event['conversation']['id']}")).json()
+        assert view["assignment"]["team"] == "vip-support"
+        automated = [m for m in view["messages"] if m["sender_type"] == "automation"]
+        assert [m["content"] for m in automated] == ["Hi Ada, a VIP specialist is here."]
+
+        repeat = (await admin.post("/events", json=event)).json()
+        assert repeat["duplicate"] is True and repeat["run_ids"] == [run_id]
+        view_again = (await admin.get(f"/conversations/{event['conversation']['id']}")).json()
+        assert view_again["messages"] == view["messages"]
