@@ -15,7 +15,8 @@ all three steps).
 
 Run by the harness as `python -m bench.baselines --address ... --db-url ... --task-queue ...
 --options JSON`; options: `passthrough` (module names passed through the workflow sandbox,
-default ["definitions"]), `unsandboxed` (bool), `workflow_pollers` / `activity_pollers`, and any
+default ["definitions"]), `passthrough_all` (bool: every module, the workflow's own too),
+`unsandboxed` (bool), `workflow_pollers` / `activity_pollers`, and any
 `Worker` keyword argument (e.g. `max_concurrent_workflow_tasks`).
 """
 
@@ -237,14 +238,16 @@ def build_baseline_worker(
     options = dict(options)
     passthrough = options.pop("passthrough", ["definitions"])
     unsandboxed = options.pop("unsandboxed", False)
+    passthrough_all = options.pop("passthrough_all", False)
     threads = int(options.pop("activity_threads", 32))
     runner: Any
     if unsandboxed:
         runner = UnsandboxedWorkflowRunner()
     else:
-        runner = SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*passthrough)
-        )
+        restrictions = SandboxRestrictions.default.with_passthrough_modules(*passthrough)
+        if passthrough_all:
+            restrictions = restrictions.with_passthrough_all_modules()
+        runner = SandboxedWorkflowRunner(restrictions=restrictions)
     activities = NaiveActivities(engine)
     return Worker(
         client,

@@ -210,32 +210,54 @@ class StackOptions:
     baseline_options: dict[str, Any] = field(default_factory=dict)
     server_extra_args: list[str] = field(default_factory=list)
     server_pragmas: list[str] | None = None  # None: DevServer's own (WAL, synchronous=NORMAL)
+    server_dynamic_config: dict[str, str] | None = None  # None: DevServer's own
+    server_in_memory: bool = False
+
+
+def _without_flag(args: list[str], flag: str) -> list[str]:
+    """`args` without every `flag value` pair."""
+    cleaned: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        else:
+            cleaned.append(arg)
+    return cleaned
 
 
 class BenchDevServer(DevServer):
-    """DevServer with the SQLite pragmas replaceable (a lever to measure)."""
+    """DevServer with its SQLite pragmas and dynamic config replaceable, or without its database
+    file (in memory): the server-side levers to measure. Defaults: exactly DevServer."""
 
-    def __init__(self, *args: Any, pragmas: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        pragmas: list[str] | None = None,
+        dynamic_config: dict[str, str] | None = None,
+        in_memory: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.pragmas = pragmas
+        self.dynamic_config = dynamic_config
+        self.in_memory = in_memory
 
     def command(self) -> list[str]:
         args = super().command()
-        if self.pragmas is None:
-            return args
-        cleaned: list[str] = []
-        skip = False
-        for arg in args:
-            if skip:
-                skip = False
-                continue
-            if arg == "--sqlite-pragma":
-                skip = True
-                continue
-            cleaned.append(arg)
-        for pragma in self.pragmas:
-            cleaned += ["--sqlite-pragma", pragma]
-        return cleaned
+        if self.in_memory:
+            args = _without_flag(_without_flag(args, "--db-filename"), "--sqlite-pragma")
+        elif self.pragmas is not None:
+            args = _without_flag(args, "--sqlite-pragma")
+            for pragma in self.pragmas:
+                args += ["--sqlite-pragma", pragma]
+        if self.dynamic_config is not None:
+            args = _without_flag(args, "--dynamic-config-value")
+            for key, value in self.dynamic_config.items():
+                args += ["--dynamic-config-value", f"{key}={value}"]
+        return args
 
 
 class Stack:
@@ -255,6 +277,8 @@ class Stack:
             log_level="error",
             extra_args=self.options.server_extra_args,
             pragmas=self.options.server_pragmas,
+            dynamic_config=self.options.server_dynamic_config,
+            in_memory=self.options.server_in_memory,
         )
         self.db_url = f"sqlite:///{root / 'supportflow.db'}"
         self.api_port = free_port()
@@ -299,24 +323,7 @@ class Stack:
         self.client = await Client.connect(self.address, data_converter=pydantic_data_converter)
         python = sys.executable
         if self.options.baselines:
-            self.children["baselines"] = spawn(
-                "baselines",
-                [
-                    python,
-                    "-m",
-                    "bench.baselines",
-                    "--address",
-                    self.address,
-                    "--db-url",
-                    self.db_url,
-                    "--task-queue",
-                    BASELINE_TASK_QUEUE,
-                    "--options",
-                    json.dumps(self.options.baseline_options),
-                ],
-                self.env(),
-                self.root / "baselines.log",
-            )
+            self._spawn_baselines("baselines", BASELINE_TASK_QUEUE, self.options.baseline_options)
         if self.product:
             from store.keys import create_key
 
@@ -346,6 +353,33 @@ class Stack:
             waits.append(self.wait_for_poller(PRODUCT_TASK_QUEUE, "worker"))
             waits.append(self.wait_for_api())
         await asyncio.gather(*waits)
+
+    def _spawn_baselines(self, name: str, task_queue: str, options: dict[str, Any]) -> None:
+        self.children[name] = spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "bench.baselines",
+                "--address",
+                self.address,
+                "--db-url",
+                self.db_url,
+                "--task-queue",
+                task_queue,
+                "--options",
+                json.dumps(options),
+            ],
+            self.env(),
+            self.root / f"{name}.log",
+        )
+
+    async def add_baseline_worker(
+        self, name: str, task_queue: str, options: dict[str, Any]
+    ) -> None:
+        """Another baselines worker (lever options) on its own task queue, same server and DB."""
+        self._spawn_baselines(name, task_queue, options)
+        await self.wait_for_poller(task_queue, name)
 
     async def stop(self) -> None:
         if self.http is not None:

@@ -145,7 +145,12 @@ async def run_product(stack: Stack, body: dict[str, Any]) -> list[str]:
     return run_ids
 
 
-async def start_naive(stack: Stack, body: dict[str, Any], mode: str = "regular") -> Any:
+async def start_naive(
+    stack: Stack,
+    body: dict[str, Any],
+    mode: str = "regular",
+    task_queue: str = BASELINE_TASK_QUEUE,
+) -> Any:
     assert stack.client is not None
     event = Event.model_validate(body)
     workflow_id = f"naive:{event.id}"
@@ -154,43 +159,53 @@ async def start_naive(stack: Stack, body: dict[str, Any], mode: str = "regular")
         NaiveInput(event=event, scope=workflow_id, mode=mode),  # type: ignore[arg-type]
         result_type=str,
         id=workflow_id,
-        task_queue=BASELINE_TASK_QUEUE,
+        task_queue=task_queue,
     )
 
 
-async def run_naive(stack: Stack, body: dict[str, Any], mode: str = "regular") -> list[str]:
-    handle = await start_naive(stack, body, mode)
+async def run_naive(
+    stack: Stack,
+    body: dict[str, Any],
+    mode: str = "regular",
+    task_queue: str = BASELINE_TASK_QUEUE,
+) -> list[str]:
+    handle = await start_naive(stack, body, mode, task_queue)
     outcome = await handle.result()
     if outcome != "completed":
         raise RuntimeError(f"naive run {handle.id} ended {outcome!r}")
     return [handle.id]
 
 
-async def start_floor(stack: Stack, body: dict[str, Any]) -> Any:
+async def start_floor(
+    stack: Stack, body: dict[str, Any], task_queue: str = BASELINE_TASK_QUEUE
+) -> Any:
     assert stack.client is not None
     event = Event.model_validate(body)
     return await stack.client.start_workflow(
-        "BenchFloor", event, id=f"floor:{event.id}", task_queue=BASELINE_TASK_QUEUE
+        "BenchFloor", event, id=f"floor:{event.id}", task_queue=task_queue
     )
 
 
-async def run_floor(stack: Stack, body: dict[str, Any]) -> list[str]:
-    handle = await start_floor(stack, body)
+async def run_floor(
+    stack: Stack, body: dict[str, Any], task_queue: str = BASELINE_TASK_QUEUE
+) -> list[str]:
+    handle = await start_floor(stack, body, task_queue)
     await handle.result()
     return [handle.id]
 
 
-def runner_for(variant: str) -> Callable[[Stack, dict[str, Any]], Awaitable[list[str]]]:
+Runner = Callable[[Stack, dict[str, Any]], Awaitable[list[str]]]
+
+
+def runner_for(variant: str, task_queue: str = BASELINE_TASK_QUEUE) -> Runner:
+    """The runner of a variant: product, floor, naive, naive-local, naive-batched."""
     if variant == "product":
         return run_product
-    if variant == "naive":
-        return run_naive
-    if variant == "naive-local":
-        return lambda stack, body: run_naive(stack, body, "local")
-    if variant == "naive-batched":
-        return lambda stack, body: run_naive(stack, body, "batched")
     if variant == "floor":
-        return run_floor
+        return lambda stack, body: run_floor(stack, body, task_queue)
+    modes = {"naive": "regular", "naive-local": "local", "naive-batched": "batched"}
+    if variant in modes:
+        return lambda stack, body: run_naive(stack, body, modes[variant], task_queue)
     raise ValueError(variant)
 
 
@@ -226,10 +241,16 @@ class Batch:
         return self.runs / self.seconds
 
 
-async def run_batch(stack: Stack, variant: str, n: int, concurrency: int) -> Batch:
+async def run_batch(
+    stack: Stack,
+    variant: str,
+    n: int,
+    concurrency: int,
+    task_queue: str = BASELINE_TASK_QUEUE,
+) -> Batch:
     prefix = new_prefix(f"tp-{variant}")
     bodies = [make_event(prefix, i) for i in range(n)]
-    runner = runner_for(variant)
+    runner = runner_for(variant, task_queue)
     before = stack.cpu_snapshot()
     started = time.perf_counter()
     results = await bounded(bodies, lambda body: runner(stack, body), concurrency)

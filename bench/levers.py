@@ -1,0 +1,275 @@
+"""The levers of issue 7, measured side by side: `python -m bench levers [--quick] [--only ...]`.
+
+Each experiment compares variants in the same run, repetitions interleaved, and reports runs/s,
+the Temporal server's CPU ms per run, the worker's CPU ms per run and history events per run:
+
+- `activities`  the naive workflow's three DB steps as regular activities, as local activities,
+                and batched into one regular activity (floor beside them).
+- `sandbox`     the same workflows with `definitions` passed through the sandbox, re-imported
+                in every run's sandbox, and without the sandbox (one worker per variant).
+- `worker`      worker pollers and slots (one worker per variant).
+- `server`      dev-server settings: SQLite pragmas, the search-attribute cache refresh of the
+                embedded server's dynamic config, an in-memory database (one server per
+                variant, all running at once, batches interleaved).
+- `product`     the product worker's options (pollers, cache) through BENCH_WORKER_OPTIONS (one
+                full stack per variant, all running at once); needs worker/ and app/.
+
+The baselines stand in for the product where a lever is about Temporal itself; the product worker
+is not modified (the findings are recommendations in bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.harness import (
+    BASELINE_TASK_QUEUE,
+    Figure,
+    Stack,
+    StackOptions,
+    fmt,
+    loadavg,
+    log,
+    machine_details,
+    print_table,
+    product_available,
+    write_report,
+)
+from bench.server_cost import history_stats
+from bench.throughput import THROUGHPUT_DEFINITION, create_definition, run_batch, warm_up
+
+
+@dataclass
+class Arm:
+    """One variant of an experiment: where its runs go and which process does its work."""
+
+    label: str
+    stack: Stack
+    variant: str  # floor, naive, naive-local, naive-batched, product
+    task_queue: str = BASELINE_TASK_QUEUE
+    processes: tuple[str, ...] = ("baselines",)
+    rate: Figure = field(default_factory=lambda: Figure("rate", "runs/s"))
+    server: Figure = field(default_factory=lambda: Figure("server CPU", "ms/run"))
+    worker: Figure = field(default_factory=lambda: Figure("worker CPU", "ms/run"))
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+async def compare(arms: list[Arm], *, n: int, reps: int, concurrency: int) -> None:
+    for arm in arms:  # warm-up
+        await run_batch(arm.stack, arm.variant, 10, 5, arm.task_queue)
+    for rep in range(reps):
+        order = arms[rep % len(arms) :] + arms[: rep % len(arms)]
+        for arm in order:
+            batch = await run_batch(arm.stack, arm.variant, n, concurrency, arm.task_queue)
+            arm.rate.values.append(batch.rate)
+            arm.server.values.append(batch.cpu_ms.get("server", float("nan")) / n)
+            arm.worker.values.append(sum(batch.cpu_ms.get(p, 0.0) for p in arm.processes) / n)
+            arm.history = {"run_ids": batch.run_ids}
+            log(
+                f"{arm.label}: {batch.rate:.1f} runs/s, server {arm.server.values[-1]:.1f} "
+                f"ms/run, worker {arm.worker.values[-1]:.1f} ms/run"
+            )
+    for arm in arms:
+        arm.history = await history_stats(arm.stack, arm.history["run_ids"], sample=3)
+
+
+def rows(experiment: str, arms: list[Arm]) -> list[list[str]]:
+    out = []
+    for arm in arms:
+        out.append(
+            [
+                experiment,
+                arm.label,
+                f"{fmt(arm.rate.median)} ({fmt(arm.rate.low)}–{fmt(arm.rate.high)})",
+                f"{fmt(arm.server.median)} ({fmt(arm.server.low)}–{fmt(arm.server.high)})",
+                f"{fmt(arm.worker.median)} ({fmt(arm.worker.low)}–{fmt(arm.worker.high)})",
+                f"{fmt(arm.history.get('events_per_run', float('nan')), 0)} / "
+                f"{fmt(arm.history.get('workflow_tasks_per_run', float('nan')), 0)}",
+            ]
+        )
+    return out
+
+
+def arm_dict(arm: Arm) -> dict[str, Any]:
+    return {
+        "label": arm.label,
+        "variant": arm.variant,
+        "runs_per_s": arm.rate.as_dict(),
+        "server_cpu_ms_per_run": arm.server.as_dict(),
+        "worker_cpu_ms_per_run": arm.worker.as_dict(),
+        "history": arm.history,
+    }
+
+
+# ---------------------------------------------------------------- experiments
+
+
+async def exp_activities(n: int, reps: int, concurrency: int) -> list[Arm]:
+    async with Stack(StackOptions(product=False)) as stack:
+        arms = [
+            Arm("floor (empty workflow)", stack, "floor"),
+            Arm("3 regular activities (naive)", stack, "naive"),
+            Arm("3 local activities", stack, "naive-local"),
+            Arm("1 regular activity, 3 steps batched", stack, "naive-batched"),
+        ]
+        await compare(arms, n=n, reps=reps, concurrency=concurrency)
+        return arms
+
+
+async def exp_workers(
+    variants: list[tuple[str, dict[str, Any]]], workload: str, n: int, reps: int, concurrency: int
+) -> list[Arm]:
+    """One baselines worker per variant (its own task queue) on one server."""
+    async with Stack(StackOptions(product=False, baselines=False)) as stack:
+        arms = []
+        for index, (label, options) in enumerate(variants):
+            name, queue = f"w{index}", f"bench-lever-{index}"
+            await stack.add_baseline_worker(name, queue, options)
+            arms.append(Arm(label, stack, workload, queue, (name,)))
+        await compare(arms, n=n, reps=reps, concurrency=concurrency)
+        return arms
+
+
+async def exp_sandbox(n: int, reps: int, concurrency: int) -> list[Arm]:
+    return await exp_workers(
+        [
+            ("definitions passed through the sandbox", {"passthrough": ["definitions"]}),
+            ("definitions re-imported in each run's sandbox", {"passthrough": []}),
+            ("sandbox, every module passed through", {"passthrough_all": True}),
+            ("no sandbox (UnsandboxedWorkflowRunner)", {"unsandboxed": True}),
+        ],
+        "naive-local",
+        n,
+        reps,
+        concurrency,
+    )
+
+
+async def exp_worker(n: int, reps: int, concurrency: int) -> list[Arm]:
+    return await exp_workers(
+        [
+            ("SDK defaults (5 + 5 pollers)", {}),
+            ("2 workflow + 2 activity pollers", {"workflow_pollers": 2, "activity_pollers": 2}),
+            ("10 workflow + 10 activity pollers", {"workflow_pollers": 10, "activity_pollers": 10}),
+            ("max_concurrent_workflow_tasks=4", {"max_concurrent_workflow_tasks": 4}),
+        ],
+        "naive",
+        n,
+        reps,
+        concurrency,
+    )
+
+
+SERVER_VARIANTS: list[tuple[str, StackOptions]] = [
+    ("DevServer as shipped (WAL, synchronous=NORMAL, SA cache refresh on read)", StackOptions()),
+    ("without forceSearchAttributesCacheRefreshOnRead", StackOptions(server_dynamic_config={})),
+    ("synchronous=OFF", StackOptions(server_pragmas=["journal_mode=WAL", "synchronous=OFF"])),
+    ("no pragmas (rollback journal, synchronous=FULL)", StackOptions(server_pragmas=[])),
+    ("in-memory database (not persisted)", StackOptions(server_in_memory=True)),
+]
+
+
+async def exp_server(n: int, reps: int, concurrency: int, workload: str = "naive") -> list[Arm]:
+    async with contextlib.AsyncExitStack() as stacks:
+        arms = []
+        for label, options in SERVER_VARIANTS:
+            options.product = False
+            stack = await stacks.enter_async_context(Stack(options))
+            arms.append(Arm(label, stack, workload))
+        await compare(arms, n=n, reps=reps, concurrency=concurrency)
+        return arms
+
+
+PRODUCT_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("worker as shipped (run_worker)", {}),
+    ("2 workflow + 2 activity pollers", {"workflow_pollers": 2, "activity_pollers": 2}),
+    ("max_cached_workflows=100", {"max_cached_workflows": 100}),
+]
+
+
+async def exp_product(n: int, reps: int, concurrency: int) -> list[Arm]:
+    if not product_available():
+        log("product parts missing: skipping the product experiment")
+        return []
+    async with contextlib.AsyncExitStack() as stacks:
+        arms = []
+        for label, options in PRODUCT_VARIANTS:
+            stack = await stacks.enter_async_context(
+                Stack(StackOptions(baselines=False, worker_options=dict(options)))
+            )
+            await create_definition(stack, THROUGHPUT_DEFINITION)
+            await warm_up(stack, ("product",))
+            arms.append(Arm(label, stack, "product", processes=("worker", "api")))
+        await compare(arms, n=n, reps=reps, concurrency=concurrency)
+        return arms
+
+
+EXPERIMENTS = {
+    "activities": exp_activities,
+    "sandbox": exp_sandbox,
+    "worker": exp_worker,
+    "server": exp_server,
+    "product": exp_product,
+}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench levers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="3 repetitions of 30 runs")
+    parser.add_argument("--only", default=",".join(EXPERIMENTS))
+    args = parser.parse_args(argv)
+    n, reps, concurrency = (30, 3, 16) if args.quick else (100, 5, 16)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    machine = machine_details()
+    log(f"levers {chosen}: n={n} reps={reps}; loadavg {machine['loadavg']}")
+    started = time.monotonic()
+    results: dict[str, list[Arm]] = {}
+    table_rows: list[list[str]] = []
+    for name in chosen:
+        log(f"experiment {name}")
+        arms = asyncio.run(EXPERIMENTS[name](n, reps, concurrency))
+        results[name] = arms
+        table_rows += rows(name, arms)
+    text = print_table(
+        [
+            "lever",
+            "variant",
+            "runs/s",
+            "server CPU ms/run",
+            "worker CPU ms/run",
+            "history events / WF tasks",
+        ],
+        table_rows,
+    )
+    path = write_report(
+        {
+            "kind": "levers",
+            "parameters": {"n": n, "reps": reps, "concurrency": concurrency},
+            "machine": machine,
+            "loadavg_end": loadavg(),
+            "seconds": round(time.monotonic() - started, 1),
+            "experiments": {k: [arm_dict(a) for a in v] for k, v in results.items()},
+            "table": text,
+        }
+    )
+    summary = (
+        f"\nlevers in {time.monotonic() - started:.0f}s; loadavg {machine['loadavg']} → "
+        f"{loadavg()}; figures in {path}"
+    )
+    print(summary)  # noqa: T201 - the benchmark's output
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
