@@ -1,0 +1,71 @@
+"""Every side effect of supportflow, as Temporal activities on classes with injected dependencies
+(the money-transfer template's BankingActivities): tests give them a real database on a temporary
+path, a local HTTP server and a Temporal test server.
+
+The worker registers `build_activities(engine, settings, client)`. All of them are `async def`
+(blocking database work runs in `asyncio.to_thread`), so the worker needs no activity executor.
+
+Local vs regular activities, for the WorkflowRun interpreter:
+- LOCAL_ACTIVITIES (`evaluate_condition`, `perform_action`): short database transactions on the
+  worker's own database; running them as local activities keeps a run fast and its history small.
+  Their idempotency (the ledger) makes the local-activity retry semantics safe.
+- REGULAR_ACTIVITIES (`deliver_webhook`, `dispatch_event`): network calls to the outside world or
+  to Temporal itself, possibly long retries with backoff: regular activities, with their own
+  timeouts and retry policies visible in the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from activities.desk import DeskActivities
+from activities.dispatch import DispatchActivities, TemporalRunStarter
+from activities.webhook import WebhookActivities
+from definitions.runs import (
+    ACT_DELIVER_WEBHOOK,
+    ACT_DISPATCH_EVENT,
+    ACT_EVALUATE_CONDITION,
+    ACT_PERFORM_ACTION,
+)
+from store.settings import Settings
+
+LOCAL_ACTIVITIES: frozenset[str] = frozenset({ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION})
+REGULAR_ACTIVITIES: frozenset[str] = frozenset({ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT})
+
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
+
+
+def build_activities(
+    engine: Engine,
+    settings: Settings,
+    client: Client,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+) -> list[Callable[..., Any]]:
+    """Every activity callable for `Worker(activities=...)`. Pass `http_client` to own its
+    lifecycle (close it on shutdown); otherwise one is created for the process."""
+    desk = DeskActivities(engine, deliver_webhooks=settings.webhook_url is not None)
+    webhook = WebhookActivities(settings, http_client or httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT))
+    dispatch = DispatchActivities(engine, client, settings.task_queue)
+    return [
+        desk.evaluate_condition,
+        desk.perform_action,
+        webhook.deliver_webhook,
+        dispatch.dispatch_event,
+    ]
+
+
+__all__ = [
+    "LOCAL_ACTIVITIES",
+    "REGULAR_ACTIVITIES",
+    "DeskActivities",
+    "DispatchActivities",
+    "TemporalRunStarter",
+    "WebhookActivities",
+    "build_activities",
+]
