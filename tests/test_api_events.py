@@ -187,3 +187,56 @@ async def test_vip_flow_end_to_end_with_a_worker(
         assert repeat["duplicate"] is True and repeat["run_ids"] == [run_id]
         view_again = (await admin.get(f"/conversations/{event['conversation']['id']}")).json()
         assert view_again["messages"] == view["messages"]
+
+
+async def test_saving_sla_definitions_refreshes_running_trackers(
+    api: Api, admin: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    from temporalio.api.enums.v1 import EventType
+
+    from definitions.runs import SLA_REFRESH_SIGNAL
+
+    conversation_id = f"c-sla-{api.settings.task_queue}"
+    await admin.post("/events", json=vip_event(f"evt-{conversation_id}", conversation_id))
+    tracker = dev_env.client.get_workflow_handle(sla_workflow_id(conversation_id))
+    query = (
+        f'WorkflowType="ConversationSla" AND ExecutionStatus="Running" '
+        f'AND TaskQueue="{api.settings.task_queue}"'
+    )
+
+    async def tracker_visible() -> None:
+        assert [e.id async for e in dev_env.client.list_workflows(query)] == [tracker.id]
+
+    await assert_eventually(tracker_visible, timeout=20)
+
+    async def refreshes() -> int:
+        count = 0
+        async for event in tracker.fetch_history_events():
+            if (
+                event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                and event.workflow_execution_signaled_event_attributes.signal_name
+                == SLA_REFRESH_SIGNAL
+            ):
+                count += 1
+        return count
+
+    # A non-SLA definition does not disturb the trackers.
+    await admin.post("/workflows", json=VIP)
+    sla = {
+        "name": "First response breach",
+        "status": "active",
+        "trigger": {"type": "sla_breach", "sla_type": "first_response", "threshold": "30m"},
+        "steps": [
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["late"]}}
+        ],
+    }
+    created = (await admin.post("/workflows", json=sla)).json()
+
+    async def signalled(times: int) -> None:
+        assert await refreshes() == times
+
+    await assert_eventually(lambda: signalled(1), timeout=10)
+    await admin.patch(f"/workflows/{created['id']}", json={"status": "draft"})
+    await assert_eventually(lambda: signalled(2), timeout=10)
+    await admin.delete(f"/workflows/{created['id']}")
+    await assert_eventually(lambda: signalled(3), timeout=10)
