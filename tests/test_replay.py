@@ -58,6 +58,7 @@ class ChangedWorkflowRun(WorkflowRun):
             arg,
             result_type=result_type,
             start_to_close_timeout=STEP_ATTEMPT_TIMEOUT,
+            summary=summary,
         )
 
 
