@@ -178,8 +178,11 @@ class InvalidRunsQuery(ValueError):
 
 
 def literal(value: str) -> str:
-    """A string literal for a visibility query (double-quoted, quotes and backslashes escaped)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A string literal for a visibility query: single-quoted, `'` doubled, backslashes as they are
+    (the list-filter parser takes them literally). Checked against the dev server's SQLite
+    visibility for values with `'`, with `\\`, and plain; a value holding both `'` and `\\`, or a
+    double quote, matches nothing there, whatever the escaping."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def timestamp(value: datetime) -> str:
@@ -204,7 +207,8 @@ def decode_cursor(cursor: str | None) -> bytes | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
+        padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
         raise InvalidRunsQuery("cursor", "not a cursor returned by GET /runs") from exc
 

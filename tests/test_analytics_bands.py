@@ -126,9 +126,9 @@ def test_cursor_round_trips_and_rejects_garbage() -> None:
     assert caught.value.field == "cursor"
 
 
-def test_literals_escape_quotes_and_backslashes() -> None:
-    assert literal('c"9') == '"c\\"9"'
-    assert literal("a\\b") == '"a\\\\b"'
+def test_literals_double_single_quotes_and_keep_backslashes() -> None:
+    assert literal("o'brien") == "'o''brien'"
+    assert literal("a\\b") == "'a\\b'"
 
 
 def test_retries_of_retries_are_numbered_on_the_first_run() -> None:
