@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities import build_activities
 from store.db import create_all, make_engine
 from store.settings import Settings
 from worker.workflows import WORKFLOWS
@@ -59,8 +60,6 @@ def build_worker(
     against `engine`. `activities` replaces them (tests wrap the real ones, e.g. to inject a
     transient failure). The client must use the pydantic data converter."""
     if activities is None:
-        from activities import build_activities
-
         activities = build_activities(engine, settings, client)
     return Worker(
         client,
