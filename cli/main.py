@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.runs import runs_app
 from store.settings import DEFAULT_DATA_DIR, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 events_app = typer.Typer(help="Send events to the API.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
+app.add_typer(runs_app, name="runs")
 
 
 class Role(StrEnum):

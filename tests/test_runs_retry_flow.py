@@ -12,7 +12,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from store.settings import Settings
+from store.settings import Settings, get_settings
 from tests import runs_fixtures
 from tests.runs_fixtures import RunsStack, start_stack
 from tests.temporal_fixtures import assert_eventually
@@ -131,8 +131,11 @@ async def test_failed_route_is_explained_and_a_retry_routes_without_a_second_gre
         "TEMPORAL_NAMESPACE": stack.settings.temporal_namespace,
     }
     for replayed in (run_id, retry_id):
+        get_settings.cache_clear()  # the CLI reads the environment once per process
         result = await asyncio.to_thread(CliRunner().invoke, cli_app, ["replay", replayed], env=env)
+        get_settings.cache_clear()
         assert result.exit_code == 0, result.output
+        assert result.output.startswith("OK"), result.output
 
 
 async def test_cancel_stops_a_running_run_and_only_running_runs(

@@ -1,0 +1,158 @@
+"""`supportflow runs list|show|retry|cancel` — the runs API's reads and controls from the command
+line, through the same `app.temporal_runs.RunsGateway` (so they behave exactly as
+GET /runs, GET /runs/{id}, POST /runs/{id}/retry and POST /runs/{id}/cancel), straight against
+Temporal (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, SUPPORTFLOW_TASK_QUEUE).
+
+Exit codes: 0 done, 1 the run is unknown or in the wrong state (the API's 404 / 409) or Temporal is
+unreachable, 2 bad input.
+
+Mounted in `cli/main.py` with `app.add_typer(runs_app, name="runs")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+
+from store.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.temporal_runs import RunsGateway
+
+T = TypeVar("T")
+
+runs_app = typer.Typer(
+    help="List, inspect, retry and cancel workflow runs (read from Temporal).",
+    no_args_is_help=True,
+)
+
+STATUSES = ("running", "completed", "failed", "cancelled", "terminated", "timed_out")
+
+
+def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Connect, run `action` on a RunsGateway, and turn domain errors into exit codes."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from app.temporal_gateway import TemporalUnavailable
+    from app.temporal_runs import InvalidRunsQuery, RunConflict, RunNotFound, RunsGateway
+
+    settings = settings or get_settings()
+
+    async def run() -> T:
+        try:
+            client = await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            )
+        except RuntimeError as exc:
+            raise TemporalUnavailable(
+                f"Temporal is unreachable at {settings.temporal_address}: {exc}"
+            ) from exc
+        return await action(RunsGateway(client, settings))
+
+    try:
+        return asyncio.run(run())
+    except (RunNotFound, RunConflict, TemporalUnavailable) as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    except InvalidRunsQuery as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
+
+
+def _print_json(model: BaseModel) -> None:
+    typer.echo(json.dumps(model.model_dump(mode="json", by_alias=True), indent=2))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:.2f}s"
+    return str(value)
+
+
+@runs_app.command("list")
+def list_runs(
+    workflow_id: Annotated[str | None, typer.Option(help="Only runs of this workflow.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help=f"Only runs with this status: {', '.join(STATUSES)}.")
+    ] = None,
+    conversation_id: Annotated[
+        str | None, typer.Option(help="Only runs for this conversation.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Page size.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the page as JSON.")] = False,
+) -> None:
+    """List runs, running first, then most recently closed."""
+    if status is not None and status not in STATUSES:
+        typer.secho(f"--status must be one of {', '.join(STATUSES)}", err=True, fg="red")
+        raise typer.Exit(2)
+
+    async def action(runs: RunsGateway) -> Any:
+        return await runs.list_runs(
+            workflow_id=workflow_id,
+            status=status,  # type: ignore[arg-type]  # checked above
+            conversation_id=conversation_id,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    page = _call(action)
+    if as_json:
+        _print_json(page)
+        return
+    columns = ("run_id", "status", "workflow_version", "started_at", "duration_seconds")
+    rows = [[_cell(getattr(run, c)) for c in columns] for run in page.data]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    typer.echo(f"{len(page.data)} of {page.count} run(s)")
+    if page.next_cursor:
+        typer.echo(f"next page: --cursor {page.next_cursor}")
+
+
+@runs_app.command("show")
+def show_run(run_id: Annotated[str, typer.Argument(help="The run id.")]) -> None:
+    """Print one run as JSON: status, times, version, event, trace, error, Temporal UI link."""
+
+    async def action(runs: RunsGateway) -> Any:
+        return await runs.get_run(run_id)
+
+    _print_json(_call(action))
+
+
+@runs_app.command("retry")
+def retry_run(run_id: Annotated[str, typer.Argument(help="The failed run to retry.")]) -> None:
+    """Re-run a failed run with its pinned version and event; steps that took effect are kept.
+    Prints the new run id as the last line."""
+
+    async def action(runs: RunsGateway) -> Any:
+        return await runs.retry(run_id)
+
+    started = _call(action)
+    typer.echo(f"retrying {run_id}: {started.temporal_ui_url}")
+    typer.echo(started.run_id)
+
+
+@runs_app.command("cancel")
+def cancel_run(run_id: Annotated[str, typer.Argument(help="The running run to cancel.")]) -> None:
+    """Ask a running run to cancel; it ends as cancelled before its next step."""
+
+    async def action(runs: RunsGateway) -> Any:
+        return await runs.cancel(run_id)
+
+    _call(action)
+    typer.echo(f"cancel requested: {run_id}")
