@@ -89,7 +89,7 @@ class StepTrace(BaseModel):
 
 
 class RunResult(BaseModel):
-    outcome: Literal["completed", "stopped", "failed"]
+    outcome: Literal["running", "completed", "stopped", "failed"]
     steps: list[StepTrace]
     stopped_at: str | None = None
     error: str | None = None

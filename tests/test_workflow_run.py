@@ -483,6 +483,7 @@ async def test_trace_is_readable_while_the_run_is_in_flight_and_actions_reach_th
                     return trace
 
                 trace = await assert_eventually(routed_and_waiting, timeout=20)
+                assert trace.outcome == "running"
                 assert trace.steps[1].status == "running"
                 assert trace.steps[1].output == {"agent": None, "team": "vip-support"}
                 gate.set()

@@ -112,7 +112,7 @@ DISPATCH_RETRY = RetryPolicy(
 # One call = one attempt: the loop in `_attempts` retries, so it can count.
 _SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
-Outcome = Literal["completed", "stopped", "failed"]
+Outcome = Literal["running", "completed", "stopped", "failed"]
 
 
 class StepFailure(Exception):
@@ -133,7 +133,7 @@ class WorkflowRun:
 
     def __init__(self) -> None:
         self._steps: list[StepTrace] = []
-        self._outcome: Outcome = "completed"
+        self._outcome: Outcome = "running"
         self._stopped_at: str | None = None
         self._error: str | None = None
 
@@ -143,6 +143,8 @@ class WorkflowRun:
     async def run(self, input: RunInput) -> RunResult:
         try:
             await self._interpret(input)
+            if self._outcome == "running":
+                self._outcome = "completed"
         except StepFailure as failure:
             self._fail(failure.message)
         except (ApplicationError, workflow.NondeterminismError):
