@@ -15,7 +15,16 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app import openapi
-from app.api.routes import conversations, directory, events, health, templates, workflows
+from app.api.routes import (
+    analytics,
+    conversations,
+    directory,
+    events,
+    health,
+    runs,
+    templates,
+    workflows,
+)
 from app.errors import install_error_handlers
 from app.temporal_gateway import TemporalGateway
 from store.db import create_all, make_engine
@@ -43,6 +52,8 @@ TAGS = [
     {"name": "events", "description": "Events in from the help desk (role integration)"},
     {"name": "conversations", "description": "The desk mirror of conversations"},
     {"name": "directory", "description": "Teams and agents that actions route to and notify"},
+    {"name": "runs", "description": "Runs from Temporal: list, detail with trace, retry, cancel"},
+    {"name": "analytics", "description": "Run trend, rates, durations, most triggered workflows"},
     {"name": "health", "description": "Liveness of the database and Temporal (no auth)"},
 ]
 
@@ -78,6 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, workflows, templates, events, conversations, directory):
+    for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
     return app

@@ -15,24 +15,12 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from fastapi import FastAPI
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from store.settings import Settings
 from tests.api_fixtures import Api, running_app
 from tests.temporal_fixtures import assert_eventually
-
-
-def ensure_runs_routes(app: FastAPI) -> None:
-    """Mount /runs and /analytics unless app.main already does."""
-    from app.api.routes import analytics, runs
-
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/runs" not in paths:
-        app.include_router(runs.router)
-    if "/analytics" not in paths:
-        app.include_router(analytics.router)
 
 
 @dataclass
@@ -107,7 +95,6 @@ async def start_stack(settings: Settings, temporal: Client) -> AsyncIterator[Run
     from worker.main import build_worker
 
     async with running_app(settings) as api:
-        ensure_runs_routes(api.app)
         worker = build_worker(temporal, api.engine, settings)
         async with worker:
             yield RunsStack(
@@ -126,4 +113,4 @@ async def runs_stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncI
         yield stack
 
 
-__all__ = ["RunsStack", "ensure_runs_routes", "runs_stack", "start_stack"]
+__all__ = ["RunsStack", "runs_stack", "start_stack"]
