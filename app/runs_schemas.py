@@ -15,6 +15,7 @@ RunStatus = Literal[
     "running", "completed", "failed", "cancelled", "terminated", "timed_out", "continued_as_new"
 ]
 Bucket = Literal["hour", "day"]
+Outcome = Literal["running", "completed", "stopped", "failed"]
 
 
 # ---------------------------------------------------------------- runs
@@ -64,9 +65,10 @@ class RunDetail(RunSummary):
         description="Actions take effect once per (scope, step); a retry keeps the original's scope"
     )
     retry_of: str | None = Field(description="The failed run this run retries")
-    outcome: Literal["completed", "stopped", "failed"] | None = Field(
+    outcome: Outcome | None = Field(
         description="How the interpreter ended: completed every step, stopped by a condition, "
-        "or failed at a step. Null when cancelled or terminated without a trace"
+        "or failed at a step; running while in flight. Null when cancelled, terminated or timed "
+        "out (the trace then shows how far it got)"
     )
     stopped_at: str | None = Field(description="The condition step that stopped the run")
     trace: list[StepTrace] = Field(

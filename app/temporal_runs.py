@@ -54,6 +54,7 @@ from app.runs_schemas import (
     Bucket,
     DurationBand,
     DurationStats,
+    Outcome,
     RunControl,
     RunDetail,
     RunsPage,
@@ -489,7 +490,7 @@ class RunsGateway:
             event=run_input.event,
             idempotency_scope=run_input.idempotency_scope,
             retry_of=run_input.retry_of,
-            outcome=trace.result.outcome if trace.result else None,
+            outcome=_outcome(summary.status, trace.result),
             stopped_at=trace.result.stopped_at if trace.result else None,
             trace=trace.result.steps if trace.result else [],
             trace_source=trace.source,
@@ -778,6 +779,14 @@ async def _decode_input(client: Client, events: Sequence[HistoryEvent]) -> RunIn
     if not isinstance(run_input, RunInput):  # pragma: no cover - the converter obeys the hint
         run_input = RunInput.model_validate(run_input)
     return run_input
+
+
+def _outcome(status: RunStatus, result: RunResult | None) -> Outcome | None:
+    """The interpreter's outcome, unless the run was stopped from outside (cancelled, terminated,
+    timed out): then the trace's provisional "running" says nothing."""
+    if result is None or (status != "running" and result.outcome == "running"):
+        return None
+    return result.outcome
 
 
 def _failed_trace(failure: BaseException) -> _Trace:

@@ -167,6 +167,8 @@ async def test_cancel_stops_a_running_run_and_only_running_runs(
         await stack.wait_closed(run_id)
         detail = await stack.run_detail(run_id, "cancelled")
         assert detail["error"] == "cancelled on request"
+        assert detail["outcome"] is None  # stopped from outside: the trace shows how far it got
+        assert detail["trace"] and detail["trace"][0]["step_id"] == "tag", detail
 
         # Cancelling or retrying it again is a conflict; unknown runs are 404.
         again = await stack.admin.post(f"/runs/{run_id}/cancel")
