@@ -212,6 +212,10 @@ class StackOptions:
     server_pragmas: list[str] | None = None  # None: DevServer's own (WAL, synchronous=NORMAL)
     server_dynamic_config: dict[str, str] | None = None  # None: DevServer's own
     server_in_memory: bool = False
+    #: Measurement-only patches applied inside the API subprocess (never to the code on disk):
+    #: "no-sla-signal" turns `TemporalGateway.signal_sla` into a no-op, to price the SLA tracker
+    #: every event feeds.
+    api_patches: list[str] = field(default_factory=list)
 
 
 def _without_flag(args: list[str], flag: str) -> list[str]:
@@ -334,10 +338,12 @@ class Stack:
             self.children["worker"] = spawn(
                 "worker", [python, "-m", "bench.harness", "worker"], env, self.root / "worker.log"
             )
+            env = self.env()
+            env["BENCH_API_PATCHES"] = ",".join(self.options.api_patches)
             self.children["api"] = spawn(
                 "api",
                 [python, "-m", "bench.harness", "api", "--port", str(self.api_port)],
-                self.env(),
+                env,
                 self.root / "api.log",
             )
             self.http = httpx.AsyncClient(
@@ -638,6 +644,15 @@ def _run_api(port: int) -> None:
 
     from app.main import create_app
     from store.settings import get_settings
+
+    patches = {p for p in os.environ.get("BENCH_API_PATCHES", "").split(",") if p}
+    if "no-sla-signal" in patches:
+        from app.temporal_gateway import TemporalGateway
+
+        async def no_signal(_self: Any, _event: Any) -> None:
+            return None
+
+        TemporalGateway.signal_sla = no_signal  # type: ignore[method-assign]
 
     uvicorn.run(
         create_app(get_settings()),

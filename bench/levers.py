@@ -187,6 +187,7 @@ async def exp_server(n: int, reps: int, concurrency: int, workload: str = "naive
 
 PRODUCT_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("worker as shipped (run_worker)", {}),
+    ("no SLA-tracker signal per event (API patched)", {"api_patches": ["no-sla-signal"]}),
     ("2 workflow + 2 activity pollers", {"workflow_pollers": 2, "activity_pollers": 2}),
     ("max_cached_workflows=100", {"max_cached_workflows": 100}),
 ]
@@ -199,8 +200,10 @@ async def exp_product(n: int, reps: int, concurrency: int) -> list[Arm]:
     async with contextlib.AsyncExitStack() as stacks:
         arms = []
         for label, options in PRODUCT_VARIANTS:
+            options = dict(options)
+            patches = options.pop("api_patches", [])
             stack = await stacks.enter_async_context(
-                Stack(StackOptions(baselines=False, worker_options=dict(options)))
+                Stack(StackOptions(baselines=False, worker_options=options, api_patches=patches))
             )
             await create_definition(stack, THROUGHPUT_DEFINITION)
             await warm_up(stack, ("product",))
