@@ -56,7 +56,7 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """Every error the API answers has this shape."""
 
-    error: ErrorBody
+    error: ErrorBody = Field(description="What went wrong")
 
 
 class ApiError(Exception):
@@ -190,6 +190,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input; `details` names each offending field",
         503: "Temporal is unreachable",
     }
+    wanted = sorted({*statuses, 422})  # any route can answer 422, always in the one shape
     return {
-        s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses
+        s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in wanted
     }

@@ -236,7 +236,7 @@ class VersionPublic(BaseModel):
 class VersionsPublic(BaseModel):
     """Every version of a workflow, oldest first."""
 
-    data: list[VersionPublic]
+    data: list[VersionPublic] = Field(description="The versions, oldest first")
     count: int = Field(description="Number of versions", examples=[3])
 
 
@@ -304,14 +304,14 @@ class ConversationPublic(BaseModel):
 class TeamsPublic(BaseModel):
     """Every team."""
 
-    data: list[TeamPublic]
+    data: list[TeamPublic] = Field(description="The teams, by id")
     count: int = Field(description="Number of teams", examples=[3])
 
 
 class AgentsPublic(BaseModel):
     """Every agent."""
 
-    data: list[AgentPublic]
+    data: list[AgentPublic] = Field(description="The agents, by id")
     count: int = Field(description="Number of agents", examples=[8])
 
 
@@ -366,7 +366,7 @@ class TemplateCard(BaseModel):
 class TemplatesPublic(BaseModel):
     """Templates of the gallery."""
 
-    data: list[TemplateCard]
+    data: list[TemplateCard] = Field(description="The templates, by category then name")
     count: int = Field(description="Number of templates", examples=[12])
 
 

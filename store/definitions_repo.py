@@ -150,14 +150,19 @@ def versions(session: Session, definition_id: str) -> list[WorkflowVersionRow]:
 # ---------------------------------------------------------------- writes
 
 
-def _commit(session: Session, row: WorkflowDefinitionRow, expected: int | None) -> None:
+def _flush_and_commit(session: Session, row: WorkflowDefinitionRow, expected: int | None) -> None:
+    """Write the row, its version row and its trigger index in one transaction. A version row that
+    already exists means another writer saved this version first: `VersionConflict`."""
     try:
+        session.flush()
+        index_definition(session, row)
         session.commit()
     except IntegrityError:
         session.rollback()
         current = session.get(WorkflowDefinitionRow, row.id)
         if current is None:
             raise NotFound("workflow", row.id) from None
+        session.refresh(current)
         raise VersionConflict(row.id, current.version, expected or row.version - 1) from None
     session.refresh(row)
 
@@ -196,9 +201,7 @@ def create(
     _apply(row, definition)
     session.add(row)
     _save_version(session, row)
-    session.flush()
-    index_definition(session, row)
-    _commit(session, row, None)
+    _flush_and_commit(session, row, None)
     return row
 
 
@@ -218,9 +221,7 @@ def _update(
     row.updated_at = utcnow()
     session.add(row)
     _save_version(session, row)
-    session.flush()
-    index_definition(session, row)
-    _commit(session, row, expected)
+    _flush_and_commit(session, row, expected)
     return row
 
 

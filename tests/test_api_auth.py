@@ -58,7 +58,7 @@ async def test_every_route_needs_a_key_and_the_right_role(api: Api) -> None:
     failures: list[str] = []
     for method, path in routes:
         url = concrete(path)
-        body = None if method in ("GET", "DELETE") else {}
+        body: dict[str, object] | None = None if method in ("GET", "DELETE") else {}
         response = await anonymous.request(method, url, json=body)
         if response.status_code != 401:
             failures.append(f"{method} {path} without a key: {response.status_code}")

@@ -462,3 +462,25 @@ async def test_unknown_workflow_is_not_found(admin: httpx.AsyncClient) -> None:
         "message": "workflow 'wf_nope' not found",
         "details": [{"loc": ["path", "id"], "msg": "workflow 'wf_nope' not found"}],
     }
+
+
+async def test_concurrent_updates_from_the_same_version_one_wins(
+    api: Api, admin: httpx.AsyncClient
+) -> None:
+    import asyncio
+
+    wid = (await create(admin, VIP))["id"]
+    responses = await asyncio.gather(
+        *(
+            admin.patch(
+                f"/workflows/{wid}", json={"name": f"writer {i}"}, headers={"If-Match": "1"}
+            )
+            for i in range(5)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409, 409, 409, 409]
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    current = (await admin.get(f"/workflows/{wid}")).json()
+    assert current["version"] == 2 and current["name"] == winner["name"]
+    assert table_counts(api)[1] == 2  # versions 1 and 2, nothing else
