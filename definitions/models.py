@@ -371,7 +371,23 @@ ActionStep = Annotated[
     ],
     Field(discriminator="action"),
 ]
-Step = Annotated[Union[ConditionStep, ActionStep], Field(discriminator="type")]
+
+
+def _step_kind(raw: Any) -> str | None:
+    value = raw.get("type") if isinstance(raw, dict) else getattr(raw, "type", None)
+    return value if value in ("condition", "action") else None
+
+
+# Tagged by a function rather than Field(discriminator=...): a string discriminator over a nested
+# tagged union makes pydantic emit an OpenAPI mapping that is not a $ref, which breaks /docs.
+Step = Annotated[
+    Union[Annotated[ConditionStep, Tag("condition")], Annotated[ActionStep, Tag("action")]],
+    Discriminator(
+        _step_kind,
+        custom_error_type="invalid_step_type",
+        custom_error_message="a step's 'type' must be 'condition' or 'action'",
+    ),
+]
 
 # What each action exposes to later steps as {{steps.<id>.<output>}}.
 ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
