@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/supportflow
 
-COPY pyproject.toml README.md ./
+# README.m[d]: copied when present (pyproject names it as the long description).
+COPY pyproject.toml README.m[d] ./
 COPY definitions ./definitions
 COPY store ./store
 COPY activities ./activities
