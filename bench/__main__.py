@@ -47,8 +47,8 @@ class Mode:
     latency_variants: tuple[str, ...]
 
 
-QUICK = Mode("quick", 3, 40, 16, 20, 30, ("floor", "product"))
-FULL = Mode("full", 5, 150, 16, 100, 100, ("floor", "naive", "product"))
+QUICK = Mode("quick", 3, 40, 8, 20, 30, ("floor", "product"))
+FULL = Mode("full", 5, 150, 8, 100, 100, ("floor", "naive", "product"))
 
 PLUGINS = (
     ("sla", "bench.sla_bench", "run_sla_bench"),
@@ -127,6 +127,7 @@ async def run(mode: Mode, sections: set[str], *, with_product: bool = True) -> d
                 )
                 for key, figure in match.items():
                     figures[f"matching {key}"] = figure
+            report["errors"] = dict(stack.errors)
     if "plugins" in sections:
         for name, module, function in PLUGINS:
             if not module_has(module, function):
@@ -197,6 +198,8 @@ def table(report: dict[str, Any]) -> str:
                 "",
             ]
         )
+    for name, count in report.get("errors", {}).items():
+        rows.append([f"errors retried: {name}", str(count), "", "", "0", "MISS"])
     for name, outcome in report.get("plugins", {}).items():
         for key, value in _flatten(outcome):
             rows.append([f"{name}: {key}", value, "", "", "", ""])
@@ -269,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "history": report["history"],
         "plugins": report["plugins"],
         "notes": report["notes"],
+        "errors": report.get("errors", {}),
         "table": text,
     }
     path = write_report(out)

@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -291,6 +293,8 @@ class Stack:
         self.engine: Any = None
         self.admin_key: str | None = None
         self.http: httpx.AsyncClient | None = None
+        #: Errors the benchmark met and retried (reported beside the figures).
+        self.errors: Counter[str] = Counter()
         self.product = self.options.product and product_available()
 
     # -- addresses
@@ -402,12 +406,29 @@ class Stack:
         try:
             await self.start()
         except BaseException:
+            self.keep_logs()
             await self.stop()
             raise
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        if exc_type is not None:
+            self.keep_logs()
         await self.stop()
+
+    def keep_logs(self) -> Path | None:
+        """Copy the logs of the stack's processes to bench/out/failed-<time>/ (the temporary
+        directory goes away with the stack)."""
+        logs = [*self.root.glob("*.log"), self.server.log_path]
+        if not any(p.exists() for p in logs):
+            return None
+        target = OUT_DIR / f"failed-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in logs:
+            if path.exists():
+                shutil.copy(path, target / path.name)
+        log(f"logs of the failed stack kept in {target}")
+        return target
 
     async def wait_for_poller(self, task_queue: str, child: str, timeout: float = 90) -> None:
         assert self.client is not None

@@ -230,7 +230,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="3 repetitions of 30 runs")
     parser.add_argument("--only", default=",".join(EXPERIMENTS))
     args = parser.parse_args(argv)
-    n, reps, concurrency = (30, 3, 16) if args.quick else (100, 5, 16)
+    n, reps, concurrency = (30, 3, 8) if args.quick else (100, 5, 8)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     machine = machine_details()
     log(f"levers {chosen}: n={n} reps={reps}; loadavg {machine['loadavg']}")

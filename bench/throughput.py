@@ -119,13 +119,19 @@ async def create_definition(stack: Stack, body: dict[str, Any]) -> str:
     return str(response.json()["id"])
 
 
-async def post_event(stack: Stack, body: dict[str, Any]) -> list[str]:
-    """POST /events; the ids of the runs it started."""
+async def post_event(stack: Stack, body: dict[str, Any], attempts: int = 5) -> list[str]:
+    """POST /events; the ids of the runs it started. A 5xx is retried, as a help desk would (the
+    event id makes it safe), and counted in `stack.errors`."""
     assert stack.http is not None
-    response = await stack.http.post("/events", json=body)
-    if response.status_code not in (200, 202):
-        raise RuntimeError(f"POST /events: {response.status_code} {response.text[:500]}")
-    return [str(run_id) for run_id in response.json().get("run_ids", [])]
+    for attempt in range(attempts):
+        response = await stack.http.post("/events", json=body)
+        if response.status_code in (200, 202):
+            return [str(run_id) for run_id in response.json().get("run_ids", [])]
+        if response.status_code < 500 or attempt == attempts - 1:
+            raise RuntimeError(f"POST /events: {response.status_code} {response.text[:500]}")
+        stack.errors[f"POST /events {response.status_code}"] += 1
+        await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def wait_runs(stack: Stack, run_ids: list[str]) -> None:
