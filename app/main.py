@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app import openapi
+from app import console, openapi  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
     conversations,
@@ -91,4 +91,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
+    console.install(app)  # console hook: pages, /console/static, session-cookie auth
     return app

@@ -1,0 +1,652 @@
+// The builder: create or edit a workflow (basics, trigger and its options, condition and action
+// steps), save it, show the API's validation errors next to the fields they name (the error's
+// `loc`), and dry-run it against a sample event in the Test panel.
+import { api, canWrite, el, humanize, ICONS, prefix, statusBadge, svgIcon, toast } from "./core.js";
+
+const V = JSON.parse(document.getElementById("vocabulary").textContent);
+let workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
+const FIELDS = Object.fromEntries(V.fields.map((f) => [f.path, f]));
+const ACTIONS = Object.fromEntries(V.actions.map((a) => [a.value, a]));
+const ATTR = "customer.attributes.";
+const TRIGGER_TYPES = V.trigger_types.map((t) => t.value);
+
+const form = document.getElementById("builder-form");
+const stepsBox = document.getElementById("steps");
+const triggerType = document.getElementById("trigger-type");
+const triggerOptions = document.getElementById("trigger-options");
+const errorsBox = document.getElementById("form-errors");
+
+let model = {
+  name: "", description: "", status: "draft",
+  trigger: { type: "new_conversation", channels: [], customer_segments: [] },
+  steps: [],
+};
+let version = null;
+let dirty = false;
+let uid = 0;
+const autoIds = new WeakSet(); // steps whose id was made up here (renamed with their action)
+const ACTION_IDS = { auto_reply: "reply", route: "route", add_tag: "tag", change_status: "status", create_ticket: "ticket", notify: "notify", escalate: "escalate" };
+const nextId = () => `f${++uid}`;
+
+// ------------------------------------------------------------------ small form builders
+
+function field(label, control, { hint, loc, wide } = {}) {
+  const id = control.id || (control.id = nextId());
+  const wrap = el("div", { class: "field", style: wide ? "grid-column:1/-1" : undefined });
+  if (loc) control.dataset.loc = loc;
+  wrap.append(el("label", { for: id }, label), control);
+  if (hint) {
+    const h = el("span", { class: "hint", id: `${id}-hint` }, hint);
+    control.setAttribute("aria-describedby", h.id);
+    wrap.append(h);
+  }
+  return wrap;
+}
+
+function select(options, value, onChange, attrs = {}) {
+  const s = el("select", attrs);
+  for (const o of options) {
+    if (o.group) {
+      const g = el("optgroup", { label: o.group });
+      for (const x of o.options) g.append(el("option", { value: x.value }, x.label));
+      s.append(g);
+    } else {
+      const opt = typeof o === "string" ? { value: o, label: humanize(o) } : o;
+      s.append(el("option", { value: opt.value }, opt.label));
+    }
+  }
+  s.value = value ?? "";
+  s.addEventListener("change", () => { onChange(s.value); changed(); });
+  return s;
+}
+
+function text(value, onInput, attrs = {}) {
+  const i = el(attrs.multiline ? "textarea" : "input", { type: attrs.multiline ? undefined : (attrs.type || "text"), ...attrs, multiline: undefined, rows: attrs.rows });
+  i.value = value ?? "";
+  i.addEventListener("input", () => { onInput(i.value); changed(); });
+  return i;
+}
+
+function chips(legend, options, selected, onChange, loc) {
+  const fs = el("fieldset", { class: "checks", dataset: { loc } }, el("legend", {}, legend));
+  for (const o of options) {
+    const box = el("input", { type: "checkbox", value: o, checked: selected.includes(o) || undefined });
+    box.addEventListener("change", () => {
+      const now = [...fs.querySelectorAll("input:checked")].map((x) => x.value);
+      onChange(now); changed();
+    });
+    fs.append(el("label", { class: "chip" }, box, humanize(o)));
+  }
+  fs.append(el("span", { class: "hint", style: "flex-basis:100%" }, "None selected means any."));
+  return fs;
+}
+
+const splitList = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+
+function changed() { dirty = true; updateTestNote(); }
+
+// ------------------------------------------------------------------ trigger
+
+function renderTrigger() {
+  const t = model.trigger;
+  triggerType.value = t.type;
+  const parts = [];
+  if (t.type === "new_conversation") {
+    parts.push(chips("Channels", V.channels, t.channels || [], (v) => { t.channels = v; }, "trigger.channels"));
+    parts.push(field("Customer segments", text((t.customer_segments || []).join(", "), (v) => { t.customer_segments = splitList(v); }, { placeholder: "vip, enterprise" }),
+      { loc: "trigger.customer_segments", hint: "Comma-separated; empty means any segment." }));
+  } else if (t.type === "new_message") {
+    parts.push(chips("Sender types", V.sender_types, t.sender_types || [], (v) => { t.sender_types = v; }, "trigger.sender_types"));
+    parts.push(chips("Channels", V.channels, t.channels || [], (v) => { t.channels = v; }, "trigger.channels"));
+    parts.push(field("Content patterns", text((t.content_patterns || []).join("\n"), (v) => { t.content_patterns = v.split("\n").map((x) => x.trim()).filter(Boolean); }, { multiline: true, rows: 3, placeholder: "refund|money back" }),
+      { loc: "trigger.content_patterns", hint: "One regular expression per line (RE2, case-insensitive); any one matching is enough. Empty means any message." }));
+  } else if (t.type === "sla_breach") {
+    parts.push(el("div", { class: "grid-2" },
+      field("SLA clock", select(V.sla_types, t.sla_type || "first_response", (v) => { t.sla_type = v; }), { loc: "trigger.sla_type" }),
+      field("Threshold", text(t.threshold || "", (v) => { t.threshold = v; }, { placeholder: "30m" }),
+        { loc: "trigger.threshold", hint: "How long the clock may run: 45s, 30m, 4h, 2d." })));
+    if (!t.sla_type) t.sla_type = "first_response";
+  } else if (t.type === "status_change") {
+    parts.push(chips("From statuses", V.statuses, t.from_statuses || [], (v) => { t.from_statuses = v; }, "trigger.from_statuses"));
+    parts.push(chips("To statuses", V.statuses, t.to_statuses || [], (v) => { t.to_statuses = v; }, "trigger.to_statuses"));
+    t.transitions = t.transitions || [];
+    const rows = el("div", { class: "stack", dataset: { loc: "trigger.transitions" } });
+    t.transitions.forEach((tr, i) => {
+      rows.append(el("div", { class: "rule-row", style: "grid-template-columns:1fr 1fr auto" },
+        field(`Transition ${i + 1}: from`, select(V.statuses, tr.from, (v) => { tr.from = v; }), { loc: `trigger.transitions.${i}.from` }),
+        field("to", select(V.statuses, tr.to, (v) => { tr.to = v; }), { loc: `trigger.transitions.${i}.to` }),
+        el("button", { type: "button", class: "btn btn-icon", style: "align-self:end;margin-bottom:.3rem", "aria-label": `Remove transition ${i + 1}`,
+          onclick: () => { t.transitions.splice(i, 1); changed(); renderTrigger(); } }, svgIcon(ICONS.x))));
+    });
+    parts.push(el("div", { class: "stack" },
+      el("span", { class: "label" }, "Exact transitions (optional)"),
+      rows,
+      el("div", {}, el("button", { type: "button", class: "btn btn-ghost btn-sm",
+        onclick: () => { t.transitions.push({ from: "open", to: "resolved" }); changed(); renderTrigger(); } }, "+ Add transition")),
+      el("span", { class: "hint" }, "If given, only these exact status changes fire.")));
+  }
+  triggerOptions.replaceChildren(...parts);
+  syncTestPanel();
+}
+
+triggerType.replaceChildren(...V.trigger_types.map((t) => el("option", { value: t.value }, t.label)));
+triggerType.addEventListener("change", () => {
+  const type = triggerType.value;
+  model.trigger = { type };
+  if (type === "sla_breach") Object.assign(model.trigger, { sla_type: "first_response", threshold: "30m" });
+  changed();
+  renderTrigger();
+});
+
+// ------------------------------------------------------------------ conditions
+
+function fieldOptions() {
+  const groups = {};
+  for (const f of V.fields) {
+    const g = f.path.split(".")[0];
+    const name = f.path.slice(g.length + 1).replace(/_/g, " ");
+    (groups[g] = groups[g] || []).push({ value: f.path, label: `${g[0].toUpperCase()}${g.slice(1)} ${name}` });
+  }
+  groups.customer.push({ value: "__attr__", label: "Customer attribute…" });
+  return Object.entries(groups).map(([g, options]) => ({ group: g[0].toUpperCase() + g.slice(1), options }));
+}
+const FIELD_OPTIONS = fieldOptions();
+
+function typeOf(path) {
+  if (path && path.startsWith(ATTR)) return "attribute";
+  return FIELDS[path]?.type || "string";
+}
+
+function parseValue(raw, path, operator) {
+  const type = typeOf(path);
+  const one = (x) => {
+    if (type === "number" || (type === "attribute" && /^(greater|less)/.test(operator))) {
+      const n = Number(x);
+      return x !== "" && !Number.isNaN(n) ? n : x;
+    }
+    return x;
+  };
+  if (operator === "in" || operator === "not_in") return splitList(raw).map(one);
+  if (operator === "is_set" || operator === "is_not_set") return null;
+  return one(raw);
+}
+
+function valueText(v) {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return v.join(", ");
+  return String(v);
+}
+
+// One rule row: field, operator (only those that fit the field's type), value.
+function ruleRow(rule, loc, onRemove) {
+  const row = el("div", { class: "rule-row" });
+  const render = () => {
+    const isAttr = rule.field?.startsWith(ATTR);
+    const type = typeOf(rule.field);
+    const ops = V.operators_by_type[type];
+    if (!ops.includes(rule.operator)) rule.operator = ops[0];
+    const fieldSel = select(FIELD_OPTIONS, isAttr ? "__attr__" : rule.field, (v) => {
+      rule.field = v === "__attr__" ? `${ATTR}plan` : v;
+      rule.value = null;
+      render();
+    });
+    const fieldCell = field("Field", fieldSel, { loc: `${loc}.field` });
+    if (isAttr) {
+      fieldCell.append(field("Attribute key", text(rule.field.slice(ATTR.length), (v) => { rule.field = ATTR + v.trim(); }, { placeholder: "plan" })));
+    }
+    const opSel = select(ops.map((o) => ({ value: o, label: V.operator_labels[o] })), rule.operator, (v) => {
+      const wasList = ["in", "not_in"].includes(rule.operator);
+      rule.operator = v;
+      if (v === "is_set" || v === "is_not_set") rule.value = null;
+      else if (wasList !== ["in", "not_in"].includes(v)) rule.value = parseValue(valueText(rule.value), rule.field, v);
+      render();
+    });
+    let valueCtl;
+    const allowed = FIELDS[rule.field]?.allowed || [];
+    if (rule.operator === "is_set" || rule.operator === "is_not_set") {
+      valueCtl = el("input", { type: "text", disabled: true, placeholder: "no value needed", value: "" });
+    } else if (allowed.length && ["equals", "not_equals"].includes(rule.operator)) {
+      if (rule.value === null || rule.value === undefined || !allowed.includes(rule.value)) rule.value = allowed[0];
+      valueCtl = select(allowed, rule.value, (v) => { rule.value = v; });
+    } else {
+      const list = ["in", "not_in"].includes(rule.operator);
+      valueCtl = text(valueText(rule.value), (v) => { rule.value = parseValue(v, rule.field, rule.operator); }, {
+        placeholder: list ? (allowed.length ? allowed.slice(0, 3).join(", ") : "a, b, c") : type === "number" ? "0" : "value",
+        inputmode: type === "number" ? "decimal" : undefined,
+      });
+    }
+    const hint = ["in", "not_in"].includes(rule.operator) ? "Comma-separated" : rule.operator === "matches" ? "RE2 regular expression" : FIELDS[rule.field]?.description;
+    const cells = [fieldCell, field("Operator", opSel, { loc: `${loc}.operator` }), field("Value", valueCtl, { loc: `${loc}.value`, hint })];
+    if (onRemove) cells.push(el("button", { type: "button", class: "btn btn-icon", style: "align-self:center", "aria-label": "Remove rule", onclick: onRemove }, svgIcon(ICONS.x)));
+    row.replaceChildren(...cells);
+  };
+  render();
+  return row;
+}
+
+function conditionBody(step, i) {
+  const body = el("div", { class: "step-body" });
+  const mode = step.all ? "all" : step.any ? "any" : "single";
+  const modeSel = select([
+    { value: "single", label: "a single rule" },
+    { value: "all", label: "all of these rules" },
+    { value: "any", label: "any of these rules" },
+  ], mode, (v) => {
+    const rules = step.all || step.any || [{ field: step.field, operator: step.operator, value: step.value }];
+    delete step.all; delete step.any; delete step.field; delete step.operator; delete step.value;
+    if (v === "single") Object.assign(step, rules[0]?.field ? rules[0] : { field: "customer.segment", operator: "equals", value: "vip" });
+    else step[v] = rules.filter((r) => r.field || r.all || r.any);
+    if (v !== "single" && !step[v].length) step[v] = [{ field: "customer.segment", operator: "equals", value: "vip" }];
+    renderSteps();
+  });
+  body.append(el("div", { class: "grid-2" },
+    field("Match", modeSel),
+    field("If false", select([
+      { value: "stop", label: "Stop the run" },
+      { value: "continue", label: "Continue anyway" },
+      { value: "skip_next", label: "Skip the next step" },
+    ], step.on_false || "stop", (v) => { step.on_false = v; }), { loc: `steps.${i}.on_false` })));
+  if (mode === "single") {
+    body.append(ruleRow(step, `steps.${i}`));
+  } else {
+    const rules = step[mode];
+    const group = el("div", { class: "rule-group", dataset: { loc: `steps.${i}.${mode}` } });
+    rules.forEach((r, j) => {
+      const remove = rules.length > 1 ? () => { rules.splice(j, 1); changed(); renderSteps(); } : null;
+      if (r.all || r.any) {
+        const area = text(JSON.stringify(r, null, 1), (v) => { try { rules[j] = JSON.parse(v); area.removeAttribute("aria-invalid"); } catch { area.setAttribute("aria-invalid", "true"); } }, { multiline: true, rows: 4, class: "mono" });
+        group.append(field(`Nested group ${j + 1} (JSON)`, area, { loc: `steps.${i}.${mode}.${j}` }));
+      } else {
+        group.append(ruleRow(r, `steps.${i}.${mode}.${j}`, remove));
+      }
+    });
+    body.append(group, el("div", {}, el("button", { type: "button", class: "btn btn-ghost btn-sm",
+      onclick: () => { rules.push({ field: "conversation.channel", operator: "equals", value: "whatsapp" }); changed(); renderSteps(); } }, "+ Add rule")));
+  }
+  return body;
+}
+
+// ------------------------------------------------------------------ actions
+
+function actionBody(step, i) {
+  const body = el("div", { class: "step-body" });
+  const spec = ACTIONS[step.action];
+  step.params = step.params || {};
+  const p = step.params;
+  body.append(field("Action", select(V.actions.map((a) => ({ value: a.value, label: a.label })), step.action, (v) => {
+    step.action = v; step.params = defaultParams(v);
+    if (autoIds.has(step)) { step.id = ""; step.id = uniqueStepId(ACTION_IDS[v]); }
+    renderSteps();
+  }), { loc: `steps.${i}.action` }));
+  const grid = el("div", { class: "grid-2", dataset: { loc: `steps.${i}.params` } });
+  for (const param of spec.params) {
+    const loc = `steps.${i}.params.${param.name}`;
+    if (param.kind === "target") {
+      const kind = p.agent !== undefined && p.agent !== null ? "agent" : "team";
+      const who = text(p[kind] || "", (v) => { delete p.team; delete p.agent; p[kindSel.value] = v.trim(); }, { placeholder: kind === "team" ? "team id, e.g. vip-support" : "agent id" });
+      const kindSel = select([{ value: "team", label: "A team" }, { value: "agent", label: "An agent" }], kind, (v) => {
+        const value = p.team ?? p.agent ?? "";
+        delete p.team; delete p.agent; p[v] = value;
+        if (v === "agent") p.strategy = p.strategy && p.strategy !== "direct" ? "direct" : p.strategy;
+        renderSteps();
+      });
+      grid.append(field(param.label, kindSel), field(kind === "team" ? "Team id" : "Agent id", who, { loc: `steps.${i}.params.${kind}` }));
+    } else if (param.kind === "select") {
+      const options = param.required ? param.options : ["", ...param.options];
+      grid.append(field(param.label, select(options.map((o) => ({ value: o, label: o ? humanize(o) : "default" })), p[param.name] ?? "", (v) => {
+        if (v) p[param.name] = v; else delete p[param.name];
+      }), { loc, hint: param.help }));
+    } else if (param.kind === "tags") {
+      grid.append(field(param.label, text((p.tags || []).join(", "), (v) => { p.tags = splitList(v); }, { placeholder: "refund, billing" }), { loc, hint: param.help, wide: true }));
+    } else {
+      const multiline = param.kind === "template";
+      grid.append(field(param.label, text(p[param.name] ?? "", (v) => {
+        if (v || param.required) p[param.name] = v; else delete p[param.name];
+      }, { multiline, rows: multiline ? 2 : undefined }), { loc, hint: param.help, wide: multiline }));
+    }
+  }
+  body.append(grid);
+  return body;
+}
+
+function defaultParams(action) {
+  return {
+    auto_reply: { message: "" },
+    route: { team: "" },
+    add_tag: { tags: [] },
+    change_status: { status: "pending" },
+    create_ticket: { title: "", priority: "normal" },
+    notify: { team: "", message: "" },
+    escalate: { reason: "" },
+  }[action];
+}
+
+// ------------------------------------------------------------------ steps
+
+function uniqueStepId(base) {
+  const ids = new Set(model.steps.map((s) => s.id));
+  if (!ids.has(base)) return base;
+  let n = 2;
+  while (ids.has(`${base}-${n}`)) n += 1;
+  return `${base}-${n}`;
+}
+
+function renderSteps() {
+  const nodes = [];
+  model.steps.forEach((step, i) => {
+    if (i > 0) nodes.push(el("div", { class: "step-connector", "aria-hidden": "true" }));
+    const kind = step.type === "condition" ? "Condition" : ACTIONS[step.action]?.label || "Action";
+    const idInput = text(step.id, (v) => { step.id = v.trim(); autoIds.delete(step); }, { class: "step-id", "aria-label": `Step ${i + 1} id`, "data-loc": `steps.${i}.id` });
+    const head = el("div", { class: "step-head" },
+      el("span", { class: `step-num${step.type === "action" ? " is-action" : ""}`, "aria-hidden": "true" }, String(i + 1)),
+      el("h3", { class: "step-kind", id: `step-${i}-title` }, `Step ${i + 1} · ${kind}`),
+      idInput,
+      el("div", { class: "step-tools" },
+        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${i + 1} up`, disabled: i === 0 || undefined,
+          onclick: () => { move(i, -1); } }, svgIcon(ICONS.up)),
+        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${i + 1} down`, disabled: i === model.steps.length - 1 || undefined,
+          onclick: () => { move(i, 1); } }, svgIcon(ICONS.down)),
+        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Remove step ${i + 1}`,
+          onclick: () => { model.steps.splice(i, 1); changed(); renderSteps(); stepsBox.querySelector("button")?.focus(); } }, svgIcon(ICONS.trash))));
+    nodes.push(el("div", { class: `step is-${step.type}`, role: "group", "aria-labelledby": `step-${i}-title`, dataset: { loc: `steps.${i}` } },
+      head, step.type === "condition" ? conditionBody(step, i) : actionBody(step, i)));
+  });
+  if (!model.steps.length) nodes.push(el("p", { class: "muted" }, "No steps yet: add a condition to filter, then actions to run."));
+  stepsBox.replaceChildren(...nodes);
+  if (!canWrite) stepsBox.querySelectorAll("input,select,textarea,button").forEach((x) => { x.disabled = true; });
+}
+
+function move(i, delta) {
+  const [step] = model.steps.splice(i, 1);
+  model.steps.splice(i + delta, 0, step);
+  changed();
+  renderSteps();
+  stepsBox.querySelector(`[aria-label="Move step ${i + delta + 1} ${delta < 0 ? "up" : "down"}"]`)?.focus();
+}
+
+document.getElementById("add-condition").addEventListener("click", () => {
+  const step = { id: uniqueStepId("check"), type: "condition", field: "customer.segment", operator: "equals", value: "vip", on_false: "stop" };
+  autoIds.add(step);
+  model.steps.push(step);
+  changed(); renderSteps();
+  stepsBox.querySelector(".step:last-child select")?.focus();
+});
+document.getElementById("add-action").addEventListener("click", () => {
+  const step = { id: uniqueStepId("reply"), type: "action", action: "auto_reply", params: { message: "" } };
+  autoIds.add(step);
+  model.steps.push(step);
+  changed(); renderSteps();
+  stepsBox.querySelector(".step:last-child select")?.focus();
+});
+
+// ------------------------------------------------------------------ basics
+
+const nameInput = document.getElementById("wf-name");
+const descInput = document.getElementById("wf-description");
+nameInput.addEventListener("input", () => { model.name = nameInput.value; changed(); });
+descInput.addEventListener("input", () => { model.description = descInput.value; changed(); });
+for (const r of form.querySelectorAll("input[name=status]")) {
+  r.addEventListener("change", () => { model.status = r.value; changed(); });
+}
+
+function renderAll() {
+  nameInput.value = model.name;
+  descInput.value = model.description || "";
+  form.querySelector(`input[name=status][value=${model.status}]`).checked = true;
+  renderTrigger();
+  renderSteps();
+}
+
+function renderHeader(wf) {
+  document.getElementById("page-title").textContent = wf.name;
+  document.getElementById("crumb-name").textContent = wf.name;
+  const meta = document.getElementById("page-meta");
+  meta.replaceChildren(statusBadge(wf.status), ` Version ${wf.version} · ${wf.execution_count ?? "—"} executions · id `, el("code", {}, wf.id));
+  const runs = document.getElementById("runs-link");
+  runs.href = `${prefix}/workflows/${encodeURIComponent(wf.id)}/runs`;
+  runs.hidden = false;
+  document.title = `${wf.name} · supportflow`;
+}
+
+// ------------------------------------------------------------------ validation errors
+
+// pydantic locations carry the union tags (trigger type, "condition"/"action", the action name,
+// "rule"); drop them so a location names the form's own path, e.g. steps.1.params.team.
+function normaliseLoc(loc) {
+  const raw = loc.filter((p) => p !== "body");
+  const out = [];
+  raw.forEach((p, i) => {
+    const prev = raw[i - 1];
+    if (prev === "trigger" && TRIGGER_TYPES.includes(p)) return;
+    if (typeof prev === "number" && raw[i - 2] === "steps" && (p === "condition" || p === "action") && raw.length > i + 1) return;
+    if (prev === "action" && typeof raw[i - 2] === "number" && ACTIONS[p]) return;
+    if (p === "rule" || p === "function-after[_compiles(), constrained-str]") return;
+    out.push(p);
+  });
+  return out;
+}
+
+function humanLoc(parts) {
+  if (!parts.length) return "Workflow";
+  const out = [];
+  for (let i = 0; i < parts.length; i += 1) {
+    const p = parts[i];
+    if (p === "steps" && typeof parts[i + 1] === "number") { out.push(`Step ${parts[i + 1] + 1}`); i += 1; }
+    else if (p === "params") continue;
+    else if (typeof p === "number") out.push(`#${p + 1}`);
+    else out.push(humanize(p));
+  }
+  return out.join(" › ");
+}
+
+function clearErrors() {
+  errorsBox.hidden = true;
+  errorsBox.replaceChildren();
+  form.querySelectorAll(".field-error").forEach((n) => n.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((n) => {
+    n.removeAttribute("aria-invalid");
+    const d = (n.getAttribute("aria-describedby") || "").split(" ").filter((x) => !x.startsWith("err-")).join(" ");
+    if (d) n.setAttribute("aria-describedby", d); else n.removeAttribute("aria-describedby");
+  });
+}
+
+function findTarget(parts) {
+  for (let n = parts.length; n > 0; n -= 1) {
+    const key = parts.slice(0, n).join(".");
+    const node = form.querySelector(`[data-loc="${CSS.escape(key)}"]`);
+    if (node) return node;
+  }
+  return null;
+}
+
+function showErrors(err) {
+  clearErrors();
+  const items = [];
+  let first = null;
+  (err.details.length ? err.details : [{ loc: [], msg: err.message }]).forEach((d, k) => {
+    const parts = normaliseLoc(d.loc || []);
+    const target = parts.length ? findTarget(parts) : null;
+    const where = humanLoc(parts);
+    const msg = d.msg.replace(/^Value error, /, "");
+    if (target) {
+      const id = `err-${k}`;
+      const p = el("p", { class: "field-error", id }, msg);
+      const control = target.matches("input,select,textarea") ? target : target.querySelector("input,select,textarea");
+      if (target.matches("input,select,textarea")) {
+        target.setAttribute("aria-invalid", "true");
+        target.setAttribute("aria-describedby", `${target.getAttribute("aria-describedby") || ""} ${id}`.trim());
+        (target.closest(".field") || target.parentElement).append(p);
+      } else {
+        target.append(p);
+        if (control && target.tagName === "FIELDSET") control.setAttribute("aria-describedby", id);
+      }
+      first = first || control || target;
+    }
+    const link = el("a", { href: "#", onclick: (e) => { e.preventDefault(); (target?.matches("input,select,textarea") ? target : target?.querySelector("input,select,textarea") || target)?.focus(); } }, where);
+    items.push(el("li", {}, link, `: ${msg}`));
+  });
+  errorsBox.replaceChildren(el("div", { class: "alert alert-error", role: "alert" },
+    el("strong", {}, err.status === 422 ? "The workflow was not saved: please fix the highlighted fields." : err.message),
+    err.status === 422 ? el("ul", {}, items) : null));
+  errorsBox.hidden = false;
+  (first || errorsBox).focus();
+  first?.scrollIntoView({ block: "center" });
+}
+
+// ------------------------------------------------------------------ save
+
+function payload() {
+  const clean = JSON.parse(JSON.stringify(model));
+  for (const s of clean.steps) {
+    if (s.type === "condition" && (s.all || s.any)) { delete s.field; delete s.operator; delete s.value; }
+    if (s.type === "condition" && !s.all && !s.any && (s.operator === "is_set" || s.operator === "is_not_set")) s.value = null;
+  }
+  return clean;
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (!canWrite) return;
+  const save = document.getElementById("save");
+  save.disabled = true;
+  try {
+    let wf;
+    if (workflowId) wf = await api("PUT", `/workflows/${encodeURIComponent(workflowId)}`, { ...payload(), version });
+    else wf = await api("POST", "/workflows", payload());
+    clearErrors();
+    const created = !workflowId;
+    workflowId = wf.id;
+    version = wf.version;
+    dirty = false;
+    if (created) history.replaceState(null, "", `${prefix}/workflows/${encodeURIComponent(wf.id)}`);
+    renderHeader(wf);
+    updateTestNote();
+    toast(created ? `Created “${wf.name}”.` : `Saved “${wf.name}” (version ${wf.version}).`, "success");
+  } catch (err) {
+    if (err.status === 409) toast("Someone saved this workflow meanwhile. Reload the page to see their version.", "error");
+    showErrors(err);
+  } finally {
+    save.disabled = false;
+  }
+});
+
+window.addEventListener("beforeunload", (e) => { if (dirty && canWrite) { e.preventDefault(); e.returnValue = ""; } });
+
+// ------------------------------------------------------------------ test panel
+
+const t = (id) => document.getElementById(id);
+t("t-type").replaceChildren(...V.event_types.map((x) => el("option", { value: x }, { "conversation.created": "Conversation created", "message.created": "Message received", "conversation.status_changed": "Status changed" }[x] || x)));
+t("t-channel").replaceChildren(...V.channels.map((x) => el("option", { value: x }, humanize(x))));
+t("t-from").replaceChildren(...V.statuses.map((x) => el("option", { value: x }, x)));
+t("t-to").replaceChildren(...V.statuses.map((x) => el("option", { value: x }, x)));
+t("t-sla-type").replaceChildren(...V.sla_types.map((x) => el("option", { value: x }, humanize(x))));
+t("t-to").value = "resolved";
+t("t-type").addEventListener("change", syncTestFields);
+
+function syncTestPanel() {
+  const trig = model.trigger;
+  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created" }[trig.type];
+  t("t-type").value = eventType;
+  if (trig.channels?.length) t("t-channel").value = trig.channels[0];
+  else if (!t("t-channel").dataset.touched) t("t-channel").value = "whatsapp";
+  if (trig.type === "sla_breach" && trig.sla_type) t("t-sla-type").value = trig.sla_type;
+  syncTestFields();
+}
+
+function syncTestFields() {
+  const type = t("t-type").value;
+  document.querySelector("[data-test=message]").hidden = type !== "message.created";
+  t("t-sender").closest(".field").hidden = type !== "message.created";
+  document.querySelector("[data-test=status]").hidden = type !== "conversation.status_changed";
+  document.querySelector("[data-test=sla]").hidden = model.trigger.type !== "sla_breach";
+}
+
+function updateTestNote() {
+  const note = t("test-note");
+  if (!workflowId) { note.textContent = "Save the workflow first; the test runs the saved version."; note.hidden = false; }
+  else if (dirty) { note.textContent = "You have unsaved changes: the test runs the last saved version."; note.hidden = false; }
+  else note.hidden = true;
+}
+
+function sampleEvent() {
+  const type = t("t-type").value;
+  const stamp = Date.now().toString(36);
+  const event = {
+    id: `test-${stamp}`,
+    type,
+    occurred_at: new Date().toISOString(),
+    conversation: { id: `test-conv-${stamp}`, channel: t("t-channel").value, status: type === "conversation.status_changed" ? t("t-to").value : "open" },
+    customer: { id: `test-cust-${stamp}`, name: t("t-name").value || null, lifecycle: t("t-lifecycle").value || null, segment: t("t-segment").value || null },
+  };
+  if (type === "message.created") event.message = { id: `test-msg-${stamp}`, sender_type: t("t-sender").value, content: t("t-content").value };
+  if (type === "conversation.status_changed") { event.from_status = t("t-from").value; event.to_status = t("t-to").value; }
+  const body = { event };
+  if (model.trigger.type === "sla_breach") body.sla = { type: t("t-sla-type").value, elapsed_minutes: Number(t("t-sla-elapsed").value || 0), threshold: model.trigger.threshold || "30m" };
+  return body;
+}
+
+function fmt(v) { return v === null || v === undefined ? "∅" : JSON.stringify(v); }
+
+function renderReport(report) {
+  const box = t("test-result");
+  const steps = report.steps.map((s) => {
+    const title = s.step_type === "condition" ? `Condition ${s.step_id}` : `${ACTIONS[s.action]?.label || s.action} (${s.step_id})`;
+    const children = [el("div", { class: "trace-head" }, el("span", { class: "trace-title" }, title), el("span", { class: `badge run-${s.status}` }, humanize(s.status)))];
+    for (const r of s.rules || []) {
+      children.push(el("div", { class: "trace-rule" },
+        `${r.field} ${humanize(r.operator)} ${fmt(r.expected)} — value ${fmt(r.resolved)} `,
+        el("span", { class: r.result ? "ok" : "no" }, r.result ? "✓ true" : "✗ false")));
+    }
+    if (s.effect) children.push(el("div", { class: "muted", style: "margin-top:.3rem" }, s.effect));
+    for (const [k, v] of Object.entries(s.rendered || {})) children.push(el("div", { class: "trace-rule" }, `${k}: ${v}`));
+    const params = Object.entries(s.params || {});
+    if (params.length) children.push(el("div", { class: "trace-rule" }, params.map(([k, v]) => `${k}: ${fmt(v)}`).join(" · ")));
+    if (s.reason) children.push(el("div", { class: "muted", style: "margin-top:.3rem" }, s.reason));
+    return el("li", { class: "trace-item" }, ...children);
+  });
+  box.replaceChildren(
+    el("div", { class: `outcome outcome-${report.outcome}`, id: "test-outcome" }, report.summary),
+    el("p", { style: "font-size:.85rem;margin-bottom:.6rem" }, el("strong", {}, "Trigger: "), report.trigger.matched ? "matches this event" : report.trigger.reason),
+    el("ol", { class: "trace", "aria-label": "Dry-run trace" }, ...steps));
+}
+
+t("t-channel").addEventListener("change", () => { t("t-channel").dataset.touched = "1"; });
+t("run-test").addEventListener("click", async () => {
+  if (!workflowId) { toast("Save the workflow first, then test it.", "error"); updateTestNote(); return; }
+  const button = t("run-test");
+  button.disabled = true;
+  try {
+    renderReport(await api("POST", `/workflows/${encodeURIComponent(workflowId)}/test`, sampleEvent()));
+  } catch (err) {
+    t("test-result").replaceChildren(el("div", { class: "alert alert-error", role: "alert" }, err.message));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  if (workflowId) {
+    try {
+      const wf = await api("GET", `/workflows/${encodeURIComponent(workflowId)}`);
+      model = { name: wf.name, description: wf.description, status: wf.status, trigger: wf.trigger, steps: wf.steps };
+      version = wf.version;
+      renderHeader(wf);
+      if (new URLSearchParams(location.search).get("created") === "template") {
+        toast("Draft created from the template. Adapt it, save, test, then activate.", "success");
+        history.replaceState(null, "", location.pathname);
+      }
+    } catch (err) {
+      errorsBox.replaceChildren(el("div", { class: "alert alert-error", role: "alert" }, `Could not load this workflow: ${err.message}`));
+      errorsBox.hidden = false;
+      return;
+    }
+  } else {
+    model.steps = [];
+  }
+  renderAll();
+  dirty = false;
+  updateTestNote();
+}
+start();

@@ -1,0 +1,101 @@
+// One run: summary, the error in words, the step timeline (condition values, action outputs,
+// attempts), the pinned event, Retry for a failed run, and the link to the Temporal UI.
+import {
+  ACTION_LABELS, api, canWrite, el, fmtDateTime, fmtDuration, humanize, prefix, runStatusBadge, toast,
+} from "./core.js";
+
+const runId = JSON.parse(document.getElementById("run-id-json").textContent);
+const content = document.getElementById("run-content");
+const retry = document.getElementById("retry");
+
+const fmt = (v) => (v === null || v === undefined ? "∅" : typeof v === "string" ? v : JSON.stringify(v));
+
+function stepItem(s) {
+  const title = s.step_type === "condition" ? `Condition · ${s.step_id}` : `${ACTION_LABELS[s.action] || s.action} · ${s.step_id}`;
+  const timing = s.started_at && s.finished_at ? fmtDuration((new Date(s.finished_at) - new Date(s.started_at)) / 1000) : "";
+  const meta = [timing, s.attempts > 1 ? `${s.attempts} attempts` : ""].filter(Boolean).join(" · ");
+  const parts = [el("div", { class: "tl-head" }, el("span", { class: "tl-title" }, title), runStatusBadge(s.status), el("span", { class: "tl-meta" }, meta))];
+  if (s.condition) {
+    for (const r of s.condition.rules) {
+      parts.push(el("div", { class: "trace-rule" }, `${r.field} ${humanize(r.operator)} ${fmt(r.expected)} — value was ${fmt(r.actual)} `,
+        el("span", { class: r.result ? "ok" : "no" }, r.result ? "✓ true" : "✗ false")));
+    }
+    if (s.condition.result === false && s.on_false) parts.push(el("div", { class: "muted", style: "margin-top:.3rem;font-size:.85rem" }, `False → ${humanize(s.on_false)}`));
+  }
+  for (const [k, v] of Object.entries(s.rendered || {})) parts.push(el("div", { class: "trace-rule" }, `${k}: ${fmt(v)}`));
+  if (s.output && Object.keys(s.output).length) {
+    parts.push(el("dl", { class: "kv", style: "margin-top:.45rem" }, ...Object.entries(s.output).flatMap(([k, v]) => [el("dt", {}, humanize(k)), el("dd", { class: "mono" }, fmt(v))])));
+  }
+  if (s.error) parts.push(el("div", { class: "alert alert-error", style: "margin-top:.45rem" }, s.error));
+  if (s.note) parts.push(el("div", { class: "muted", style: "margin-top:.3rem;font-size:.85rem" }, s.note));
+  const icon = { passed: "✓", completed: "✓", failed: "✗", error: "!", skipped: "–", running: "…" }[s.status] || "•";
+  return el("li", {}, el("span", { class: `tl-dot tl-${s.status}`, "aria-hidden": "true" }, icon), el("div", { class: "tl-card" }, ...parts));
+}
+
+function render(run) {
+  document.getElementById("run-title").replaceChildren(run.workflow_name || "Run", " ", runStatusBadge(run.status));
+  document.getElementById("run-id").textContent = run.run_id;
+  document.title = `Run of ${run.workflow_name} · supportflow`;
+  if (run.workflow_id) {
+    const crumb = document.getElementById("crumb-runs");
+    crumb.href = `${prefix}/workflows/${encodeURIComponent(run.workflow_id)}/runs`;
+  }
+  const link = document.getElementById("temporal-link");
+  link.href = run.temporal_ui_url;
+  link.hidden = false;
+  retry.hidden = run.status !== "failed";
+  const outcomeText = {
+    completed: "Completed every step.",
+    stopped: `Stopped by condition ${run.stopped_at}.`,
+    failed: "Failed.",
+  }[run.outcome] || (run.status === "running" ? "Running…" : humanize(run.status));
+  const summary = el("section", { class: "panel" },
+    el("div", { class: "panel-body" },
+      el("dl", { class: "kv" },
+        el("dt", {}, "Workflow"), el("dd", {}, run.workflow_id ? el("a", { href: `${prefix}/workflows/${encodeURIComponent(run.workflow_id)}` }, run.workflow_name) : run.workflow_name, ` · version ${run.workflow_version ?? "—"}`),
+        el("dt", {}, "Outcome"), el("dd", {}, outcomeText),
+        el("dt", {}, "Trigger"), el("dd", {}, humanize(run.trigger_type || "—"), ` · event `, el("code", {}, run.event.id), ` (${run.event.type})`),
+        el("dt", {}, "Conversation"), el("dd", { class: "mono" }, run.conversation_id || "—"),
+        el("dt", {}, "Started"), el("dd", {}, fmtDateTime(run.started_at)),
+        el("dt", {}, "Duration"), el("dd", {}, fmtDuration(run.duration_seconds)),
+        run.retry_of ? el("dt", {}, "Retry of") : null,
+        run.retry_of ? el("dd", {}, el("a", { href: `${prefix}/runs/${encodeURIComponent(run.retry_of)}` }, run.retry_of)) : null)));
+  const nodes = [];
+  if (run.error) {
+    nodes.push(el("div", { class: "error-box", role: "alert", style: "margin-bottom:1rem" },
+      el("strong", {}, "Why it failed:"), el("span", {}, run.error)));
+  }
+  nodes.push(el("div", { class: "analytics-grid" },
+    el("section", { class: "panel", "aria-labelledby": "tl-title" },
+      el("div", { class: "panel-head" }, el("h2", { id: "tl-title" }, "Step timeline"), el("span", { class: "muted", style: "font-size:.8rem" }, `trace from ${run.trace_source}`)),
+      el("div", { class: "panel-body" }, run.trace.length ? el("ol", { class: "timeline" }, ...run.trace.map(stepItem)) : el("p", { class: "muted" }, "No steps recorded."))),
+    el("div", { class: "stack", style: "align-content:start" },
+      summary,
+      el("section", { class: "panel", "aria-labelledby": "ev-title" },
+        el("div", { class: "panel-head" }, el("h2", { id: "ev-title" }, "Event")),
+        el("div", { class: "panel-body" }, el("pre", { class: "json" }, JSON.stringify(run.event, null, 2)))))));
+  if (run.note) nodes.push(el("p", { class: "fine" }, run.note));
+  content.replaceChildren(...nodes);
+}
+
+async function load() {
+  try {
+    render(await api("GET", `/runs/${encodeURIComponent(runId)}`));
+  } catch (err) {
+    content.replaceChildren(el("div", { class: "alert alert-error", role: "alert" }, `Could not load the run: ${err.message}`));
+  }
+}
+
+retry.addEventListener("click", async () => {
+  if (!canWrite) return;
+  retry.disabled = true;
+  try {
+    const answer = await api("POST", `/runs/${encodeURIComponent(runId)}/retry`);
+    toast("Retry started. Steps that already took effect are not repeated.", "success");
+    location.assign(`${prefix}/runs/${encodeURIComponent(answer.run_id)}`);
+  } catch (err) {
+    toast(`Could not retry: ${err.message}`, "error");
+    retry.disabled = false;
+  }
+});
+load();
