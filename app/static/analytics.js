@@ -102,7 +102,7 @@ function durations(d) {
     el("ol", { class: "bar-list" }, ...bands.map((b) => el("li", {},
       el("div", { class: "bar-label" }, el("span", {}, label(b)), el("strong", {}, fmtNumber(b.runs))),
       el("div", { class: "bar-track", "aria-hidden": "true" }, el("div", { class: "bar-fill", style: `width:${(100 * b.runs) / max}%;background:linear-gradient(90deg,#f59e0b,#fbbf24)` }))))),
-    el("p", { class: "fine" }, d.accuracy),
+    el("details", { class: "fine" }, el("summary", {}, "How exact are these figures?"), el("p", {}, d.accuracy)),
   ];
 }
 

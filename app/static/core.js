@@ -233,3 +233,8 @@ export function confirmDialog(dialog, text) {
     dialog.showModal();
   });
 }
+
+// Run ids look like run:wf_…:evt-…; keep the colons readable in page URLs.
+export function runHref(runId) {
+  return `${prefix}/runs/${encodeURIComponent(runId).replace(/%3A/gi, ":")}`;
+}

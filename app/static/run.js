@@ -1,7 +1,7 @@
 // One run: summary, the error in words, the step timeline (condition values, action outputs,
 // attempts), the pinned event, Retry for a failed run, and the link to the Temporal UI.
 import {
-  ACTION_LABELS, api, canWrite, el, fmtDateTime, fmtDuration, humanize, prefix, runStatusBadge, toast,
+  ACTION_LABELS, api, canWrite, el, fmtDateTime, fmtDuration, humanize, prefix, runHref, runStatusBadge, toast,
 } from "./core.js";
 
 const runId = JSON.parse(document.getElementById("run-id-json").textContent);
@@ -22,7 +22,10 @@ function stepItem(s) {
     }
     if (s.condition.result === false && s.on_false) parts.push(el("div", { class: "muted", style: "margin-top:.3rem;font-size:.85rem" }, `False → ${humanize(s.on_false)}`));
   }
-  for (const [k, v] of Object.entries(s.rendered || {})) parts.push(el("div", { class: "trace-rule" }, `${k}: ${fmt(v)}`));
+  for (const [k, v] of Object.entries(s.rendered || {})) {
+    if (s.output && JSON.stringify(s.output[k]) === JSON.stringify(v)) continue;
+    parts.push(el("div", { class: "trace-rule" }, `${k}: ${fmt(v)}`));
+  }
   if (s.output && Object.keys(s.output).length) {
     parts.push(el("dl", { class: "kv", style: "margin-top:.45rem" }, ...Object.entries(s.output).flatMap(([k, v]) => [el("dt", {}, humanize(k)), el("dd", { class: "mono" }, fmt(v))])));
   }
@@ -49,7 +52,8 @@ function render(run) {
     stopped: `Stopped by condition ${run.stopped_at}.`,
     failed: "Failed.",
   }[run.outcome] || (run.status === "running" ? "Running…" : humanize(run.status));
-  const summary = el("section", { class: "panel" },
+  const summary = el("section", { class: "panel", "aria-labelledby": "details-title" },
+    el("div", { class: "panel-head" }, el("h2", { id: "details-title" }, "Details")),
     el("div", { class: "panel-body" },
       el("dl", { class: "kv" },
         el("dt", {}, "Workflow"), el("dd", {}, run.workflow_id ? el("a", { href: `${prefix}/workflows/${encodeURIComponent(run.workflow_id)}` }, run.workflow_name) : run.workflow_name, ` · version ${run.workflow_version ?? "—"}`),
@@ -59,7 +63,7 @@ function render(run) {
         el("dt", {}, "Started"), el("dd", {}, fmtDateTime(run.started_at)),
         el("dt", {}, "Duration"), el("dd", {}, fmtDuration(run.duration_seconds)),
         run.retry_of ? el("dt", {}, "Retry of") : null,
-        run.retry_of ? el("dd", {}, el("a", { href: `${prefix}/runs/${encodeURIComponent(run.retry_of)}` }, run.retry_of)) : null)));
+        run.retry_of ? el("dd", {}, el("a", { href: runHref(run.retry_of) }, run.retry_of)) : null)));
   const nodes = [];
   if (run.error) {
     nodes.push(el("div", { class: "error-box", role: "alert", style: "margin-bottom:1rem" },
@@ -92,7 +96,7 @@ retry.addEventListener("click", async () => {
   try {
     const answer = await api("POST", `/runs/${encodeURIComponent(runId)}/retry`);
     toast("Retry started. Steps that already took effect are not repeated.", "success");
-    location.assign(`${prefix}/runs/${encodeURIComponent(answer.run_id)}`);
+    location.assign(runHref(answer.run_id));
   } catch (err) {
     toast(`Could not retry: ${err.message}`, "error");
     retry.disabled = false;

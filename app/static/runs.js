@@ -1,5 +1,5 @@
 // Runs: recent runs (of one workflow, or all), filter by status, page with the cursor.
-import { api, el, fmtDateTime, fmtDuration, prefix, relTime, runStatusBadge, toast } from "./core.js";
+import { api, el, fmtDateTime, fmtDuration, prefix, relTime, runHref, runStatusBadge, toast } from "./core.js";
 
 const workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
 const body = document.getElementById("runs-body");
@@ -26,7 +26,7 @@ async function loadNames() {
 }
 
 function row(run) {
-  const href = `${prefix}/runs/${encodeURIComponent(run.run_id)}`;
+  const href = runHref(run.run_id);
   const cells = [el("td", {}, runStatusBadge(run.status), run.is_retry ? el("span", { class: "badge badge-cat", style: "margin-left:.3rem" }, "retry") : null)];
   if (!workflowId) cells.push(el("td", {}, names[run.workflow_id] || el("span", { class: "mono" }, run.workflow_id || "—")));
   cells.push(
