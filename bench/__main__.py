@@ -47,8 +47,8 @@ class Mode:
     latency_variants: tuple[str, ...]
 
 
-QUICK = Mode("quick", 3, 40, 8, 20, 30, ("floor", "product"))
-FULL = Mode("full", 5, 150, 8, 100, 100, ("floor", "naive", "product"))
+QUICK = Mode("quick", 3, 20, 8, 20, 10, ("floor", "product"))
+FULL = Mode("full", 5, 60, 8, 60, 40, ("floor", "naive", "product"))
 
 PLUGINS = (
     ("sla", "bench.sla_bench", "run_sla_bench"),
@@ -60,7 +60,9 @@ SECTIONS = ("throughput", "latency", "matching", "plugins")
 # ---------------------------------------------------------------- the run
 
 
-async def run(mode: Mode, sections: set[str], *, with_product: bool = True) -> dict[str, Any]:
+async def run(
+    mode: Mode, sections: set[str], *, with_product: bool = True, with_plugins: bool = False
+) -> dict[str, Any]:
     from bench.latency import measure_latency
     from bench.matching import measure_matching
     from bench.server_cost import cpu_figures, history_stats
@@ -128,7 +130,7 @@ async def run(mode: Mode, sections: set[str], *, with_product: bool = True) -> d
                 for key, figure in match.items():
                     figures[f"matching {key}"] = figure
             report["errors"] = dict(stack.errors)
-    if "plugins" in sections:
+    if "plugins" in sections and not (mode.name == "quick" and not with_plugins):
         for name, module, function in PLUGINS:
             if not module_has(module, function):
                 continue
@@ -198,6 +200,18 @@ def table(report: dict[str, Any]) -> str:
                 "",
             ]
         )
+        sla = stats.get("sla_tracker_events_per_event") or 0
+        if sla:
+            rows.append(
+                [
+                    f"  + SLA tracker history per event: {variant}",
+                    fmt(sla, 0),
+                    "",
+                    "(ConversationSla, signal-with-start)",
+                    "",
+                    "",
+                ]
+            )
     for name, count in report.get("errors", {}).items():
         rows.append([f"errors retried: {name}", str(count), "", "", "0", "MISS"])
     for name, outcome in report.get("plugins", {}).items():
@@ -242,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections among {', '.join(SECTIONS)}",
     )
     parser.add_argument(
+        "--with-plugins",
+        action="store_true",
+        help="also run the SLA/analytics plug-ins in quick mode (always in full mode)",
+    )
+    parser.add_argument(
         "--baselines-only",
         action="store_true",
         help="measure the floor and the naive baseline only",
@@ -259,7 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         f"loadavg {machine['loadavg']}"
     )
     started = time.monotonic()
-    report = asyncio.run(run(mode, sections, with_product=not args.baselines_only))
+    report = asyncio.run(
+        run(
+            mode,
+            sections,
+            with_product=not args.baselines_only,
+            with_plugins=args.with_plugins,
+        )
+    )
     elapsed = time.monotonic() - started
     text = table(report)
     out = {

@@ -17,6 +17,7 @@ last 202). The runs the events started are then waited for, untimed, before the 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from typing import Any
@@ -32,6 +33,19 @@ from bench.throughput import (
 )
 
 CONTENT = "I want a refund for order 1234"
+
+
+def store_definitions(stack: Stack, bodies: list[dict[str, Any]]) -> None:
+    """Create definitions through the store (`definitions_repo.create`: validated, versioned and
+    indexed exactly as POST /workflows does) — setup, not measured, and 4x faster than HTTP."""
+    from sqlmodel import Session
+
+    from definitions.models import WorkflowDefinitionIn
+    from store import definitions_repo
+
+    with Session(stack.engine, expire_on_commit=False) as session:
+        for body in bodies:
+            definitions_repo.create(session, WorkflowDefinitionIn.model_validate(body))
 
 
 def message_definition(name: str, channel: str, trigger_options: dict[str, Any]) -> dict[str, Any]:
@@ -82,11 +96,8 @@ async def measure_matching(
     log(f"matching reference (1 definition, before the others exist): {reference:.1f} events/s")
 
     started = time.perf_counter()
-    await bounded(
-        range(definitions - 1),
-        lambda i: create_definition(stack, non_matching(i)),
-        8,
-    )
+    others = [non_matching(i) for i in range(definitions - 1)]
+    await asyncio.to_thread(store_definitions, stack, others)
     log(
         f"created {definitions - 1} non-matching definitions in "
         f"{time.perf_counter() - started:.1f}s"

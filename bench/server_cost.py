@@ -13,11 +13,13 @@ workflow task is a round trip worker <-> server.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from collections import Counter
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError
 
 from bench.harness import Figure, Stack
 from bench.throughput import Batch
@@ -70,7 +72,21 @@ async def history_stats(stack: Stack, run_ids: list[str], sample: int = 5) -> di
             types.update(
                 EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events
             )
+    # The product also feeds each conversation's SLA tracker (signal-with-start of
+    # `sla:{conversation}`): its history is part of what the server stores per event.
+    sla_counts: list[int] = []
+    for run_id in run_ids[:sample]:
+        if not run_id.startswith("run:"):
+            continue
+        description = await stack.client.get_workflow_handle(run_id).describe()
+        conversation = description.search_attributes.get("ConversationId")
+        if not conversation:
+            continue
+        with contextlib.suppress(RPCError):
+            sla = await stack.client.get_workflow_handle(f"sla:{conversation[0]}").fetch_history()
+            sla_counts.append(len(sla.events))
     return {
+        "sla_tracker_events_per_event": statistics.median(sla_counts) if sla_counts else 0,
         "events_per_run": statistics.median(counts) if counts else float("nan"),
         "workflow_tasks_per_run": statistics.median(tasks) if tasks else float("nan"),
         "sampled_runs": len(counts),
