@@ -96,8 +96,12 @@ class Console:
             "type": "conversation.created",
             "occurred_at": "2026-11-27T10:00:00Z",
             "conversation": {"id": f"c-{suffix}", "channel": "whatsapp"},
-            "customer": {"id": f"u-{suffix}", "name": "Ada", "lifecycle": "customer",
-                         "segment": "vip"},
+            "customer": {
+                "id": f"u-{suffix}",
+                "name": "Ada",
+                "lifecycle": "customer",
+                "segment": "vip",
+            },
             **overrides,
         }
         response = await self.http.post("/events", json=event, headers=self.auth("integration"))
@@ -128,8 +132,10 @@ async def console(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIter
     base_url = f"http://127.0.0.1:{port}"
     try:
         engine = app.state.engine
-        keys = {role: create_key(engine, role, name=f"browser {role}")
-                for role in ("admin", "viewer", "integration")}
+        keys = {
+            role: create_key(engine, role, name=f"browser {role}")
+            for role in ("admin", "viewer", "integration")
+        }
         worker = build_worker(dev_env.client, engine, settings)
         async with worker, async_playwright() as pw, httpx.AsyncClient(base_url=base_url) as http:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -290,8 +296,14 @@ async def test_failed_run_is_explained_and_retried(console: Console) -> None:
         "description": "Routes every new conversation to the billing squad",
         "status": "active",
         "trigger": {"type": "new_conversation"},
-        "steps": [{"id": "route", "type": "action", "action": "route",
-                   "params": {"team": "billing-squad"}}],
+        "steps": [
+            {
+                "id": "route",
+                "type": "action",
+                "action": "route",
+                "params": {"team": "billing-squad"},
+            }
+        ],
     }
     created = await console.http.post("/workflows", json=body, headers=console.auth("admin"))
     assert created.status_code == 201, created.text
@@ -337,11 +349,18 @@ async def test_viewer_sees_everything_read_only(console: Console) -> None:
         "name": "After-hours reply",
         "status": "active",
         "trigger": {"type": "new_message", "sender_types": ["customer"]},
-        "steps": [{"id": "reply", "type": "action", "action": "auto_reply",
-                   "params": {"message": "We are closed; we answer at 9:00."}}],
+        "steps": [
+            {
+                "id": "reply",
+                "type": "action",
+                "action": "auto_reply",
+                "params": {"message": "We are closed; we answer at 9:00."},
+            }
+        ],
     }
-    assert (await console.http.post(
-        "/workflows", json=body, headers=console.auth("admin"))).status_code == 201
+    assert (
+        await console.http.post("/workflows", json=body, headers=console.auth("admin"))
+    ).status_code == 201
 
     page = await console.page()
     await console.sign_in(page, "viewer")

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep
 from app.auth import Permission, allows
@@ -43,7 +43,11 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
 
 PREFIX = "/console"
-NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def _safe_next(target: str | None) -> str:
@@ -126,7 +130,7 @@ def _login_form(
 
 
 @router.get(f"{PREFIX}/login", response_model=None)
-def login_page(request: Request, db: SessionDep, next: str | None = None) -> Response:  # noqa: A002
+def login_page(request: Request, db: SessionDep, next: str | None = None) -> Response:
     if _session(request, db) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return _login_form(request, next_=_safe_next(next))
@@ -138,7 +142,7 @@ async def login(
     db: SessionDep,
     api_key: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",  # noqa: A002
+    next: Annotated[str, Form()] = "",
 ) -> Response:
     target = _safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -192,8 +196,14 @@ def workflows_page(request: Request, db: SessionDep) -> Response:
     session = _session(request, db)
     if session is None:
         return _login_redirect(request)
-    return _page(request, session, "workflows.html", nav="workflows", title="Workflows",
-                 trigger_labels=builder_vocabulary()["trigger_types"])
+    return _page(
+        request,
+        session,
+        "workflows.html",
+        nav="workflows",
+        title="Workflows",
+        trigger_labels=builder_vocabulary()["trigger_types"],
+    )
 
 
 @router.get(f"{PREFIX}/templates", response_model=None)
@@ -209,8 +219,15 @@ def new_workflow_page(request: Request, db: SessionDep) -> Response:
     session = _session(request, db)
     if session is None:
         return _login_redirect(request)
-    return _page(request, session, "builder.html", nav="workflows", title="Create workflow",
-                 workflow_id=None, vocabulary=builder_vocabulary())
+    return _page(
+        request,
+        session,
+        "builder.html",
+        nav="workflows",
+        title="Create workflow",
+        workflow_id=None,
+        vocabulary=builder_vocabulary(),
+    )
 
 
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}", response_model=None)
@@ -218,8 +235,15 @@ def edit_workflow_page(request: Request, db: SessionDep, workflow_id: str) -> Re
     session = _session(request, db)
     if session is None:
         return _login_redirect(request)
-    return _page(request, session, "builder.html", nav="workflows", title="Edit workflow",
-                 workflow_id=workflow_id, vocabulary=builder_vocabulary())
+    return _page(
+        request,
+        session,
+        "builder.html",
+        nav="workflows",
+        title="Edit workflow",
+        workflow_id=workflow_id,
+        vocabulary=builder_vocabulary(),
+    )
 
 
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}/runs", response_model=None)

@@ -7,7 +7,7 @@ revoke`) ends its sessions at once.
 
 - Cookie `sf_session`: `<base64url(json)>.<hex HMAC-SHA256>`; HttpOnly, SameSite=Strict, Path=/,
   Secure when the request came over https; lives 8 hours.
-- CSRF: unsafe calls made with the cookie must carry `X-CSRF-Token` (JSON API) or a `csrf` form field
+- CSRF: unsafe calls made with the cookie must carry `X-CSRF-Token` (JSON API) or a `csrf` field
   (sign-out) equal to HMAC(secret, "csrf|" + nonce), which the pages embed in a meta tag. Cross-site
   pages cannot read it; SameSite=Strict already keeps the cookie off cross-site requests, the token
   is the second lock. The sign-in form uses a double-submit cookie (`sf_login_csrf`) so nobody can

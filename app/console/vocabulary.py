@@ -49,29 +49,52 @@ ACTION_LABELS = {
 # Each param: name, label, kind (text | template | select | tags | target), required, options, help.
 ACTION_PARAMS: dict[str, list[dict[str, Any]]] = {
     "auto_reply": [
-        {"name": "message", "label": "Message", "kind": "template", "required": True,
-         "help": 'Placeholders allowed, e.g. {{customer.name | default: "there"}}'},
+        {
+            "name": "message",
+            "label": "Message",
+            "kind": "template",
+            "required": True,
+            "help": 'Placeholders allowed, e.g. {{customer.name | default: "there"}}',
+        },
     ],
     "route": [
         {"name": "target", "label": "Route to", "kind": "target"},
-        {"name": "strategy", "label": "Strategy", "kind": "select",
-         "options": ["direct", "round_robin", "least_busy"],
-         "help": "round_robin and least_busy pick a member of the team"},
+        {
+            "name": "strategy",
+            "label": "Strategy",
+            "kind": "select",
+            "options": ["direct", "round_robin", "least_busy"],
+            "help": "round_robin and least_busy pick a member of the team",
+        },
     ],
     "add_tag": [
-        {"name": "tags", "label": "Tags", "kind": "tags", "required": True,
-         "help": "Comma-separated"},
+        {
+            "name": "tags",
+            "label": "Tags",
+            "kind": "tags",
+            "required": True,
+            "help": "Comma-separated",
+        },
     ],
     "change_status": [
-        {"name": "status", "label": "New status", "kind": "select", "options": list(v.STATUSES),
-         "required": True},
+        {
+            "name": "status",
+            "label": "New status",
+            "kind": "select",
+            "options": list(v.STATUSES),
+            "required": True,
+        },
     ],
     "create_ticket": [
-        {"name": "title", "label": "Title", "kind": "text", "required": True,
-         "help": "Placeholders allowed"},
+        {
+            "name": "title",
+            "label": "Title",
+            "kind": "text",
+            "required": True,
+            "help": "Placeholders allowed",
+        },
         {"name": "description", "label": "Description", "kind": "template"},
-        {"name": "priority", "label": "Priority", "kind": "select",
-         "options": list(v.PRIORITIES)},
+        {"name": "priority", "label": "Priority", "kind": "select", "options": list(v.PRIORITIES)},
         {"name": "team", "label": "Team", "kind": "text", "help": "Team id owning the ticket"},
     ],
     "notify": [
@@ -80,10 +103,13 @@ ACTION_PARAMS: dict[str, list[dict[str, Any]]] = {
     ],
     "escalate": [
         {"name": "reason", "label": "Reason", "kind": "template", "required": True},
-        {"name": "priority", "label": "Priority", "kind": "select",
-         "options": list(v.PRIORITIES)},
-        {"name": "to", "label": "Escalate to (agent id)", "kind": "text",
-         "help": "Empty: the supervisor of the assigned team"},
+        {"name": "priority", "label": "Priority", "kind": "select", "options": list(v.PRIORITIES)},
+        {
+            "name": "to",
+            "label": "Escalate to (agent id)",
+            "kind": "text",
+            "help": "Empty: the supervisor of the assigned team",
+        },
     ],
 }
 
@@ -113,8 +139,12 @@ def builder_vocabulary() -> dict[str, Any]:
         "sender_types": ["customer", "agent", "ai"],
         "sla_types": list(v.SLA_TYPES),
         "actions": [
-            {"value": a, "label": ACTION_LABELS[a], "params": ACTION_PARAMS[a],
-             "outputs": list(ACTION_OUTPUTS[a])}
+            {
+                "value": a,
+                "label": ACTION_LABELS[a],
+                "params": ACTION_PARAMS[a],
+                "outputs": list(ACTION_OUTPUTS[a]),
+            }
             for a in v.ACTION_NAMES
         ],
         "event_types": list(v.EVENT_TYPES),
