@@ -632,8 +632,11 @@ async def _run_product_worker() -> None:
         data_converter=pydantic_data_converter,
     )
     engine = make_engine(settings.database_url)
-    built = build_worker(client, engine, settings, settings.task_queue)
+    # Built on a probe queue (never run) to read the product's own configuration: the SDK refuses
+    # two workers on one queue of one client.
+    built = build_worker(client, engine, settings, f"{settings.task_queue}-probe")
     config: dict[str, Any] = dict(built.config())
+    config["task_queue"] = settings.task_queue
     passthrough = options.pop("passthrough", None)
     if passthrough:
         runner = config.get("workflow_runner")
