@@ -74,22 +74,26 @@ def _unauthorized(message: str) -> ApiError:
 
 def get_principal(
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller: an API key given as a bearer token (or a console session, when enabled)."""
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        row = verify_key(session, credentials.credentials)
-        if row is None:
-            raise _unauthorized("unknown or revoked API key")
-        return Principal(role=row.role, key_id=row.id)
-    authenticator: SessionAuthenticator | None = getattr(
-        request.app.state, "session_authenticator", None
-    )
-    if authenticator is not None:
-        principal = authenticator(request, session)
-        if principal is not None:
-            return principal
+    """The caller: an API key given as a bearer token (or a console session, when enabled).
+
+    Uses its own short session rather than the request's: a request-scoped session held for the
+    whole request while the handler needs more connections starves the pool under load."""
+    with Session(engine) as session:
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            row = verify_key(session, credentials.credentials)
+            if row is None:
+                raise _unauthorized("unknown or revoked API key")
+            return Principal(role=row.role, key_id=row.id)
+        authenticator: SessionAuthenticator | None = getattr(
+            request.app.state, "session_authenticator", None
+        )
+        if authenticator is not None:
+            principal = authenticator(request, session)
+            if principal is not None:
+                return principal
     raise _unauthorized("missing API key: send 'Authorization: Bearer <api key>'")
 
 
