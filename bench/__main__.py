@@ -130,6 +130,9 @@ async def run(
                 for key, figure in match.items():
                     figures[f"matching {key}"] = figure
             report["errors"] = dict(stack.errors)
+            failing = stack.count_in_log("worker", "Failing workflow task")
+            if failing:
+                report["errors"]["worker: failed workflow tasks (see worker log)"] = failing
     if "plugins" in sections and not (mode.name == "quick" and not with_plugins):
         for name, module, function in PLUGINS:
             if not module_has(module, function):

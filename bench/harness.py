@@ -472,6 +472,15 @@ class Stack:
         snapshot["driver"] = proc_cpu_ms(os.getpid())
         return snapshot
 
+    def count_in_log(self, child: str, text: str) -> int:
+        """How often `text` occurs in a child's log (e.g. failed workflow tasks)."""
+        if child not in self.children:
+            return 0
+        try:
+            return self.children[child].log_path.read_text(errors="replace").count(text)
+        except OSError:
+            return 0
+
     def check_alive(self) -> None:
         for child in self.children.values():
             if not child.alive():

@@ -81,7 +81,12 @@ async def desk_latencies(
             if done.is_set() and len(seen_at) == count:
                 return
             await asyncio.sleep(poll)
-        raise RuntimeError(f"latency: only {len(seen_at)}/{count} replies visible in time")
+        # Overloaded: the missing replies count as the whole wait (a lower bound), reported.
+        now = time.perf_counter()
+        missing = [c for c in sent_at if c not in seen_at]
+        stack.errors["latency: reply not visible within the wait"] += len(missing)
+        for conversation_id in missing:
+            seen_at[conversation_id] = now
 
     watcher = asyncio.create_task(watch())
     await open_loop(count, rate, fire)

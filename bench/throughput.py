@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -124,7 +125,14 @@ async def post_event(stack: Stack, body: dict[str, Any], attempts: int = 5) -> l
     event id makes it safe), and counted in `stack.errors`."""
     assert stack.http is not None
     for attempt in range(attempts):
-        response = await stack.http.post("/events", json=body)
+        try:
+            response = await stack.http.post("/events", json=body)
+        except httpx.TransportError as error:
+            if attempt == attempts - 1:
+                raise
+            stack.errors[f"POST /events {type(error).__name__}"] += 1
+            await asyncio.sleep(0.2 * (attempt + 1))
+            continue
         if response.status_code in (200, 202):
             return [str(run_id) for run_id in response.json().get("run_ids", [])]
         if response.status_code < 500 or attempt == attempts - 1:
