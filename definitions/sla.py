@@ -24,6 +24,10 @@ Choices (where SPEC §2.1 is silent; also written down in the README):
   backfill of old events does not breach everything at once.
 - Each definition fires at most once per clock start: the clock records the definitions it fired.
 - Duplicate events (same id) are ignored; the last `SEEN_EVENT_IDS` ids are remembered.
+- Thresholds are looked up when a clock starts, unless the tracker looked them up less than
+  `LOOKUP_MAX_AGE` ago (a busy conversation does not query the store per message; changes reach
+  running trackers at once through SLA_REFRESH_SIGNAL), and the breach activity re-checks the
+  stored definition before it starts a run.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "closed"})
 RESPONDER_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
 EVENT_TIME_TOLERANCE = timedelta(minutes=15)
 SEEN_EVENT_IDS = 500
+LOOKUP_MAX_AGE = timedelta(seconds=30)
 
 
 def sla_static_summary(conversation_id: str) -> str:
@@ -156,6 +161,10 @@ class SlaClocks(BaseModel):
     running: dict[SlaType, Clock] = {}
     starts: dict[SlaType, int] = Field(default={}, description="Clock starts so far, per type")
     definitions: list[SlaDefinition] = []
+    lookup_needed: bool = Field(
+        default=False, description="A clock started since the thresholds were last looked up"
+    )
+    definitions_checked_at: datetime | None = None
     latest_event: Event | None = None
     seen_event_ids: list[str] = []
     events_applied: int = 0
@@ -217,6 +226,7 @@ class SlaClocks(BaseModel):
         number = self.starts.get(clock, 0) + 1
         self.starts[clock] = number
         self.running[clock] = Clock(type=clock, number=number, started_at=at, started_by=event_id)
+        self.lookup_needed = True
         return [clock]
 
     def _stop(self, *clocks: SlaType) -> list[SlaType]:
@@ -227,9 +237,30 @@ class SlaClocks(BaseModel):
 
     # -------------------------------------------------------------- definitions and deadlines
 
-    def set_definitions(self, definitions: list[SlaDefinition]) -> None:
+    def set_definitions(
+        self, definitions: list[SlaDefinition], checked_at: datetime | None = None
+    ) -> None:
         """Replace the thresholds (lookup or refresh). Fired definitions stay fired."""
         self.definitions = sorted(definitions, key=lambda d: d.id)
+        if checked_at is not None:
+            self.definitions_checked_at = checked_at
+            self.lookup_needed = False
+
+    def definitions_changed(self) -> None:
+        """SLA_REFRESH_SIGNAL: the thresholds known are stale."""
+        self.definitions_checked_at = None
+
+    def should_look_up(self, now: datetime) -> bool:
+        """Look thresholds up when definitions changed, or when a clock started and the last
+        lookup is older than `LOOKUP_MAX_AGE`; never while no clock runs."""
+        if not self.running:
+            self.lookup_needed = False
+            return False
+        if self.definitions_checked_at is None:
+            return True
+        if self.lookup_needed and now - self.definitions_checked_at < LOOKUP_MAX_AGE:
+            self.lookup_needed = False  # fresh enough: SLA_REFRESH_SIGNAL reports changes
+        return self.lookup_needed
 
     def update_definition(self, definition: SlaDefinition | None, definition_id: str) -> None:
         """Take in one definition as stored now (None: no longer active)."""

@@ -1,0 +1,193 @@
+"""Activities of the SLA tracker (`ConversationSla`): threshold lookup and breach-run start.
+
+A breach starts a normal `WorkflowRun` from this activity (not as a child workflow of the tracker):
+- the run is independent of the tracker's lifetime (the tracker continues-as-new, ends on
+  resolution, may be terminated or reset) without any parent-close policy to get right;
+- the definition is re-read at fire time, so a definition deactivated after the tracker's last
+  lookup (a missed refresh signal) never fires, and the run carries the version stored now;
+- a deterministic id with `REJECT_DUPLICATE` makes a retried activity or a replayed tracker start
+  nothing twice, and the memo naming the clock start tells a duplicate from an id taken by an
+  earlier tracker of the same conversation (a reopened conversation): then the next n is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from definitions.context import SlaInfo
+from definitions.models import SlaBreachTrigger, WorkflowDefinitionIn
+from definitions.runs import (
+    SA_CONVERSATION_ID,
+    SA_DEFINITION_ID,
+    SA_DEFINITION_VERSION,
+    SA_TRIGGER_TYPE,
+    WORKFLOW_RUN,
+    RunInput,
+)
+from definitions.sla import (
+    ACT_LOOKUP_SLA_DEFINITIONS,
+    ACT_START_SLA_BREACH_RUN,
+    MEMO_SLA_CLOCK,
+    SlaBreachInput,
+    SlaBreachOutcome,
+    SlaDefinition,
+    SlaDefinitions,
+    SlaLookupInput,
+    breach_run_id,
+)
+from store.models import WorkflowDefinitionRow
+
+SLA_TRIGGER = "sla_breach"
+ERR_NO_FREE_RUN_ID = "SlaBreachRunIdsExhausted"
+# A clock may fire this much before its deadline as the database's threshold sees it (the
+# workflow's clock and the definition's whole seconds).
+DUE_TOLERANCE = timedelta(seconds=1)
+# How many ids taken by earlier trackers of the conversation a breach may skip.
+MAX_NUMBER_PROBES = 100
+
+_DEFINITION_ID = SearchAttributeKey.for_keyword(SA_DEFINITION_ID)
+_DEFINITION_VERSION = SearchAttributeKey.for_int(SA_DEFINITION_VERSION)
+_TRIGGER_TYPE = SearchAttributeKey.for_keyword(SA_TRIGGER_TYPE)
+_CONVERSATION_ID = SearchAttributeKey.for_keyword(SA_CONVERSATION_ID)
+
+
+def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
+    """The row as an active sla_breach definition, or None when it is not one (any more)."""
+    if row.status != "active" or row.trigger_type != SLA_TRIGGER:
+        return None
+    try:
+        definition = WorkflowDefinitionIn.model_validate(row.body)
+    except ValueError:
+        activity.logger.warning("stored definition %s does not validate; ignored", row.id)
+        return None
+    trigger = definition.trigger
+    if not isinstance(trigger, SlaBreachTrigger):
+        return None
+    return SlaDefinition(
+        id=row.id,
+        version=row.version,
+        definition=definition,
+        sla_type=trigger.sla_type,
+        threshold=trigger.threshold,
+        threshold_seconds=trigger.threshold_seconds,
+    )
+
+
+def clock_memo(clock: str, started_at: datetime) -> str:
+    return f"{clock}@{started_at.isoformat()}"
+
+
+class SlaActivities:
+    """Built with the database engine; the Temporal client is the worker's (`activity.client()`)
+    unless one is given."""
+
+    def __init__(self, engine: Engine, client: Client | None = None) -> None:
+        self._engine = engine
+        self._client = client
+
+    # -------------------------------------------------------------- lookup
+
+    def _active_definitions(self) -> list[SlaDefinition]:
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(WorkflowDefinitionRow)
+                .where(WorkflowDefinitionRow.trigger_type == SLA_TRIGGER)
+                .where(WorkflowDefinitionRow.status == "active")
+            ).all()
+        found = (sla_definition_from_row(row) for row in rows)
+        return sorted((d for d in found if d is not None), key=lambda d: d.id)
+
+    def _definition(self, definition_id: str) -> SlaDefinition | None:
+        with Session(self._engine) as session:
+            row = session.get(WorkflowDefinitionRow, definition_id)
+        return sla_definition_from_row(row) if row is not None else None
+
+    @activity.defn(name=ACT_LOOKUP_SLA_DEFINITIONS)
+    async def lookup_sla_definitions(self, request: SlaLookupInput) -> SlaDefinitions:
+        """The active sla_breach definitions (every SLA type), frozen as stored now."""
+        del request  # thresholds do not depend on the conversation (SPEC §2.1 has no filters)
+        return SlaDefinitions(definitions=await asyncio.to_thread(self._active_definitions))
+
+    # -------------------------------------------------------------- breach
+
+    @activity.defn(name=ACT_START_SLA_BREACH_RUN)
+    async def start_sla_breach_run(self, request: SlaBreachInput) -> SlaBreachOutcome:
+        """Start the WorkflowRun of one breach, once; re-checks the definition first."""
+        current = await asyncio.to_thread(self._definition, request.definition.id)
+        if current is None or current.sla_type != request.clock:
+            return SlaBreachOutcome(outcome="inactive", number=request.number)
+        due_at = request.clock_started_at + timedelta(seconds=current.threshold_seconds)
+        if due_at > request.fired_at + DUE_TOLERANCE:
+            return SlaBreachOutcome(outcome="not_due", number=request.number, definition=current)
+
+        client = self._client or activity.client()
+        memo = clock_memo(request.clock, request.clock_started_at)
+        elapsed = (request.fired_at - request.clock_started_at).total_seconds() / 60
+        sla = SlaInfo(
+            type=request.clock,
+            elapsed_minutes=round(elapsed, 2),
+            threshold=current.threshold,
+            clock_started_at=request.clock_started_at,
+        )
+        number = request.number
+        for _ in range(MAX_NUMBER_PROBES):
+            run_id = breach_run_id(current.id, request.conversation_id, request.clock, number)
+            run_input = RunInput(
+                definition_id=current.id,
+                definition_version=current.version,
+                definition=current.definition,
+                event=request.event,
+                sla=sla,
+                idempotency_scope=run_id,
+            )
+            try:
+                await client.start_workflow(
+                    WORKFLOW_RUN,
+                    run_input,
+                    id=run_id,
+                    task_queue=activity.info().task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(_DEFINITION_ID, current.id),
+                            SearchAttributePair(_DEFINITION_VERSION, current.version),
+                            SearchAttributePair(_TRIGGER_TYPE, SLA_TRIGGER),
+                            SearchAttributePair(_CONVERSATION_ID, request.conversation_id),
+                        ]
+                    ),
+                    memo={MEMO_SLA_CLOCK: memo},
+                    static_summary=(
+                        f"SLA breach: {request.clock} over {current.threshold} on conversation "
+                        f"{request.conversation_id} — {current.definition.name}"
+                    ),
+                )
+            except WorkflowAlreadyStartedError:
+                existing = await client.get_workflow_handle(run_id).describe()
+                if (await existing.memo()).get(MEMO_SLA_CLOCK) == memo:
+                    return SlaBreachOutcome(
+                        outcome="already_started", run_id=run_id, number=number, definition=current
+                    )
+                number += 1  # taken by an earlier start of this clock (a reopened conversation)
+                continue
+            activity.logger.info("SLA breach %s started", run_id)
+            return SlaBreachOutcome(
+                outcome="started", run_id=run_id, number=number, definition=current
+            )
+        raise ApplicationError(
+            f"no free breach run id after {MAX_NUMBER_PROBES} numbers",
+            type=ERR_NO_FREE_RUN_ID,
+            non_retryable=True,
+        )
