@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import re2
@@ -124,7 +125,13 @@ def check_regex(pattern: str) -> None:
 
 def regex_search(pattern: str, text: str) -> bool:
     """Case-insensitive RE2 search (linear time: no catastrophic backtracking)."""
-    return re2.search(pattern, text, options=_ignore_case()) is not None
+    return _compiled(pattern).search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> Any:
+    """Patterns are compiled once per process, not once per event."""
+    return re2.compile(pattern, options=_ignore_case())
 
 
 def apply_operator(operator: Operator, actual: Any, expected: Any) -> bool:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -95,33 +97,77 @@ def index_definition(session: Session, row: WorkflowDefinitionRow) -> None:
     session.flush()
 
 
+class _ParsedDefinitions:
+    """Process-wide cache of validated definitions by (id, version). A version is immutable (every
+    change bumps it), so entries never go stale; re-validating 1,000 stored bodies per event was
+    what made matching cost grow with the number of definitions."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, int], WorkflowDefinitionIn] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> WorkflowDefinitionIn | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int], definition: WorkflowDefinitionIn) -> None:
+        with self._lock:
+            self._entries[key] = definition
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+
+_parsed = _ParsedDefinitions()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    version: int
+    definition: WorkflowDefinitionIn
+
+
 def candidate_definitions(
     session: Session, trigger_type: str, channel: str | None
-) -> list[tuple[WorkflowDefinitionRow, WorkflowDefinitionIn]]:
+) -> list[Candidate]:
     """Active definitions whose trigger type is `trigger_type` and that listen on `channel` (or on
-    any channel; `channel=None` means every channel), through the index, ordered by id."""
+    any channel; `channel=None` means every channel), through the index, ordered by id. Bodies are
+    loaded and validated only for (id, version) pairs not seen before."""
     channels = [ANY_CHANNEL] if channel is None else [channel, ANY_CHANNEL]
-    query = select(TriggerIndexRow.definition_id).where(
-        col(TriggerIndexRow.trigger_type) == trigger_type
+    query = (
+        select(WorkflowDefinitionRow.id, WorkflowDefinitionRow.version)
+        .join(TriggerIndexRow, col(TriggerIndexRow.definition_id) == col(WorkflowDefinitionRow.id))
+        .where(
+            col(TriggerIndexRow.trigger_type) == trigger_type,
+            col(WorkflowDefinitionRow.status) == "active",
+        )
     )
     if channel is not None:
         query = query.where(col(TriggerIndexRow.channel).in_(channels))
-    ids = sorted(set(session.exec(query).all()))
-    if not ids:
-        return []
-    rows = session.exec(
-        select(WorkflowDefinitionRow)
-        .where(
-            col(WorkflowDefinitionRow.id).in_(ids), col(WorkflowDefinitionRow.status) == "active"
-        )
-        .order_by(col(WorkflowDefinitionRow.id))
-    ).all()
+    keys = sorted(set(session.exec(query).all()))
+    missing = [
+        definition_id
+        for definition_id, version in keys
+        if _parsed.get((definition_id, version)) is None
+    ]
+    if missing:
+        rows = session.exec(
+            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
+        ).all()
+        for row in rows:
+            try:
+                _parsed.put((row.id, row.version), WorkflowDefinitionIn.model_validate(row.body))
+            except ValidationError:
+                log.exception("stored definition %s no longer validates; skipped", row.id)
     found = []
-    for row in rows:
-        try:
-            found.append((row, WorkflowDefinitionIn.model_validate(row.body)))
-        except ValidationError:
-            log.exception("stored definition %s no longer validates; skipped", row.id)
+    for definition_id, version in keys:
+        definition = _parsed.get((definition_id, version))
+        if definition is not None:
+            found.append(Candidate(definition_id, version, definition))
     return found
 
 
@@ -135,15 +181,15 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     if trigger_type is None:
         return []
     runs = []
-    for row, definition in candidate_definitions(session, trigger_type, event.conversation.channel):
-        if not match_trigger(definition.trigger, event).matched:
+    for candidate in candidate_definitions(session, trigger_type, event.conversation.channel):
+        if not match_trigger(candidate.definition.trigger, event).matched:
             continue
-        run_id = run_workflow_id(row.id, event.id)
+        run_id = run_workflow_id(candidate.id, event.id)
         runs.append(
             RunInput(
-                definition_id=row.id,
-                definition_version=row.version,
-                definition=definition,
+                definition_id=candidate.id,
+                definition_version=candidate.version,
+                definition=candidate.definition,
                 event=event,
                 idempotency_scope=run_id,
             )
