@@ -25,6 +25,7 @@ from temporalio.client import Client
 
 from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities, TemporalRunStarter
+from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.webhook import WebhookActivities
 from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
@@ -32,10 +33,16 @@ from definitions.runs import (
     ACT_EVALUATE_CONDITION,
     ACT_PERFORM_ACTION,
 )
+from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
 from store.settings import Settings
 
-LOCAL_ACTIVITIES: frozenset[str] = frozenset({ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION})
-REGULAR_ACTIVITIES: frozenset[str] = frozenset({ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT})
+# ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
+LOCAL_ACTIVITIES: frozenset[str] = frozenset(
+    {ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION, ACT_LOOKUP_SLA_DEFINITIONS}
+)
+REGULAR_ACTIVITIES: frozenset[str] = frozenset(
+    {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN}
+)
 
 WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
 
@@ -52,11 +59,14 @@ def build_activities(
     desk = DeskActivities(engine, deliver_webhooks=settings.webhook_url is not None)
     webhook = WebhookActivities(settings, http_client or httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT))
     dispatch = DispatchActivities(engine, client, settings.task_queue)
+    sla = SlaActivities(engine, client)  # ConversationSla: threshold lookup and breach runs
     return [
         desk.evaluate_condition,
         desk.perform_action,
         webhook.deliver_webhook,
         dispatch.dispatch_event,
+        sla.lookup_sla_definitions,
+        sla.start_sla_breach_run,
     ]
 
 
@@ -65,6 +75,7 @@ __all__ = [
     "REGULAR_ACTIVITIES",
     "DeskActivities",
     "DispatchActivities",
+    "SlaActivities",
     "TemporalRunStarter",
     "WebhookActivities",
     "build_activities",

@@ -40,6 +40,7 @@ from definitions.runs import (
     run_workflow_id,
     sla_workflow_id,
 )
+from definitions.sla import sla_static_summary  # SLA engineer (issue 4)
 from store.ingest import EventIngestor
 
 DEFINITION_ID_KEY = SearchAttributeKey.for_keyword(SA_DEFINITION_ID)
@@ -90,6 +91,7 @@ class TemporalRunStarter:
             task_queue=self.task_queue,
             start_signal=SLA_EVENT_SIGNAL,
             start_signal_args=[SlaSignal(event=event)],
+            static_summary=sla_static_summary(conversation_id),  # SLA engineer: UI summary
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(CONVERSATION_ID_KEY, conversation_id)]
             ),

@@ -48,6 +48,7 @@ from definitions.runs import (
     run_workflow_id,
     sla_workflow_id,
 )
+from definitions.sla import sla_static_summary  # SLA engineer (issue 4)
 from store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class TemporalGateway:
                 task_queue=self.settings.task_queue,
                 start_signal=SLA_EVENT_SIGNAL,
                 start_signal_args=[SlaSignal(event=event)],
+                static_summary=sla_static_summary(conversation_id),  # SLA engineer: UI summary
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(CONVERSATION_ID_KEY, conversation_id)]
                 ),

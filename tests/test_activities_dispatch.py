@@ -179,6 +179,8 @@ def test_build_activities_registers_every_activity_name(
         ACT_PERFORM_ACTION,
         ACT_DELIVER_WEBHOOK,
         ACT_DISPATCH_EVENT,
+        "lookup_sla_definitions",  # ConversationSla (activities/sla.py)
+        "start_sla_breach_run",
     }
     assert LOCAL_ACTIVITIES | REGULAR_ACTIVITIES == names
     assert not LOCAL_ACTIVITIES & REGULAR_ACTIVITIES
