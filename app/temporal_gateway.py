@@ -71,8 +71,9 @@ class TemporalUnavailable(RuntimeError):
 
 
 def quote(value: str) -> str:
-    """A string literal for a visibility query."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A string literal for a visibility query: single-quoted, `'` doubled, backslashes as they
+    are (the list-filter parser takes them literally; checked against the dev server)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 class TemporalGateway:
@@ -205,6 +206,11 @@ class TemporalGateway:
             raise self._unavailable(exc) from exc
         return int(result.count)
 
+    @property
+    def runs_scope(self) -> str:
+        """Our runs on our task queue: the set every count (cards, summary, analytics) uses."""
+        return f"WorkflowType={quote(WORKFLOW_RUN)} AND TaskQueue={quote(self.settings.task_queue)}"
+
     async def count_runs(self, definition_id: str) -> int:
         """Runs ever started for a definition (from visibility; cached `COUNT_TTL` seconds)."""
         cached = self._counts.get(definition_id)
@@ -212,7 +218,9 @@ class TemporalGateway:
         if cached is not None and cached[0] > now:
             return cached[1]
         async with self._count_limit:
-            count = await self._count(f"{SA_DEFINITION_ID}={quote(definition_id)}")
+            count = await self._count(
+                f"{self.runs_scope} AND {SA_DEFINITION_ID}={quote(definition_id)}"
+            )
         self._counts[definition_id] = (time.monotonic() + COUNT_TTL, count)
         return count
 
@@ -233,9 +241,7 @@ class TemporalGateway:
 
     async def count_all_runs(self) -> int:
         """Every WorkflowRun started on this deployment's task queue."""
-        return await self._count(
-            f"WorkflowType={quote(WORKFLOW_RUN)} AND TaskQueue={quote(self.settings.task_queue)}"
-        )
+        return await self._count(self.runs_scope)
 
     async def refresh_sla_trackers(self) -> int:
         """Tell every running ConversationSla tracker that sla_breach definitions changed.

@@ -64,7 +64,7 @@ from app.runs_schemas import (
     TopWorkflow,
     TrendBucket,
 )
-from app.temporal_gateway import TemporalUnavailable
+from app.temporal_gateway import TemporalUnavailable, quote
 from definitions.runs import (
     SA_CONVERSATION_ID,
     SA_DEFINITION_ID,
@@ -178,12 +178,8 @@ class InvalidRunsQuery(ValueError):
 # ---------------------------------------------------------------- query building (pure)
 
 
-def literal(value: str) -> str:
-    """A string literal for a visibility query: single-quoted, `'` doubled, backslashes as they are
-    (the list-filter parser takes them literally). Checked against the dev server's SQLite
-    visibility for values with `'`, with `\\`, and plain; a value holding both `'` and `\\`, or a
-    double quote, matches nothing there, whatever the escaping."""
-    return "'" + value.replace("'", "''") + "'"
+# One quoting rule for every visibility query of the app.
+literal = quote
 
 
 def timestamp(value: datetime) -> str:
