@@ -14,7 +14,7 @@ caused by runs, e.g. a status change).
    definitions only, never a scan of every definition — and `match_trigger` decides.
 5. Each match starts `WorkflowRun` with the deterministic id `run_workflow_id(definition, event)`
    through the injected `RunStarter` (Temporal lives outside the store); the SLA tracker of the
-   conversation always gets the event.
+   conversation gets the event once any sla_breach definition exists (`_feeds_sla_tracker`).
 6. The EventRow is recorded last, with the run ids. A crash between 5 and 6 is safe: the retry
    starts the same ids, which the starter treats as already started.
 """
@@ -39,7 +39,7 @@ from definitions.models import WorkflowDefinitionIn
 from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, run_workflow_id
 from store.db import session_scope
 from store.desk import fill_sentiment, mirror_event
-from store.models import EventRow, TriggerIndexRow, WorkflowDefinitionRow
+from store.models import ConversationRow, EventRow, TriggerIndexRow, WorkflowDefinitionRow
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,28 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     return runs
 
 
+def _feeds_sla_tracker(session: Session, event: Event) -> bool:
+    """A conversation gets an SLA tracker once any sla_breach definition exists (draft or active,
+    so one activated later still sees the clocks), and keeps getting its events from then on (so
+    the tracker sees the conversation resolve even if the definitions go away). Without any SLA
+    definition no tracker is started: it would cost a workflow per conversation for nothing."""
+    conversation = session.get(ConversationRow, event.conversation.id)
+    if conversation is None:
+        return False
+    if conversation.sla_tracked:
+        return True
+    has_sla_definition = session.exec(
+        select(WorkflowDefinitionRow.id)
+        .where(col(WorkflowDefinitionRow.trigger_type) == "sla_breach")
+        .limit(1)
+    ).first()
+    if has_sla_definition is None:
+        return False
+    conversation.sla_tracked = True
+    session.add(conversation)
+    return True
+
+
 # ---------------------------------------------------------------- ingestion
 
 
@@ -213,10 +235,11 @@ class EventIngestor:
             row = session.get(EventRow, event_id)
             return None if row is None else list(row.run_ids)
 
-    def _mirror_and_match(self, event: Event) -> list[RunInput]:
+    def _mirror_and_match(self, event: Event) -> tuple[list[RunInput], bool]:
+        """Mirror the event; return the runs it starts and whether its SLA tracker needs it."""
         with session_scope(self.engine) as session:
             mirror_event(session, event)
-            return runs_for_event(session, event)
+            return runs_for_event(session, event), _feeds_sla_tracker(session, event)
 
     def _record(self, event: Event, run_ids: list[str]) -> IngestResult:
         try:
@@ -244,9 +267,10 @@ class EventIngestor:
         if stored is not None:
             return IngestResult(run_ids=stored, duplicate=True)
         event = fill_sentiment(event)
-        runs = await asyncio.to_thread(self._mirror_and_match, event)
+        runs, track_sla = await asyncio.to_thread(self._mirror_and_match, event)
         for run_input in runs:
             await self.starter.start_run(run_input)
-        await self.starter.signal_sla(event)
+        if track_sla:
+            await self.starter.signal_sla(event)
         run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
         return await asyncio.to_thread(self._record, event, run_ids)

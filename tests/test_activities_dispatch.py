@@ -54,6 +54,13 @@ ON_RESOLVED = {
 
 # Workflow ids are unique per namespace, not per task queue: every test gets its own conversation
 # and run scope on the shared dev server.
+FIRST_RESPONSE_SLA = {
+    "name": "First response breach",
+    "trigger": {"type": "sla_breach", "sla_type": "first_response", "threshold": "30m"},
+    "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["late"]}}],
+}
+
+
 @pytest.fixture
 def ids() -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
@@ -101,6 +108,9 @@ async def test_dispatch_starts_matching_runs_with_search_attributes_and_feeds_th
     started: list[str],
 ) -> None:
     client: Client = dev_env.client
+    with Session(desk) as session:  # an SLA rule exists, so the conversation gets a tracker
+        store_definition(session, "first-response", FIRST_RESPONSE_SLA)
+        session.commit()
     event = _status_event(desk, ids, ["run:origin:evt-1"])
     activities = DispatchActivities(desk, client, task_queue)
     result = await ActivityEnvironment().run(activities.dispatch_event, event)

@@ -7,10 +7,12 @@ import copy
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from definitions.runs import SA_DEFINITION_ID, sla_workflow_id
+from definitions.runs import SA_DEFINITION_ID, SLA_EVENT_SIGNAL, sla_workflow_id
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of
 from tests.temporal_fixtures import assert_eventually
@@ -79,10 +81,11 @@ async def test_event_starts_runs_once(
         "TriggerType": "new_conversation",
         "ConversationId": event["conversation"]["id"],
     }
-    tracker = await dev_env.client.get_workflow_handle(
-        sla_workflow_id(event["conversation"]["id"])
-    ).describe()
-    assert tracker.workflow_type == "ConversationSla"
+    # No sla_breach definition exists, so no SLA tracker is started for the conversation.
+    with pytest.raises(RPCError):
+        await dev_env.client.get_workflow_handle(
+            sla_workflow_id(event["conversation"]["id"])
+        ).describe()
 
     async def one_run_counted() -> None:
         assert await runs_of(dev_env.client, wid) == expected
@@ -197,6 +200,13 @@ async def test_saving_sla_definitions_refreshes_running_trackers(
     from definitions.runs import SLA_REFRESH_SIGNAL
 
     conversation_id = f"c-sla-{api.settings.task_queue}"
+    # A draft SLA definition is enough for conversations to get a tracker.
+    draft = {
+        "name": "Reply breach (draft)",
+        "trigger": {"type": "sla_breach", "sla_type": "reply", "threshold": "2h"},
+        "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}],
+    }
+    assert (await admin.post("/workflows", json=draft)).status_code == 201
     await admin.post("/events", json=vip_event(f"evt-{conversation_id}", conversation_id))
     tracker = dev_env.client.get_workflow_handle(sla_workflow_id(conversation_id))
     query = (
@@ -240,3 +250,34 @@ async def test_saving_sla_definitions_refreshes_running_trackers(
     await assert_eventually(lambda: signalled(2), timeout=10)
     await admin.delete(f"/workflows/{created['id']}")
     await assert_eventually(lambda: signalled(3), timeout=10)
+
+
+async def test_sla_tracker_keeps_its_events_after_the_sla_definitions_go(
+    api: Api, admin: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    sla = {
+        "name": "First response breach",
+        "status": "active",
+        "trigger": {"type": "sla_breach", "sla_type": "first_response", "threshold": "30m"},
+        "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}],
+    }
+    created = (await admin.post("/workflows", json=sla)).json()
+    conversation_id = f"c-keep-{api.settings.task_queue}"
+    await admin.post("/events", json=vip_event(f"evt-a-{conversation_id}", conversation_id))
+    tracker = dev_env.client.get_workflow_handle(sla_workflow_id(conversation_id))
+    assert (await tracker.describe()).workflow_type == "ConversationSla"
+
+    assert (await admin.delete(f"/workflows/{created['id']}")).status_code == 204
+    closed = vip_event(f"evt-b-{conversation_id}", conversation_id)
+    closed.update(type="conversation.status_changed", from_status="open", to_status="closed")
+    assert (await admin.post("/events", json=closed)).status_code == 202
+
+    async def tracker_saw_the_close() -> None:
+        signals = [
+            e.workflow_execution_signaled_event_attributes.signal_name
+            async for e in tracker.fetch_history_events()
+            if e.HasField("workflow_execution_signaled_event_attributes")
+        ]
+        assert signals.count(SLA_EVENT_SIGNAL) == 2  # created, then closed
+
+    await assert_eventually(tracker_saw_the_close, timeout=20)
