@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app import console, openapi  # console: the web console (issue 6)
+from app import console  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
     conversations,
@@ -61,7 +61,6 @@ TAGS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for `settings` (default: read from the environment)."""
     settings = settings or get_settings()
-    openapi.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
