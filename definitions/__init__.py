@@ -1,1 +1,1 @@
-"""The supportflow workflow language: pure models and functions, safe inside the Temporal sandbox."""
+"""The supportflow workflow language: pure models and functions, safe in the Temporal sandbox."""

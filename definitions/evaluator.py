@@ -47,7 +47,8 @@ def _evaluate(condition: Condition, context: dict[str, Any], out: list[RuleOutco
         )
         return result
     if isinstance(condition, AllGroup):
-        return all([_evaluate(member, context, out) for member in condition.all])
+        # A list, not a generator: every member is evaluated so the trace shows all values.
+        return all([_evaluate(member, context, out) for member in condition.all])  # noqa: C419
     if isinstance(condition, AnyGroup):
-        return any([_evaluate(member, context, out) for member in condition.any])
+        return any([_evaluate(member, context, out) for member in condition.any])  # noqa: C419
     raise TypeError(f"not a condition: {condition!r}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from definitions.vocabulary import Channel, EventType, Priority, Sentiment, SenderType, Status
+from definitions.vocabulary import Channel, EventType, Priority, SenderType, Sentiment, Status
 
 
 class _In(BaseModel):

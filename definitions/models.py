@@ -7,7 +7,7 @@ location of the offending field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -111,7 +111,7 @@ class StatusChangeTrigger(Strict):
 
 
 Trigger = Annotated[
-    Union[NewConversationTrigger, NewMessageTrigger, SlaBreachTrigger, StatusChangeTrigger],
+    NewConversationTrigger | NewMessageTrigger | SlaBreachTrigger | StatusChangeTrigger,
     Field(discriminator="type"),
 ]
 
@@ -121,7 +121,9 @@ Trigger = Annotated[
 class Rule(Strict):
     """One comparison of a field of the run context with a value."""
 
-    field: str = Field(description="Dotted field path, e.g. customer.segment", examples=["customer.segment"])
+    field: str = Field(
+        description="Dotted field path, e.g. customer.segment", examples=["customer.segment"]
+    )
     operator: Operator = Field(description="How to compare")
     value: Any = Field(
         default=None,
@@ -173,7 +175,9 @@ def _condition_kind(raw: Any) -> str:
 
 
 Condition = Annotated[
-    Union[Annotated[Rule, Tag("rule")], Annotated[AllGroup, Tag("all")], Annotated[AnyGroup, Tag("any")]],
+    Annotated[Rule, Tag("rule")]
+    | Annotated[AllGroup, Tag("all")]
+    | Annotated[AnyGroup, Tag("any")],
     Discriminator(_condition_kind),
 ]
 
@@ -365,10 +369,13 @@ class EscalateStep(_ActionStep):
 
 
 ActionStep = Annotated[
-    Union[
-        AutoReplyStep, RouteStep, AddTagStep, ChangeStatusStep, CreateTicketStep, NotifyStep,
-        EscalateStep,
-    ],
+    AutoReplyStep
+    | RouteStep
+    | AddTagStep
+    | ChangeStatusStep
+    | CreateTicketStep
+    | NotifyStep
+    | EscalateStep,
     Field(discriminator="action"),
 ]
 
@@ -381,7 +388,7 @@ def _step_kind(raw: Any) -> str | None:
 # Tagged by a function rather than Field(discriminator=...): a string discriminator over a nested
 # tagged union makes pydantic emit an OpenAPI mapping that is not a $ref, which breaks /docs.
 Step = Annotated[
-    Union[Annotated[ConditionStep, Tag("condition")], Annotated[ActionStep, Tag("action")]],
+    Annotated[ConditionStep, Tag("condition")] | Annotated[ActionStep, Tag("action")],
     Discriminator(
         _step_kind,
         custom_error_type="invalid_step_type",

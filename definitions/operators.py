@@ -29,19 +29,19 @@ class Operator(StrEnum):
     IS_NOT_SET = "is_not_set"
 
 
-O = Operator
-_PRESENCE = {O.IS_SET, O.IS_NOT_SET}
-_MEMBERSHIP = {O.IN, O.NOT_IN}
-_ORDER = {O.GREATER_THAN, O.GREATER_OR_EQUAL, O.LESS_THAN, O.LESS_OR_EQUAL}
-_TEXT = {O.CONTAINS, O.NOT_CONTAINS, O.STARTS_WITH, O.ENDS_WITH, O.MATCHES}
+Op = Operator
+_PRESENCE = {Op.IS_SET, Op.IS_NOT_SET}
+_MEMBERSHIP = {Op.IN, Op.NOT_IN}
+_ORDER = {Op.GREATER_THAN, Op.GREATER_OR_EQUAL, Op.LESS_THAN, Op.LESS_OR_EQUAL}
+_TEXT = {Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.MATCHES}
 
 OPERATORS_BY_TYPE: dict[FieldType, frozenset[Operator]] = {
-    FieldType.STRING: frozenset({O.EQUALS, O.NOT_EQUALS, *_TEXT, *_MEMBERSHIP, *_PRESENCE}),
-    FieldType.NUMBER: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_MEMBERSHIP, *_PRESENCE}),
-    FieldType.DATETIME: frozenset({O.EQUALS, O.NOT_EQUALS, *_ORDER, *_PRESENCE}),
-    FieldType.LIST: frozenset({O.CONTAINS, O.NOT_CONTAINS, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.STRING: frozenset({Op.EQUALS, Op.NOT_EQUALS, *_TEXT, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.NUMBER: frozenset({Op.EQUALS, Op.NOT_EQUALS, *_ORDER, *_MEMBERSHIP, *_PRESENCE}),
+    FieldType.DATETIME: frozenset({Op.EQUALS, Op.NOT_EQUALS, *_ORDER, *_PRESENCE}),
+    FieldType.LIST: frozenset({Op.CONTAINS, Op.NOT_CONTAINS, *_MEMBERSHIP, *_PRESENCE}),
     FieldType.ATTRIBUTE: frozenset(
-        {O.EQUALS, O.NOT_EQUALS, *_TEXT, *_ORDER, *_MEMBERSHIP, *_PRESENCE}
+        {Op.EQUALS, Op.NOT_EQUALS, *_TEXT, *_ORDER, *_MEMBERSHIP, *_PRESENCE}
     ),
 }
 
@@ -67,7 +67,7 @@ def normalise_value(spec: FieldSpec, operator: Operator, value: Any) -> Any:
         if not isinstance(value, list) or not value:
             raise ValueError(f"operator {operator.value!r} needs a non-empty list of values")
         return [_scalar(spec, operator, item) for item in value]
-    if operator is O.MATCHES:
+    if operator is Op.MATCHES:
         if not isinstance(value, str):
             raise ValueError("operator 'matches' needs a regular expression string")
         check_regex(value)
@@ -103,7 +103,7 @@ def _scalar(spec: FieldSpec, operator: Operator, value: Any) -> Any:
         kind = "a list of texts" if spec.type is FieldType.LIST else "text"
         raise ValueError(f"field {spec.path!r} is {kind}: the value must be a string")
     text = value
-    if spec.allowed and operator in {O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN}:
+    if spec.allowed and operator in {Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN}:
         if text.lower() not in spec.allowed:
             raise ValueError(
                 f"{text!r} is not a possible value of {spec.path!r}; "
@@ -136,46 +136,46 @@ def _compiled(pattern: str) -> Any:
 
 def apply_operator(operator: Operator, actual: Any, expected: Any) -> bool:
     """Compare a resolved field value with a rule's value. Text comparisons ignore case."""
-    if operator is O.IS_SET:
+    if operator is Op.IS_SET:
         return not _is_empty(actual)
-    if operator is O.IS_NOT_SET:
+    if operator is Op.IS_NOT_SET:
         return _is_empty(actual)
     if actual is None:
         # A missing value only satisfies the negative operators.
-        return operator in {O.NOT_EQUALS, O.NOT_CONTAINS, O.NOT_IN}
+        return operator in {Op.NOT_EQUALS, Op.NOT_CONTAINS, Op.NOT_IN}
     if isinstance(actual, list):
         return _apply_list(operator, [_fold(a) for a in actual], expected)
-    if operator is O.MATCHES:
+    if operator is Op.MATCHES:
         return regex_search(str(expected), str(actual))
     if operator in _ORDER:
         return _apply_order(operator, actual, expected)
     if operator in _MEMBERSHIP:
         hit = any(_equal(actual, item) for item in expected)
-        return hit if operator is O.IN else not hit
-    if operator is O.EQUALS:
+        return hit if operator is Op.IN else not hit
+    if operator is Op.EQUALS:
         return _equal(actual, expected)
-    if operator is O.NOT_EQUALS:
+    if operator is Op.NOT_EQUALS:
         return not _equal(actual, expected)
     text, needle = _fold(actual), _fold(expected)
-    if operator is O.CONTAINS:
+    if operator is Op.CONTAINS:
         return needle in text
-    if operator is O.NOT_CONTAINS:
+    if operator is Op.NOT_CONTAINS:
         return needle not in text
-    if operator is O.STARTS_WITH:
+    if operator is Op.STARTS_WITH:
         return text.startswith(needle)
-    if operator is O.ENDS_WITH:
+    if operator is Op.ENDS_WITH:
         return text.endswith(needle)
     raise ValueError(f"operator {operator!r} cannot compare {actual!r}")
 
 
 def _apply_list(operator: Operator, items: Sequence[str], expected: Any) -> bool:
-    if operator is O.CONTAINS:
+    if operator is Op.CONTAINS:
         return _fold(expected) in items
-    if operator is O.NOT_CONTAINS:
+    if operator is Op.NOT_CONTAINS:
         return _fold(expected) not in items
     if operator in _MEMBERSHIP:
         hit = any(_fold(e) in items for e in expected)
-        return hit if operator is O.IN else not hit
+        return hit if operator is Op.IN else not hit
     raise ValueError(f"operator {operator.value!r} does not apply to a list")
 
 
@@ -189,11 +189,11 @@ def _apply_order(operator: Operator, actual: Any, expected: Any) -> bool:
 
 
 def _compare(operator: Operator, left: Any, right: Any) -> bool:
-    if operator is O.GREATER_THAN:
+    if operator is Op.GREATER_THAN:
         return bool(left > right)
-    if operator is O.GREATER_OR_EQUAL:
+    if operator is Op.GREATER_OR_EQUAL:
         return bool(left >= right)
-    if operator is O.LESS_THAN:
+    if operator is Op.LESS_THAN:
         return bool(left < right)
     return bool(left <= right)
 

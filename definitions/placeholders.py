@@ -48,7 +48,8 @@ def check_field_placeholders(template: str) -> list[Placeholder]:
         if placeholder.path.startswith(STEP_PREFIX):
             step_refs.append(placeholder)
         elif field_spec(placeholder.path) is None:
-            raise ValueError(f"unknown placeholder {{{{{placeholder.path}}}}}: {describe_unknown(placeholder.path)}")
+            unknown = describe_unknown(placeholder.path)
+            raise ValueError(f"unknown placeholder {{{{{placeholder.path}}}}}: {unknown}")
     return step_refs
 
 

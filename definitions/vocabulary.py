@@ -1,4 +1,5 @@
-"""The closed vocabularies of the language (channels, statuses, ...), shared by models and fields."""
+"""The closed vocabularies of the language (channels, statuses, ...), shared by models and
+fields."""
 
 from typing import Literal, get_args
 

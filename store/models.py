@@ -16,7 +16,10 @@ def utcnow() -> datetime:
 
 
 def _json(default: Any = None) -> Any:
-    return Field(default_factory=lambda: [] if default is None else default, sa_column=Column(JSON, nullable=False))
+    return Field(
+        default_factory=lambda: [] if default is None else default,
+        sa_column=Column(JSON, nullable=False),
+    )
 
 
 # ---------------------------------------------------------------- definitions

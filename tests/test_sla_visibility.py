@@ -41,7 +41,9 @@ async def test_tracker_is_readable_in_the_temporal_ui(
         workflows=[ConversationSla, RecordingRun],
         activities=[activities.lookup_sla_definitions, activities.start_sla_breach_run],
     ):
-        created = event(f"{conversation}-1", "created", conversation, await dev_env.get_current_time())
+        created = event(
+            f"{conversation}-1", "created", conversation, await dev_env.get_current_time()
+        )
         handle = await client.start_workflow(
             CONVERSATION_SLA,
             SlaTrackerInput(conversation_id=conversation),
