@@ -40,7 +40,7 @@ class Strict(BaseModel):
 class NewConversationTrigger(Strict):
     """Fires when a conversation is created."""
 
-    type: Literal["new_conversation"]
+    type: Literal["new_conversation"] = Field(description="Trigger type")
     channels: list[Channel] = Field(default=[], description="Channels to match; empty = any")
     customer_segments: list[str] = Field(
         default=[], description="Customer segments to match (e.g. vip); empty = any"
@@ -59,7 +59,7 @@ Pattern = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_c
 class NewMessageTrigger(Strict):
     """Fires when a message is received (never for messages written by automations)."""
 
-    type: Literal["new_message"]
+    type: Literal["new_message"] = Field(description="Trigger type")
     sender_types: list[TriggerSenderType] = Field(
         default=[], description="customer, agent or ai; empty = any"
     )
@@ -74,7 +74,7 @@ class NewMessageTrigger(Strict):
 class SlaBreachTrigger(Strict):
     """Fires when an SLA clock passes the threshold without being satisfied."""
 
-    type: Literal["sla_breach"]
+    type: Literal["sla_breach"] = Field(description="Trigger type")
     sla_type: SlaType = Field(description="first_response, resolution or reply")
     threshold: str = Field(
         description='How long the clock may run: "45s", "30m", "4h", "2d" or ISO-8601 "PT30M"',
@@ -102,7 +102,7 @@ class Transition(Strict):
 class StatusChangeTrigger(Strict):
     """Fires when a conversation's status changes."""
 
-    type: Literal["status_change"]
+    type: Literal["status_change"] = Field(description="Trigger type")
     from_statuses: list[Status] = Field(default=[], description="Previous statuses; empty = any")
     to_statuses: list[Status] = Field(default=[], description="New statuses; empty = any")
     transitions: list[Transition] = Field(
@@ -159,13 +159,13 @@ class Rule(Strict):
 class AllGroup(Strict):
     """True when every member is true."""
 
-    all: list[Condition] = Field(min_length=1)
+    all: list[Condition] = Field(min_length=1, description="Rules or groups that must all hold")
 
 
 class AnyGroup(Strict):
     """True when at least one member is true."""
 
-    any: list[Condition] = Field(min_length=1)
+    any: list[Condition] = Field(min_length=1, description="Rules or groups, one must hold")
 
 
 def _condition_kind(raw: Any) -> str:
@@ -188,8 +188,14 @@ class ConditionStep(Strict):
     """A condition: a single rule (field/operator/value) or a group (all/any), and what to do
     when it is false."""
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    type: Literal["condition"]
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Unique in the definition; later steps read outputs as steps.<id>.<output>",
+        examples=["is-vip"],
+    )
+    type: Literal["condition"] = Field(description="A condition step")
     field: str | None = Field(default=None, description="Single rule: the field path")
     operator: Operator | None = Field(default=None, description="Single rule: the operator")
     value: Any = Field(default=None, description="Single rule: the value")
@@ -281,7 +287,9 @@ class ChangeStatusParams(_Params):
 class CreateTicketParams(_Params):
     title: Template = Field(min_length=1, description="Ticket title; placeholders allowed")
     description: Template = Field(default="", description="Ticket body; placeholders allowed")
-    priority: Priority = Field(default="normal")
+    priority: Priority = Field(
+        default="normal", description="low, normal, high or urgent", examples=["high"]
+    )
     team: str | None = Field(default=None, description="Team owning the ticket")
 
     def templates(self) -> dict[str, str]:
@@ -305,7 +313,9 @@ class NotifyParams(_Params):
 
 class EscalateParams(_Params):
     reason: Template = Field(min_length=1, description="Why; placeholders allowed")
-    priority: Priority = Field(default="urgent")
+    priority: Priority = Field(
+        default="urgent", description="Priority to raise the conversation to", examples=["urgent"]
+    )
     to: str | None = Field(
         default=None, description="Agent to escalate to; default: supervisor of the assigned team"
     )
@@ -315,57 +325,63 @@ class EscalateParams(_Params):
 
 
 class _ActionStep(Strict):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    type: Literal["action"]
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Unique in the definition; later steps read outputs as steps.<id>.<output>",
+        examples=["route"],
+    )
+    type: Literal["action"] = Field(description="An action step")
 
 
 class AutoReplyStep(_ActionStep):
     """Adds an automated message to the conversation and delivers it."""
 
-    action: Literal["auto_reply"]
-    params: AutoReplyParams
+    action: Literal["auto_reply"] = Field(description="Action name")
+    params: AutoReplyParams = Field(description="Parameters of the action")
 
 
 class RouteStep(_ActionStep):
     """Assigns the conversation to an agent or a team."""
 
-    action: Literal["route"]
-    params: RouteParams
+    action: Literal["route"] = Field(description="Action name")
+    params: RouteParams = Field(description="Parameters of the action")
 
 
 class AddTagStep(_ActionStep):
     """Adds tags (idempotent)."""
 
-    action: Literal["add_tag"]
-    params: AddTagParams
+    action: Literal["add_tag"] = Field(description="Action name")
+    params: AddTagParams = Field(description="Parameters of the action")
 
 
 class ChangeStatusStep(_ActionStep):
     """Changes the status (itself a status change event)."""
 
-    action: Literal["change_status"]
-    params: ChangeStatusParams
+    action: Literal["change_status"] = Field(description="Action name")
+    params: ChangeStatusParams = Field(description="Parameters of the action")
 
 
 class CreateTicketStep(_ActionStep):
     """Creates a ticket linked to the conversation."""
 
-    action: Literal["create_ticket"]
-    params: CreateTicketParams
+    action: Literal["create_ticket"] = Field(description="Action name")
+    params: CreateTicketParams = Field(description="Parameters of the action")
 
 
 class NotifyStep(_ActionStep):
     """Notifies each member of a team, or one agent."""
 
-    action: Literal["notify"]
-    params: NotifyParams
+    action: Literal["notify"] = Field(description="Action name")
+    params: NotifyParams = Field(description="Parameters of the action")
 
 
 class EscalateStep(_ActionStep):
     """Raises priority, assigns the supervisor, notifies them and tags `escalated`."""
 
-    action: Literal["escalate"]
-    params: EscalateParams
+    action: Literal["escalate"] = Field(description="Action name")
+    params: EscalateParams = Field(description="Parameters of the action")
 
 
 ActionStep = Annotated[
@@ -413,13 +429,22 @@ ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
 class WorkflowDefinitionIn(Strict):
     """A workflow definition: one trigger, then steps run in order."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["VIP Customer Auto-Route"])
-    description: str = Field(default="", max_length=2000)
+    name: str = Field(
+        min_length=1, max_length=200, description="Name", examples=["VIP Customer Auto-Route"]
+    )
+    description: str = Field(
+        default="",
+        max_length=2000,
+        description="What it is for",
+        examples=["Send VIP customers on WhatsApp straight to the VIP team"],
+    )
     status: Literal["draft", "active"] = Field(
         default="draft", description="Only active definitions start runs"
     )
-    trigger: Trigger
-    steps: list[Step] = Field(min_length=1, max_length=50)
+    trigger: Trigger = Field(description="When it runs: exactly one trigger")
+    steps: list[Step] = Field(
+        min_length=1, max_length=50, description="Condition and action steps, run in order"
+    )
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> WorkflowDefinitionIn:

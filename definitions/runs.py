@@ -73,19 +73,29 @@ StepStatus = Literal["running", "passed", "failed", "completed", "skipped", "err
 
 
 class StepTrace(BaseModel):
-    step_id: str
-    step_type: Literal["condition", "action"]
-    action: str | None = None
-    status: StepStatus
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    attempts: int = 0
-    condition: ConditionOutcome | None = None
-    on_false: str | None = None
-    output: dict[str, Any] | None = None
-    rendered: dict[str, Any] | None = None
-    error: str | None = None
-    note: str | None = None
+    """What one step did in a run: the trace that explains it."""
+
+    step_id: str = Field(description="The step's id in the definition", examples=["route"])
+    step_type: Literal["condition", "action"] = Field(description="condition or action")
+    action: str | None = Field(default=None, description="The action's name (action steps)")
+    status: StepStatus = Field(
+        description="running; passed/failed (conditions); completed (actions); skipped; error"
+    )
+    started_at: datetime | None = Field(default=None, description="When the step started")
+    finished_at: datetime | None = Field(default=None, description="When it finished")
+    attempts: int = Field(default=0, description="Attempts made (retries included)")
+    condition: ConditionOutcome | None = Field(
+        default=None, description="Each rule's resolved value and result (conditions)"
+    )
+    on_false: str | None = Field(default=None, description="What a false condition did")
+    output: dict[str, Any] | None = Field(
+        default=None, description="The action's outputs, readable as steps.<id>.<output>"
+    )
+    rendered: dict[str, Any] | None = Field(
+        default=None, description="Template params as rendered for this run"
+    )
+    error: str | None = Field(default=None, description="Why the step failed, in words")
+    note: str | None = Field(default=None, description="Anything else worth knowing")
 
 
 class RunResult(BaseModel):

@@ -22,7 +22,9 @@ class TeamIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["VIP support"])
+    name: str = Field(
+        min_length=1, max_length=200, description="Team name", examples=["VIP support"]
+    )
     members: list[str] = Field(
         default=[], description="Agent ids, in round-robin order", examples=[["ana", "bo"]]
     )
@@ -43,7 +45,7 @@ class TeamIn(BaseModel):
 
 
 class TeamPublic(TeamIn):
-    id: str
+    id: str = Field(description="Team id, as routing and notify steps name it", examples=["vip"])
 
 
 class AgentIn(BaseModel):
@@ -51,13 +53,17 @@ class AgentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Ana"])
-    email: str | None = Field(default=None, max_length=320, examples=["ana@example.com"])
+    name: str = Field(min_length=1, max_length=200, description="Agent name", examples=["Ana"])
+    email: str | None = Field(
+        default=None, max_length=320, description="Email", examples=["ana@example.com"]
+    )
     available: bool = Field(default=True, description="Picked by round_robin / least_busy")
 
 
 class AgentPublic(AgentIn):
-    id: str
+    id: str = Field(
+        description="Agent id, as route/notify/escalate steps name it", examples=["ana"]
+    )
 
 
 def _team(row: TeamRow) -> TeamPublic:
