@@ -187,6 +187,36 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+# A retry (POST /runs/{id}/retry): greet, then route to a team that did not exist; the team is
+# created and the failed run re-run with the same scope, so the greeting is not sent again.
+RETRY_STEPS = [
+    GREET,
+    {"id": "route", "type": "action", "action": "route", "params": {"team": "late-team"}},
+]
+
+
+async def record_retried(
+    client: Client, engine: Engine, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    from sqlmodel import Session
+
+    event = make_event("evt-retried", conversation_id="c-retried")
+    mirror(engine, event)
+    first_input = make_input(RETRY_STEPS, event)
+    first = await start_run(client, first_input, task_queue)
+    try:
+        await first.result()
+        raise AssertionError("the first run should fail: team 'late-team' does not exist")
+    except WorkflowFailureError:
+        pass
+    with Session(engine) as session:
+        put_team(session, "late-team", TeamIn(name="Late team", members=["ana"]))
+    retry = first_input.model_copy(update={"retry_of": first.id})
+    handle = await start_run(client, retry, task_queue)
+    await handle.result()
+    return handle
+
+
 async def record(client: Client, engine: Engine, settings: Settings, names: list[str]) -> None:
     from worker.main import build_worker
 
@@ -194,6 +224,10 @@ async def record(client: Client, engine: Engine, settings: Settings, names: list
     task_queue = settings.task_queue
     async with build_worker(client, engine, settings, task_queue):
         for name in names:
+            if name == "retried":
+                handle = await record_retried(client, engine, task_queue)
+                _write(name, await handle.fetch_history())
+                continue
             scenario = SCENARIOS[name]
             event = make_event(
                 f"evt-{name}", conversation_id=f"c-{name}", customer=scenario.customer
@@ -205,18 +239,22 @@ async def record(client: Client, engine: Engine, settings: Settings, names: list
             except WorkflowFailureError:
                 if not scenario.fails:
                     raise
-            history = await handle.fetch_history()
-            path = HISTORIES / f"{name}.json"
-            path.write_text(history.to_json())
-            print(f"recorded {path}")  # noqa: T201
+            _write(name, await handle.fetch_history())
+
+
+def _write(name: str, history: Any) -> None:
+    path = HISTORIES / f"{name}.json"
+    path.write_text(history.to_json())
+    print(f"recorded {path}")  # noqa: T201
 
 
 async def main(names: list[str]) -> None:
     from cli.temporal_server import find_binary
 
-    unknown = set(names) - set(SCENARIOS)
+    known = {*SCENARIOS, "retried"}
+    unknown = set(names) - known
     if unknown:
-        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(SCENARIOS)}")
+        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(known)}")
     with tempfile.TemporaryDirectory() as tmp:
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(find_binary("temporal")),
@@ -229,7 +267,7 @@ async def main(names: list[str]) -> None:
                 data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/record.db", task_queue="record"
             )
             try:
-                await record(env.client, engine, settings, names or list(SCENARIOS))
+                await record(env.client, engine, settings, names or sorted(known))
             finally:
                 engine.dispose()
 
