@@ -386,7 +386,12 @@ async def test_thousands_of_messages_continue_as_new_and_keep_the_clocks(sla: Sl
         history = await sla.tracker(conv).fetch_history()
         assert len(history.events) < ConversationSla.continue_as_new_after_events + 200
         first = await sla.client.get_workflow_handle(sla_workflow_id(conv)).describe()
-        assert first.run_id != first.raw_description.workflow_execution_info.first_run_id
+        first_run_id = first.raw_description.workflow_execution_info.first_run_id
+        assert first.run_id != first_run_id
+        if RECORD:  # the first run, which ended by continuing as new
+            handle = sla.client.get_workflow_handle(sla_workflow_id(conv), run_id=first_run_id)
+            history = await handle.fetch_history()
+            (HISTORIES / "sla_continued_as_new.json").write_text(history.to_json())
         await sla.skip(minutes=11)
         run = await sla.breach("wf-long", conv, "reply", messages // 2 + 1)
         assert run.event.message is not None and run.event.message.sender_type == "customer"
