@@ -3,6 +3,7 @@ the end-to-end case, a real worker on the test's task queue."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -281,3 +282,19 @@ async def test_sla_tracker_keeps_its_events_after_the_sla_definitions_go(
         assert signals.count(SLA_EVENT_SIGNAL) == 2  # created, then closed
 
     await assert_eventually(tracker_saw_the_close, timeout=20)
+
+
+async def test_many_concurrent_events_all_accepted(api: Api, admin: httpx.AsyncClient) -> None:
+    """Regression (found by the benchmark): with 16+ events in flight every request failed after
+    30 s with "QueuePool limit reached" — authentication held a pooled session for the whole
+    request while ingestion needed more connections."""
+    await admin.post("/workflows", json=VIP)
+    integration = await api.client("integration")
+    events = [vip_event(f"evt-burst-{i}", f"c-burst-{i}") for i in range(60)]
+
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(integration.post("/events", json=event) for event in events)), timeout=60
+    )
+
+    assert [r.status_code for r in responses] == [202] * len(events)
+    assert all(len(r.json()["run_ids"]) == 1 for r in responses)
