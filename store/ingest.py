@@ -222,6 +222,9 @@ def _feeds_sla_tracker(session: Session, event: Event) -> bool:
 # ---------------------------------------------------------------- ingestion
 
 
+MIRROR_ATTEMPTS = 3
+
+
 class EventIngestor:
     """The ingestion core; `engine` is the supportflow database, `starter` talks to Temporal."""
 
@@ -236,10 +239,21 @@ class EventIngestor:
             return None if row is None else list(row.run_ids)
 
     def _mirror_and_match(self, event: Event) -> tuple[list[RunInput], bool]:
-        """Mirror the event; return the runs it starts and whether its SLA tracker needs it."""
-        with session_scope(self.engine) as session:
-            mirror_event(session, event)
-            return runs_for_event(session, event), _feeds_sla_tracker(session, event)
+        """Mirror the event; return the runs it starts and whether its SLA tracker needs it.
+
+        Two events about the same new customer or conversation can race to insert it (on
+        PostgreSQL; SQLite serialises writers): the loser's transaction is rolled back and run
+        again, and then finds the row and updates it."""
+        for attempt in range(MIRROR_ATTEMPTS):
+            try:
+                with session_scope(self.engine) as session:
+                    mirror_event(session, event)
+                    return runs_for_event(session, event), _feeds_sla_tracker(session, event)
+            except IntegrityError:
+                if attempt == MIRROR_ATTEMPTS - 1:
+                    raise
+                log.info("event %s: concurrent insert while mirroring, trying again", event.id)
+        raise AssertionError("unreachable")
 
     def _record(self, event: Event, run_ids: list[str]) -> IngestResult:
         try:
