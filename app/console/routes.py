@@ -64,13 +64,17 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 def _page(
     request: Request,
-    session: ConsoleSession,
+    db: Session,
     template: str,
     *,
     nav: str,
     title: str,
     **context: Any,
-) -> HTMLResponse:
+) -> Response:
+    """A signed-in page, or the sign-in redirect when there is no valid session."""
+    session = _session(request, db)
+    if session is None:
+        return _login_redirect(request)
     can_write = allows(session.role, Permission.WRITE)
     return templates.TemplateResponse(
         request,
@@ -193,54 +197,35 @@ def logout(request: Request, db: SessionDep, csrf: Annotated[str, Form()] = "") 
 
 @router.get(f"{PREFIX}/workflows", response_model=None)
 def workflows_page(request: Request, db: SessionDep) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
+    labels = builder_vocabulary()["trigger_types"]
     return _page(
-        request,
-        session,
-        "workflows.html",
-        nav="workflows",
-        title="Workflows",
-        trigger_labels=builder_vocabulary()["trigger_types"],
+        request, db, "workflows.html", nav="workflows", title="Workflows", trigger_labels=labels
     )
 
 
 @router.get(f"{PREFIX}/templates", response_model=None)
 def templates_page(request: Request, db: SessionDep) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(request, session, "templates.html", nav="templates", title="Templates")
+    return _page(request, db, "templates.html", nav="templates", title="Templates")
 
 
 @router.get(f"{PREFIX}/workflows/new", response_model=None)
 def new_workflow_page(request: Request, db: SessionDep) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(
-        request,
-        session,
-        "builder.html",
-        nav="workflows",
-        title="Create workflow",
-        workflow_id=None,
-        vocabulary=builder_vocabulary(),
-    )
+    return _builder(request, db, None)
 
 
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}", response_model=None)
 def edit_workflow_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
+    return _builder(request, db, workflow_id)
+
+
+def _builder(request: Request, db: Session, workflow_id: str | None) -> Response:
+    title = "Create workflow" if workflow_id is None else "Edit workflow"
     return _page(
         request,
-        session,
+        db,
         "builder.html",
         nav="workflows",
-        title="Edit workflow",
+        title=title,
         workflow_id=workflow_id,
         vocabulary=builder_vocabulary(),
     )
@@ -248,31 +233,19 @@ def edit_workflow_page(request: Request, db: SessionDep, workflow_id: str) -> Re
 
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}/runs", response_model=None)
 def workflow_runs_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(request, session, "runs.html", nav="runs", title="Runs", workflow_id=workflow_id)
+    return _page(request, db, "runs.html", nav="runs", title="Runs", workflow_id=workflow_id)
 
 
 @router.get(f"{PREFIX}/runs", response_model=None)
 def runs_page(request: Request, db: SessionDep) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(request, session, "runs.html", nav="runs", title="Runs", workflow_id=None)
+    return _page(request, db, "runs.html", nav="runs", title="Runs", workflow_id=None)
 
 
 @router.get(f"{PREFIX}/runs/{{run_id:path}}", response_model=None)
 def run_page(request: Request, db: SessionDep, run_id: str) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(request, session, "run.html", nav="runs", title="Run", run_id=run_id)
+    return _page(request, db, "run.html", nav="runs", title="Run", run_id=run_id)
 
 
 @router.get(f"{PREFIX}/analytics", response_model=None)
 def analytics_page(request: Request, db: SessionDep) -> Response:
-    session = _session(request, db)
-    if session is None:
-        return _login_redirect(request)
-    return _page(request, session, "analytics.html", nav="analytics", title="Analytics")
+    return _page(request, db, "analytics.html", nav="analytics", title="Analytics")

@@ -4,6 +4,7 @@ the console can never offer something the API would reject for being unknown."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from definitions import vocabulary as v
@@ -116,6 +117,7 @@ ACTION_PARAMS: dict[str, list[dict[str, Any]]] = {
 _OPERATOR_ORDER = [op.value for op in Operator]
 
 
+@lru_cache(maxsize=1)
 def builder_vocabulary() -> dict[str, Any]:
     """Everything the builder's selects offer, as JSON."""
     return {
