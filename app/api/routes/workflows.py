@@ -8,6 +8,7 @@ is unreachable the counts are null and the rest of the page is still served.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Response, status
@@ -193,17 +194,16 @@ async def replace_workflow(
 ) -> WorkflowPublic:
     """Replace a workflow's whole definition (new version)."""
     expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
-
-    def replace() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
-        before = dict(definitions_repo.get(session, workflow_id).body)
-        row = definitions_repo.replace(
+    row = await _save(
+        session,
+        gateway,
+        background,
+        response,
+        workflow_id,
+        lambda: definitions_repo.replace(
             session, workflow_id, workflow_in.definition(), expected_versions=expected
-        )
-        return row, before
-
-    row, before = await run_in_threadpool(replace)
-    _after_save(background, gateway, before, row.body)
-    _etag(response, row)
+        ),
+    )
     return await _public(gateway, row)
 
 
@@ -225,18 +225,38 @@ async def update_workflow(
 ) -> WorkflowPublic:
     """Change part of a workflow, e.g. {"status": "active"} (new version)."""
     expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
-
-    def patch() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
-        before = dict(definitions_repo.get(session, workflow_id).body)
-        row = definitions_repo.patch(
+    row = await _save(
+        session,
+        gateway,
+        background,
+        response,
+        workflow_id,
+        lambda: definitions_repo.patch(
             session, workflow_id, workflow_in.changes(), expected_versions=expected
-        )
-        return row, before
+        ),
+    )
+    return await _public(gateway, row)
 
-    row, before = await run_in_threadpool(patch)
+
+async def _save(
+    session: Session,
+    gateway: TemporalGateway,
+    background: BackgroundTasks,
+    response: Response,
+    workflow_id: str,
+    change: Callable[[], WorkflowDefinitionRow],
+) -> WorkflowDefinitionRow:
+    """Apply a PUT or PATCH (in a thread: it is database work), then tell the SLA trackers if
+    an SLA definition changed and set the ETag."""
+
+    def apply() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
+        before = dict(definitions_repo.get(session, workflow_id).body)
+        return change(), before
+
+    row, before = await run_in_threadpool(apply)
     _after_save(background, gateway, before, row.body)
     _etag(response, row)
-    return await _public(gateway, row)
+    return row
 
 
 @router.delete(
