@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from definitions.errors import reject_at
 from definitions.vocabulary import Channel, EventType, Priority, SenderType, Sentiment, Status
 
 
@@ -121,10 +122,16 @@ class Event(_In):
     @model_validator(mode="after")
     def _shape_fits_type(self) -> Event:
         if self.type == "message.created" and self.message is None:
-            raise ValueError("a message.created event needs a 'message'")
-        if self.type == "conversation.status_changed":
-            if self.to_status is None:
-                raise ValueError("a conversation.status_changed event needs 'to_status'")
+            reject_at(
+                ("message",), "a message.created event needs a 'message'", None, title="Event"
+            )
+        if self.type == "conversation.status_changed" and self.to_status is None:
+            reject_at(
+                ("to_status",),
+                "a conversation.status_changed event needs 'to_status'",
+                None,
+                title="Event",
+            )
         return self
 
     def summary(self) -> dict[str, Any]:

@@ -16,14 +16,13 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from definitions.durations import parse_duration
+from definitions.errors import reject_at
 from definitions.fields import describe_unknown, field_spec
 from definitions.operators import Operator, check_operator, check_regex, normalise_value
 from definitions.placeholders import STEP_PREFIX, Placeholder, check_field_placeholders
@@ -426,6 +425,9 @@ ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------- the definition
 
 
+TITLE = "WorkflowDefinitionIn"
+
+
 class WorkflowDefinitionIn(Strict):
     """A workflow definition: one trigger, then steps run in order."""
 
@@ -451,7 +453,13 @@ class WorkflowDefinitionIn(Strict):
         seen: dict[str, str] = {}  # step id -> action name ("" for conditions)
         for index, step in enumerate(self.steps):
             if step.id in seen:
-                _reject(("steps", index, "id"), f"duplicate step id {step.id!r}", step.id)
+                reject_at(
+                    ("steps", index, "id"),
+                    f"duplicate step id {step.id!r}",
+                    step.id,
+                    title=TITLE,
+                    kind="invalid_definition",
+                )
             if not isinstance(step, ConditionStep):
                 for param, template in step.params.templates().items():
                     loc = ("steps", index, "params", param)
@@ -459,17 +467,9 @@ class WorkflowDefinitionIn(Strict):
                         for ref in check_field_placeholders(template):
                             _check_step_ref(ref, seen)
                     except ValueError as exc:
-                        _reject(loc, str(exc), template)
+                        reject_at(loc, str(exc), template, title=TITLE, kind="invalid_definition")
             seen[step.id] = "" if isinstance(step, ConditionStep) else step.action
         return self
-
-
-def _reject(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-    """Fail validation at an exact location, so the API names the offending field."""
-    error = PydanticCustomError("invalid_definition", "{message}", {"message": message})
-    raise ValidationError.from_exception_data(
-        "WorkflowDefinitionIn", [InitErrorDetails(type=error, loc=loc, input=value)]
-    )
 
 
 def _check_step_ref(ref: Placeholder, earlier: dict[str, str]) -> None:

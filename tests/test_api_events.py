@@ -121,6 +121,12 @@ async def test_bad_event_names_the_field(api: Api) -> None:
     response = await integration.post("/events", json=no_message)
     assert response.status_code == 422
     assert "message" in error_of(response)["message"]
+    assert error_of(response)["details"][0]["loc"] == ["body", "message"]
+
+    no_status = vip_event("evt-bad-4", "c-bad", type="conversation.status_changed")
+    response = await integration.post("/events", json=no_status)
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["loc"] == ["body", "to_status"]
 
     missing_id = vip_event("evt-bad-3", "c-bad")
     del missing_id["id"]
