@@ -21,10 +21,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
 
 from activities.desk import DeskActivities
-from activities.dispatch import DispatchActivities, TemporalRunStarter
+from activities.dispatch import DispatchActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.webhook import WebhookActivities
 from definitions.runs import (
@@ -35,6 +34,7 @@ from definitions.runs import (
 )
 from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
 from store.settings import Settings
+from temporal_edge import Client
 
 # ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
 LOCAL_ACTIVITIES: frozenset[str] = frozenset(
@@ -76,7 +76,6 @@ __all__ = [
     "DeskActivities",
     "DispatchActivities",
     "SlaActivities",
-    "TemporalRunStarter",
     "WebhookActivities",
     "build_activities",
 ]

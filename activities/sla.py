@@ -18,29 +18,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 from definitions.context import SlaInfo
 from definitions.models import SlaBreachTrigger, WorkflowDefinitionIn
-from definitions.runs import (
-    SA_CONVERSATION_ID,
-    SA_DEFINITION_ID,
-    SA_DEFINITION_VERSION,
-    SA_TRIGGER_TYPE,
-    WORKFLOW_RUN,
-    RunInput,
-)
+from definitions.runs import RunInput
 from definitions.sla import (
     ACT_LOOKUP_SLA_DEFINITIONS,
     ACT_START_SLA_BREACH_RUN,
-    MEMO_SLA_CLOCK,
     SlaBreachInput,
     SlaBreachOutcome,
     SlaDefinition,
@@ -49,6 +34,7 @@ from definitions.sla import (
     breach_run_id,
 )
 from store.models import WorkflowDefinitionRow
+from temporal_edge import Client, start_breach_run
 
 SLA_TRIGGER = "sla_breach"
 ERR_NO_FREE_RUN_ID = "SlaBreachRunIdsExhausted"
@@ -57,11 +43,6 @@ ERR_NO_FREE_RUN_ID = "SlaBreachRunIdsExhausted"
 DUE_TOLERANCE = timedelta(seconds=1)
 # How many ids taken by earlier trackers of the conversation a breach may skip.
 MAX_NUMBER_PROBES = 100
-
-_DEFINITION_ID = SearchAttributeKey.for_keyword(SA_DEFINITION_ID)
-_DEFINITION_VERSION = SearchAttributeKey.for_int(SA_DEFINITION_VERSION)
-_TRIGGER_TYPE = SearchAttributeKey.for_keyword(SA_TRIGGER_TYPE)
-_CONVERSATION_ID = SearchAttributeKey.for_keyword(SA_CONVERSATION_ID)
 
 
 def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
@@ -153,33 +134,18 @@ class SlaActivities:
                 sla=sla,
                 idempotency_scope=run_id,
             )
-            try:
-                await client.start_workflow(
-                    WORKFLOW_RUN,
-                    run_input,
-                    id=run_id,
-                    task_queue=activity.info().task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(_DEFINITION_ID, current.id),
-                            SearchAttributePair(_DEFINITION_VERSION, current.version),
-                            SearchAttributePair(_TRIGGER_TYPE, SLA_TRIGGER),
-                            SearchAttributePair(_CONVERSATION_ID, request.conversation_id),
-                        ]
-                    ),
-                    memo={MEMO_SLA_CLOCK: memo},
-                    static_summary=(
-                        f"SLA breach: {request.clock} over {current.threshold} on conversation "
-                        f"{request.conversation_id} — {current.definition.name}"
-                    ),
+            started = await start_breach_run(
+                client,
+                run_input,
+                workflow_id=run_id,
+                task_queue=activity.info().task_queue,
+                clock_memo=memo,
+            )
+            if started == "already_started":
+                return SlaBreachOutcome(
+                    outcome="already_started", run_id=run_id, number=number, definition=current
                 )
-            except WorkflowAlreadyStartedError:
-                existing = await client.get_workflow_handle(run_id).describe()
-                if (await existing.memo()).get(MEMO_SLA_CLOCK) == memo:
-                    return SlaBreachOutcome(
-                        outcome="already_started", run_id=run_id, number=number, definition=current
-                    )
+            if started == "id_taken":
                 number += 1  # taken by an earlier start of this clock (a reopened conversation)
                 continue
             activity.logger.info("SLA breach %s started", run_id)

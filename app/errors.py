@@ -23,8 +23,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.temporal_gateway import TemporalUnavailable
+from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
 from store.definitions_repo import NotFound, VersionConflict
+from temporal_edge import TemporalUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
+
+    @app.exception_handler(RunNotFound)
+    async def _run_not_found(_: Request, exc: RunNotFound) -> JSONResponse:
+        return error_response(
+            404, "not_found", str(exc), [ErrorDetail(loc=["path", "run_id"], msg=str(exc))]
+        )
+
+    @app.exception_handler(RunConflict)
+    async def _run_conflict(_: Request, exc: RunConflict) -> JSONResponse:
+        detail = ErrorDetail(loc=["path", "run_id"], msg=f"run is {exc.status}")
+        return error_response(409, "conflict", str(exc), [detail])
+
+    @app.exception_handler(InvalidRunsQuery)
+    async def _invalid_runs_query(_: Request, exc: InvalidRunsQuery) -> JSONResponse:
+        detail = ErrorDetail(loc=["query", exc.field], msg=exc.message)
+        return error_response(422, "validation_error", str(exc), [detail])
 
     @app.exception_handler(TemporalUnavailable)
     async def _temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:

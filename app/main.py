@@ -1,8 +1,8 @@
 """The FastAPI application: `create_app(settings) -> FastAPI`.
 
-The lifespan opens the database (creating the tables) and the Temporal gateway. Temporal being
-down at start is tolerated: the API serves what needs only the database, `/health` answers 503
-naming temporal, and the gateway connects on a later call.
+The lifespan opens the database (creating the tables) and the Temporal gateways (`app.temporal`).
+Temporal being down at start is tolerated: the API serves what needs only the database, `/health`
+answers 503 naming temporal, and the gateway connects on a later call.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from app.api.routes import (
     workflows,
 )
 from app.errors import install_error_handlers
-from app.temporal_gateway import TemporalGateway
+from app.temporal.gateway import TemporalGateway
+from app.temporal.runs import RunsGateway
 from store.db import create_all, make_engine
 from store.ingest import EventIngestor
 from store.settings import Settings, get_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.gateway = gateway
+        app.state.runs = RunsGateway(gateway)
         app.state.ingestor = EventIngestor(engine, gateway)
         try:
             yield

@@ -1,5 +1,5 @@
 """Response models of the runs and analytics endpoints (SPEC §4): our own types, built by
-`app.temporal_runs.RunsGateway` from Temporal visibility and history, never SDK objects."""
+`app.temporal.runs.RunsGateway` from Temporal visibility and history, never SDK objects."""
 
 from __future__ import annotations
 

@@ -257,9 +257,6 @@ class EventAccepted(BaseModel):
     )
 
 
-EventExample = {"examples": [EVENT_EXAMPLE]}
-
-
 # ---------------------------------------------------------------- health
 
 

@@ -680,7 +680,7 @@ def _run_api(port: int) -> None:
 
     patches = {p for p in os.environ.get("BENCH_API_PATCHES", "").split(",") if p}
     if "no-sla-signal" in patches:
-        from app.temporal_gateway import TemporalGateway
+        from app.temporal.gateway import TemporalGateway
 
         async def no_signal(_self: Any, _event: Any) -> None:
             return None

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from store.settings import Settings
+from temporal_edge import WorkflowHistory, connect
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,7 @@ async def replay_history(history: WorkflowHistory, *, source: str) -> ReplayOutc
 async def replay_run(settings: Settings, run_id: str) -> ReplayOutcome:
     """Fetch the latest execution of the run `run_id` (the Temporal workflow id, e.g.
     `run:<workflow_id>:<event_id>`) from Temporal and replay it."""
-    client = await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
     history = await client.get_workflow_handle(run_id).fetch_history()
     return await replay_history(history, source=settings.temporal_address)
 

@@ -1,5 +1,5 @@
 """`supportflow runs list|show|retry|cancel` — the runs API's reads and controls from the command
-line, through the same `app.temporal_runs.RunsGateway` (so they behave exactly as
+line, through the same `app.temporal.runs.RunsGateway` (so they behave exactly as
 GET /runs, GET /runs/{id}, POST /runs/{id}/retry and POST /runs/{id}/cancel), straight against
 Temporal (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, SUPPORTFLOW_TASK_QUEUE).
 
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from store.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from app.temporal_runs import RunsGateway
+    from app.temporal.runs import RunsGateway
 
 T = TypeVar("T")
 
@@ -37,26 +37,15 @@ STATUSES = ("running", "completed", "failed", "cancelled", "terminated", "timed_
 
 def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings | None = None) -> T:
     """Connect, run `action` on a RunsGateway, and turn domain errors into exit codes."""
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    from app.temporal_gateway import TemporalUnavailable
-    from app.temporal_runs import InvalidRunsQuery, RunConflict, RunNotFound, RunsGateway
+    from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
+    from app.temporal.gateway import TemporalGateway
+    from app.temporal.runs import RunsGateway
+    from temporal_edge import TemporalUnavailable
 
     settings = settings or get_settings()
 
     async def run() -> T:
-        try:
-            client = await Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
-            )
-        except RuntimeError as exc:
-            raise TemporalUnavailable(
-                f"Temporal is unreachable at {settings.temporal_address}: {exc}"
-            ) from exc
-        return await action(RunsGateway(client, settings))
+        return await action(RunsGateway(TemporalGateway(settings)))
 
     try:
         return asyncio.run(run())

@@ -26,9 +26,9 @@ from types import TracebackType
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
-from temporalio.client import Client
+from temporalio.service import RPCError
 
-from definitions.runs import SEARCH_ATTRIBUTES  # name -> "Keyword" | "Int" (SPEC §5)
+from temporal_edge import Client, SearchAttr, TemporalUnavailable, connect
 
 #: Dynamic config of the embedded server. New search attributes are visible at once (no 10 s
 #: cache), which matters on the very first start when runs begin right after registration.
@@ -38,7 +38,7 @@ DYNAMIC_CONFIG: dict[str, str] = {
 
 DEFAULT_RETENTION = timedelta(days=30)
 
-__all__ = ["DYNAMIC_CONFIG", "SEARCH_ATTRIBUTES", "DevServer", "DevServerError", "find_binary"]
+__all__ = ["DYNAMIC_CONFIG", "DevServer", "DevServerError", "find_binary"]
 
 
 class DevServerError(RuntimeError):
@@ -168,8 +168,8 @@ class DevServer:
             args += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
         else:
             args.append("--headless")
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            args += ["--search-attribute", f"{name}={kind}"]
+        for attribute in SearchAttr:
+            args += ["--search-attribute", f"{attribute.value}={attribute.kind}"]
         for key, value in DYNAMIC_CONFIG.items():
             args += ["--dynamic-config-value", f"{key}={value}"]
         return args + self.extra_args
@@ -216,12 +216,12 @@ class DevServer:
                     + self.log_tail()
                 )
             try:
-                client = await Client.connect(self.address, namespace=self.namespace)
+                client = await connect(self.address, self.namespace)
                 await client.workflow_service.describe_namespace(
                     DescribeNamespaceRequest(namespace=self.namespace)
                 )
                 return client
-            except Exception as error:  # not up yet: connection refused / namespace not ready
+            except (TemporalUnavailable, RPCError) as error:  # not up yet / namespace not ready
                 last_error = error
             await asyncio.sleep(0.25)
         raise DevServerError(

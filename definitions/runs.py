@@ -16,20 +16,11 @@ from definitions.evaluator import ConditionOutcome
 from definitions.events import Event
 from definitions.models import ActionStep, ConditionStep, WorkflowDefinitionIn
 
-TASK_QUEUE = "supportflow"
 WORKFLOW_RUN = "WorkflowRun"
 CONVERSATION_SLA = "ConversationSla"
-
-SA_DEFINITION_ID = "WorkflowDefinitionId"  # Keyword
-SA_DEFINITION_VERSION = "WorkflowDefinitionVersion"  # Int
-SA_TRIGGER_TYPE = "TriggerType"  # Keyword
-SA_CONVERSATION_ID = "ConversationId"  # Keyword
-SEARCH_ATTRIBUTES: dict[str, Literal["Keyword", "Int"]] = {
-    SA_DEFINITION_ID: "Keyword",
-    SA_DEFINITION_VERSION: "Int",
-    SA_TRIGGER_TYPE: "Keyword",
-    SA_CONVERSATION_ID: "Keyword",
-}
+#: The query a WorkflowRun answers with its `RunResult` so far.
+TRACE_QUERY = "trace"
+# The search attributes are declared once, in `temporal_edge.SearchAttr`.
 
 # Loop guard: no run starts for an event whose causal chain is deeper than this.
 MAX_CAUSAL_DEPTH = 5
@@ -47,12 +38,32 @@ ERR_WEBHOOK_REJECTED = "WebhookRejected"  # 4xx from the webhook: permanent
 ERR_STEP_FAILED = "StepFailed"
 
 
+# Workflow ids. Pure, because ingestion (store) names the runs it starts; every start goes
+# through `temporal_edge`. Breach runs: `definitions.sla.breach_run_id`.
+
+RETRY_MARK = ":retry:"
+
+
 def run_workflow_id(definition_id: str, event_id: str) -> str:
     return f"run:{definition_id}:{event_id}"
 
 
 def sla_workflow_id(conversation_id: str) -> str:
     return f"sla:{conversation_id}"
+
+
+def retry_base(run_id: str) -> str:
+    """`run:wf:evt:retry:2` -> `run:wf:evt`: retries of retries are numbered on the first run."""
+    return run_id.split(RETRY_MARK, 1)[0]
+
+
+def retry_run_id(run_id: str, number: int) -> str:
+    """The id of the `number`th retry of `run_id` (or of the run it retried)."""
+    return f"{retry_base(run_id)}{RETRY_MARK}{number}"
+
+
+def is_retry(run_id: str) -> bool:
+    return RETRY_MARK in run_id
 
 
 class RunInput(BaseModel):

@@ -39,8 +39,9 @@ from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from cli.temporal_server import DYNAMIC_CONFIG, SEARCH_ATTRIBUTES, find_binary
+from cli.temporal_server import DYNAMIC_CONFIG, find_binary
 from store.settings import Settings
+from temporal_edge import SearchAttr
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -57,15 +58,7 @@ _INDEXED_TYPES = {
 
 def search_attribute_keys() -> list[SearchAttributeKey[Any]]:
     """The four supportflow search attributes as SDK keys."""
-    keys: list[SearchAttributeKey[Any]] = []
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        if kind == "Keyword":
-            keys.append(SearchAttributeKey.for_keyword(name))
-        elif kind == "Int":
-            keys.append(SearchAttributeKey.for_int(name))
-        else:  # pragma: no cover - only Keyword and Int are used
-            raise AssertionError(f"unexpected search attribute type {kind}")
-    return keys
+    return [attribute.key for attribute in SearchAttr]
 
 
 async def register_search_attributes(client: Client, *, check_existing: bool = True) -> None:
@@ -77,9 +70,9 @@ async def register_search_attributes(client: Client, *, check_existing: bool = T
         )
         existing = set(listed.custom_attributes)
     missing = {
-        name: _INDEXED_TYPES[kind]
-        for name, kind in SEARCH_ATTRIBUTES.items()
-        if name not in existing
+        attribute.value: _INDEXED_TYPES[attribute.kind]
+        for attribute in SearchAttr
+        if attribute.value not in existing
     }
     if missing:
         await client.operator_service.add_search_attributes(

@@ -15,14 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities import LOCAL_ACTIVITIES, REGULAR_ACTIVITIES, build_activities
-from activities.dispatch import (
-    CONVERSATION_ID_KEY,
-    DEFINITION_ID_KEY,
-    DEFINITION_VERSION_KEY,
-    TRIGGER_TYPE_KEY,
-    DispatchActivities,
-    TemporalRunStarter,
-)
+from activities.dispatch import DispatchActivities
 from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_DISPATCH_EVENT,
@@ -38,6 +31,7 @@ from store.desk import apply_action, conversation_view, mirror_event
 from store.ingest import index_definition, runs_for_event
 from store.models import EventRow
 from store.settings import Settings
+from temporal_edge import SearchAttr, TemporalRunStarter
 from tests.desk_builders import action_input, make_event, seed_directory, store_definition
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -121,10 +115,10 @@ async def test_dispatch_starts_matching_runs_with_search_attributes_and_feeds_th
     run = await client.get_workflow_handle(run_id).describe()
     assert run.workflow_type == WORKFLOW_RUN and run.task_queue == task_queue
     attrs = run.typed_search_attributes
-    assert attrs.get(DEFINITION_ID_KEY) == "on-resolved"
-    assert attrs.get(DEFINITION_VERSION_KEY) == 2
-    assert attrs.get(TRIGGER_TYPE_KEY) == "status_change"
-    assert attrs.get(CONVERSATION_ID_KEY) == ids["conversation"]
+    assert attrs.get(SearchAttr.DEFINITION_ID.key) == "on-resolved"
+    assert attrs.get(SearchAttr.DEFINITION_VERSION.key) == 2
+    assert attrs.get(SearchAttr.TRIGGER_TYPE.key) == "status_change"
+    assert attrs.get(SearchAttr.CONVERSATION_ID.key) == ids["conversation"]
 
     sla = await client.get_workflow_handle(sla_workflow_id(ids["conversation"])).describe()
     assert sla.workflow_type == CONVERSATION_SLA

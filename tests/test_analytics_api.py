@@ -10,7 +10,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.temporal_runs import DURATION_EDGES_MS
+from app.temporal.analytics import DURATION_EDGES_MS
 from tests import runs_fixtures
 from tests.runs_fixtures import RunsStack
 from tests.temporal_fixtures import assert_eventually

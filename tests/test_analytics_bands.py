@@ -10,17 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.temporal_runs import (
-    DURATION_EDGES_MS,
-    MAX_BUCKETS,
-    InvalidRunsQuery,
-    Window,
-    decode_cursor,
-    duration_stats,
-    encode_cursor,
-    literal,
-    retry_base,
-)
+from app.temporal.analytics import DURATION_EDGES_MS, MAX_BUCKETS, Window, duration_stats
+from app.temporal.errors import InvalidRunsQuery
+from app.temporal.runs import decode_cursor, encode_cursor
+from definitions.runs import retry_base
+from temporal_edge import quote as literal
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 

@@ -13,7 +13,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from definitions.runs import SA_DEFINITION_ID, SLA_EVENT_SIGNAL, sla_workflow_id
+from definitions.runs import SLA_EVENT_SIGNAL, sla_workflow_id
+from temporal_edge import SearchAttr
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of
 from tests.temporal_fixtures import assert_eventually
@@ -50,7 +51,7 @@ def vip_event(event_id: str, conversation_id: str, **changes: Any) -> dict[str, 
 
 
 async def runs_of(client: Client, definition_id: str) -> list[str]:
-    query = f'{SA_DEFINITION_ID}="{definition_id}"'
+    query = f'{SearchAttr.DEFINITION_ID}="{definition_id}"'
     return [execution.id async for execution in client.list_workflows(query)]
 
 

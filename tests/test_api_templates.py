@@ -9,7 +9,6 @@ import httpx
 from sqlmodel import Session, func, select
 from temporalio.testing import WorkflowEnvironment
 
-from definitions.runs import SA_DEFINITION_ID
 from store.models import (
     ActionEffectRow,
     ConversationRow,
@@ -18,6 +17,7 @@ from store.models import (
     NotificationRow,
     TicketRow,
 )
+from temporal_edge import SearchAttr
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of
 from tests.test_api_events import vip_event
@@ -121,7 +121,9 @@ async def test_dry_run_reports_and_changes_nothing(
     assert "email" in unmatched["trigger"]["reason"]
 
     assert desk_counts(api) == before
-    assert [e async for e in dev_env.client.list_workflows(f'{SA_DEFINITION_ID}="{wid}"')] == []
+    assert [
+        e async for e in dev_env.client.list_workflows(f'{SearchAttr.DEFINITION_ID}="{wid}"')
+    ] == []
     assert (await admin.get("/conversations/c-dry")).status_code == 404
     assert (await admin.get(f"/workflows/{wid}")).json()["version"] == 1
 

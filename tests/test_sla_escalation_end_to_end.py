@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import TemporalRunStarter
 from definitions.events import Event
 from definitions.models import WorkflowDefinitionIn
 from store import definitions_repo
@@ -21,6 +20,7 @@ from store.desk import conversation_view
 from store.directory import AgentIn, TeamIn, put_agent, put_team
 from store.ingest import EventIngestor
 from store.settings import Settings
+from temporal_edge import TemporalRunStarter
 from tests.temporal_fixtures import assert_eventually
 from worker.main import build_worker
 

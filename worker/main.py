@@ -17,13 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import build_activities
 from store.db import create_all, make_engine
 from store.settings import Settings
+from temporal_edge import Client, connect
 from worker.workflows import WORKFLOWS
 
 logger = logging.getLogger(__name__)
@@ -38,15 +37,6 @@ MAX_CONCURRENT_WORKFLOW_TASKS = 64
 ACTIVITY_THREADS = MAX_CONCURRENT_ACTIVITIES + MAX_CONCURRENT_LOCAL_ACTIVITIES
 #: How long in-flight activities get to finish when the worker stops.
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
-
-
-async def connect(settings: Settings) -> Client:
-    """A client for the configured server and namespace, with the pydantic data converter."""
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 def build_worker(
@@ -104,7 +94,7 @@ async def run_worker(
     being cancelled in `supportflow dev`), then shut down gracefully. Connects and creates the
     database engine (with the tables) unless given."""
     if client is None:
-        client = await connect(settings)
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
     own_engine = engine is None
     if engine is None:
         engine = make_engine(settings.database_url)

@@ -23,14 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from definitions.events import Event
     from definitions.runs import (
         CONVERSATION_SLA,
-        SA_CONVERSATION_ID,
         SLA_EVENT_SIGNAL,
         SLA_REFRESH_SIGNAL,
         SlaSignal,
@@ -48,10 +47,11 @@ with workflow.unsafe.imports_passed_through():
         timer_summary,
     )
     from definitions.vocabulary import SlaType
+    from temporal_edge import SearchAttr
 
 SLA_STATE_QUERY = "sla_state"
 
-_CONVERSATION_ID = SearchAttributeKey.for_keyword(SA_CONVERSATION_ID)
+_CONVERSATION_ID = SearchAttr.CONVERSATION_ID.key
 
 TimerKey = tuple[SlaType, int, datetime, int]  # clock, clock number, due at, threshold seconds
 

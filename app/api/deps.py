@@ -1,8 +1,9 @@
-"""Request dependencies: settings, database session, Temporal gateway, the caller and its
+"""Request dependencies: settings, database session, Temporal gateways, the caller and its
 permission, and load-or-404 of a definition.
 
-The engine, the gateway and the ingestor are created once in the lifespan (`app.main`) and read
-from `request.app.state`; routes receive them through the `...Dep` aliases below.
+The engine, the gateways (`app.temporal`) and the ingestor are created once in the lifespan
+(`app.main`) and read from `request.app.state`; routes receive them through the `...Dep` aliases
+below.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlmodel import Session
 
 from app.auth import Permission, Principal, allows
 from app.errors import ApiError, ErrorDetail
-from app.temporal_gateway import TemporalGateway
+from app.temporal.gateway import TemporalGateway
+from app.temporal.runs import RunsGateway
 from store import definitions_repo
 from store.ingest import EventIngestor
 from store.keys import verify_key
@@ -56,6 +58,11 @@ def get_gateway(request: Request) -> TemporalGateway:
     return gateway
 
 
+def get_runs(request: Request) -> RunsGateway:
+    runs: RunsGateway = request.app.state.runs
+    return runs
+
+
 def get_ingestor(request: Request) -> EventIngestor:
     ingestor: EventIngestor = request.app.state.ingestor
     return ingestor
@@ -65,6 +72,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 GatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]
+RunsDep = Annotated[RunsGateway, Depends(get_runs)]
 IngestorDep = Annotated[EventIngestor, Depends(get_ingestor)]
 
 

@@ -1,6 +1,6 @@
 """/analytics: run trend, rates, durations and the most triggered workflows (SPEC §4).
 
-Everything comes from Temporal visibility count queries (`RunsGateway.analytics`), never from a
+Everything comes from Temporal visibility count queries (`app.temporal.analytics`), never from a
 listing of runs, so the answer costs the same with a thousand runs or a million. Workflow names
 come from the definitions store.
 """
@@ -14,11 +14,10 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CanRead, SessionDep
-from app.api.routes.runs import RunsDep, domain_errors
+from app.api.deps import CanRead, GatewayDep, SessionDep
 from app.errors import responses
 from app.runs_schemas import AnalyticsReport, Bucket
-from app.temporal_runs import MAX_RANKED_DEFINITIONS
+from app.temporal.analytics import MAX_RANKED_DEFINITIONS, analytics_report
 from store import definitions_repo
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -44,7 +43,7 @@ def _names(session: Session, workflow_id: str | None) -> dict[str, str]:
 )
 async def get_analytics(
     *,
-    runs: RunsDep,
+    gateway: GatewayDep,
     session: SessionDep,
     from_: Annotated[
         datetime | None,
@@ -61,12 +60,12 @@ async def get_analytics(
 ) -> AnalyticsReport:
     """Runs started in the window: trend, success/failure rates, duration, most triggered."""
     names = await run_in_threadpool(_names, session, workflow_id)
-    with domain_errors():
-        return await runs.analytics(
-            start=from_,
-            end=to,
-            bucket=bucket,
-            workflow_id=workflow_id,
-            definitions=names,
-            top=top,
-        )
+    return await analytics_report(
+        gateway,
+        start=from_,
+        end=to,
+        bucket=bucket,
+        workflow_id=workflow_id,
+        definitions=names,
+        top=top,
+    )

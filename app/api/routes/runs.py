@@ -1,44 +1,24 @@
 """/runs: every run, read from Temporal visibility and history; retry and cancel (SPEC §4).
 
-Readers (viewer, admin) list and inspect runs; only admins retry or cancel them. Domain errors of
-`app.temporal_runs` become 404 (unknown run), 409 (wrong state) and 422 (bad filter or cursor)
-here; an unreachable Temporal is a 503 (`app.errors`).
+Readers (viewer, admin) list and inspect runs; only admins retry or cancel them. The domain errors
+of `app.temporal.runs` become 404 (unknown run), 409 (wrong state) and 422 (bad filter or cursor),
+an unreachable Temporal 503, all in `app.errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, status
 
-from app.api.deps import CanRead, CanWrite
-from app.errors import ApiError, ErrorDetail, responses
+from app.api.deps import CanRead, CanWrite, RunsDep
+from app.errors import responses
 from app.runs_schemas import RunControl, RunDetail, RunsPage, RunStatus
-from app.temporal_runs import (
-    MAX_PAGE_SIZE,
-    InvalidRunsQuery,
-    RunConflict,
-    RunNotFound,
-    RunsGateway,
-)
+from app.temporal.runs import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-
-def get_runs_gateway(request: Request) -> RunsGateway:
-    """The app's `RunsGateway`: `app.state.runs` if the lifespan made one, else one built on the
-    Temporal gateway's (reconnecting) client, kept on the app state."""
-    runs: RunsGateway | None = getattr(request.app.state, "runs", None)
-    if runs is None:
-        runs = RunsGateway(request.app.state.gateway.client, request.app.state.settings)
-        request.app.state.runs = runs
-    return runs
-
-
-RunsDep = Annotated[RunsGateway, Depends(get_runs_gateway)]
 RunIdPath = Annotated[
     str,
     Path(
@@ -47,31 +27,6 @@ RunIdPath = Annotated[
         examples=["run:wf_3f9a1c2b7d4e5f60:evt-123"],
     ),
 ]
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Map the gateway's domain errors to the one error shape."""
-    try:
-        yield
-    except RunNotFound as exc:
-        raise ApiError(
-            404, "not_found", str(exc), [ErrorDetail(loc=["path", "run_id"], msg=str(exc))]
-        ) from exc
-    except RunConflict as exc:
-        raise ApiError(
-            409,
-            "conflict",
-            str(exc),
-            [ErrorDetail(loc=["path", "run_id"], msg=f"run is {exc.status}")],
-        ) from exc
-    except InvalidRunsQuery as exc:
-        raise ApiError(
-            422,
-            "validation_error",
-            str(exc),
-            [ErrorDetail(loc=["query", exc.field], msg=exc.message)],
-        ) from exc
 
 
 @router.get(
@@ -100,16 +55,15 @@ async def list_runs(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
 ) -> RunsPage:
     """List runs from Temporal visibility, running first, then most recently closed."""
-    with domain_errors():
-        return await runs.list_runs(
-            workflow_id=workflow_id,
-            status=status_,
-            conversation_id=conversation_id,
-            start=from_,
-            end=to,
-            limit=limit,
-            cursor=cursor,
-        )
+    return await runs.list_runs(
+        workflow_id=workflow_id,
+        status=status_,
+        conversation_id=conversation_id,
+        start=from_,
+        end=to,
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 @router.post(
@@ -121,8 +75,7 @@ async def list_runs(
 )
 async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     """Re-run a failed run with its pinned version and event; steps that took effect are kept."""
-    with domain_errors():
-        return await runs.retry(run_id)
+    return await runs.retry(run_id)
 
 
 @router.post(
@@ -134,8 +87,7 @@ async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
 )
 async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     """Cancel a running run; it stops before its next step and ends as cancelled."""
-    with domain_errors():
-        return await runs.cancel(run_id)
+    return await runs.cancel(run_id)
 
 
 @router.get(
@@ -146,5 +98,4 @@ async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
 )
 async def get_run(*, runs: RunsDep, run_id: RunIdPath) -> RunDetail:
     """One run: status, times, pinned version and event, step-by-step trace, error, UI link."""
-    with domain_errors():
-        return await runs.get_run(run_id)
+    return await runs.get_run(run_id)

@@ -1,7 +1,7 @@
 """/workflows: the definitions admins manage (SPEC §4).
 
 `execution_count` comes from Temporal visibility. A page of cards asks for its counts in parallel,
-at most 16 calls at a time, each cached for 5 seconds (see `app.temporal_gateway`); when Temporal
+at most 16 calls at a time, each cached for 5 seconds (see `app.temporal.gateway`); when Temporal
 is unreachable the counts are null and the rest of the page is still served.
 """
 
@@ -37,7 +37,7 @@ from app.schemas import (
     WorkflowsSummary,
     WorkflowUpdate,
 )
-from app.temporal_gateway import TemporalGateway, TemporalUnavailable
+from app.temporal.gateway import TemporalGateway
 from definitions.context import ConversationState, CustomerState, state_from_event
 from definitions.dry_run import DryRunReport, dry_run
 from definitions.events import Event
@@ -45,6 +45,7 @@ from definitions.vocabulary import TriggerType
 from store import definitions_repo
 from store.desk import DeskNotFound, load_state
 from store.models import WorkflowDefinitionRow
+from temporal_edge import TemporalUnavailable
 
 log = logging.getLogger(__name__)
 

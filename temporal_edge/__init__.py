@@ -1,0 +1,62 @@
+"""The one edge between supportflow and Temporal (STYLE.md "Where the code is heading").
+
+- `connection`: `connect()` (pydantic data converter), `TemporalUnavailable`, the `Client` type.
+- `search`: the search attributes (`SearchAttr`), declared once; `quote`, `runs_scope`.
+- `starts`: every start of a `WorkflowRun` (ingested and dispatched events, retries, SLA
+  breaches) through one private path, and the signal-with-start of the SLA tracker.
+
+The workflow/activity names and payload models stay in the pure `definitions.runs`, which the
+workflow sandbox imports; this package adds what needs the SDK's client. Only it imports
+`temporalio.client` (the worker excepted): app, activities and the CLI call it.
+"""
+
+from temporal_edge.connection import (
+    RPC_TIMEOUT,
+    Client,
+    TemporalUnavailable,
+    WorkflowExecution,
+    WorkflowExecutionDescription,
+    WorkflowHandle,
+    WorkflowHistory,
+    connect,
+    rpc_failure,
+    unavailable,
+)
+from temporal_edge.search import SearchAttr, quote, run_search_attributes, runs_scope
+from temporal_edge.starts import (
+    MAX_RETRIES,
+    BreachStart,
+    StartedRun,
+    TemporalRunStarter,
+    run_summary,
+    signal_sla,
+    start_breach_run,
+    start_event_run,
+    start_retry_run,
+)
+
+__all__ = [
+    "MAX_RETRIES",
+    "RPC_TIMEOUT",
+    "BreachStart",
+    "Client",
+    "SearchAttr",
+    "StartedRun",
+    "TemporalRunStarter",
+    "TemporalUnavailable",
+    "WorkflowExecution",
+    "WorkflowExecutionDescription",
+    "WorkflowHandle",
+    "WorkflowHistory",
+    "connect",
+    "quote",
+    "rpc_failure",
+    "run_search_attributes",
+    "run_summary",
+    "runs_scope",
+    "signal_sla",
+    "start_breach_run",
+    "start_event_run",
+    "start_retry_run",
+    "unavailable",
+]

@@ -1,0 +1,55 @@
+"""The search attributes of supportflow (SPEC §5), declared once, and the visibility queries
+built on them.
+
+As Tracecat's `TemporalSearchAttr`: the enum's value is the attribute's name on the server, `kind`
+its type as `temporal operator search-attribute create` spells it, `key` the SDK's typed key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from definitions.runs import WORKFLOW_RUN, RunInput
+
+
+class SearchAttr(StrEnum):
+    DEFINITION_ID = "WorkflowDefinitionId"
+    DEFINITION_VERSION = "WorkflowDefinitionVersion"
+    TRIGGER_TYPE = "TriggerType"
+    CONVERSATION_ID = "ConversationId"
+
+    @property
+    def kind(self) -> Literal["Keyword", "Int"]:
+        return "Int" if self is SearchAttr.DEFINITION_VERSION else "Keyword"
+
+    @property
+    def key(self) -> SearchAttributeKey[Any]:
+        if self.kind == "Int":
+            return SearchAttributeKey.for_int(self.value)
+        return SearchAttributeKey.for_keyword(self.value)
+
+
+def run_search_attributes(run_input: RunInput) -> TypedSearchAttributes:
+    """The search attributes every WorkflowRun carries, whoever starts it."""
+    values: dict[SearchAttr, Any] = {
+        SearchAttr.DEFINITION_ID: run_input.definition_id,
+        SearchAttr.DEFINITION_VERSION: run_input.definition_version,
+        SearchAttr.TRIGGER_TYPE: run_input.definition.trigger.type,
+        SearchAttr.CONVERSATION_ID: run_input.event.conversation.id,
+    }
+    return TypedSearchAttributes([SearchAttributePair(a.key, v) for a, v in values.items()])
+
+
+def quote(value: str) -> str:
+    """A string literal for a visibility query: single-quoted, `'` doubled, backslashes as they
+    are (the list-filter parser takes them literally; checked against the dev server)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def runs_scope(task_queue: str) -> str:
+    """Our runs on our task queue: the filter every run list and count starts with, so SLA
+    trackers never show up as runs and deployments sharing a namespace stay apart."""
+    return f"WorkflowType = {quote(WORKFLOW_RUN)} AND TaskQueue = {quote(task_queue)}"

@@ -1,0 +1,192 @@
+"""Every start of a `WorkflowRun`, and the signal-with-start of a conversation's SLA tracker.
+
+Ingestion, dispatched events, retries and SLA breaches all start runs through one private
+`_start_run` (as Tracecat's single `_start_workflow`), so every run carries the same search
+attributes, the same kind of static summary, `REJECT_DUPLICATE` (an id that ran once never runs
+again), the RPC timeout and the mapping of RPC failures to `TemporalUnavailable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from definitions.events import Event
+from definitions.runs import (
+    CONVERSATION_SLA,
+    RETRY_MARK,
+    SLA_EVENT_SIGNAL,
+    WORKFLOW_RUN,
+    RunInput,
+    SlaSignal,
+    SlaTrackerInput,
+    retry_base,
+    retry_run_id,
+    run_workflow_id,
+    sla_workflow_id,
+)
+from definitions.sla import MEMO_SLA_CLOCK, sla_static_summary
+from temporal_edge.connection import RPC_TIMEOUT, Client, rpc_failure
+from temporal_edge.search import SearchAttr, quote, run_search_attributes
+
+#: Retries of one run (`...:retry:1` ... `...:retry:100`).
+MAX_RETRIES = 100
+
+BreachStart = Literal["started", "already_started", "id_taken"]
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    workflow_id: str
+    temporal_run_id: str
+
+
+def run_summary(run_input: RunInput) -> str:
+    """The static summary of a run in the Temporal UI."""
+    name = run_input.definition.name
+    if run_input.retry_of is not None:
+        return f"{name} · retry of {run_input.retry_of}"
+    if run_input.sla is not None:
+        sla = run_input.sla
+        return (
+            f"SLA breach: {sla.type} over {sla.threshold} on conversation "
+            f"{run_input.event.conversation.id} — {name}"
+        )
+    return f"{name} · {run_input.event.type}"
+
+
+async def _start_run(
+    client: Client,
+    run_input: RunInput,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
+    memo: dict[str, Any] | None = None,
+) -> StartedRun | None:
+    """Start one WorkflowRun; None when a run with this id exists (running, under
+    `USE_EXISTING`, or closed: `REJECT_DUPLICATE`)."""
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_RUN,
+            run_input,
+            id=workflow_id,
+            task_queue=task_queue,
+            search_attributes=run_search_attributes(run_input),
+            id_conflict_policy=id_conflict_policy,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=run_summary(run_input),
+            memo=memo,
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        return None
+    except RPCError as exc:
+        raise rpc_failure(client, exc) from exc
+    return StartedRun(workflow_id, handle.result_run_id or "")
+
+
+async def start_event_run(client: Client, run_input: RunInput, *, task_queue: str) -> None:
+    """The run of one (definition, event), id `run:{definition}:{event}`; starting it again (a
+    duplicate event, a retried dispatch) is a no-op."""
+    await _start_run(
+        client,
+        run_input,
+        workflow_id=run_workflow_id(run_input.definition_id, run_input.event.id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def start_retry_run(
+    client: Client, run_input: RunInput, *, retry_of: str, task_queue: str
+) -> StartedRun | None:
+    """A new run of `run_input` (the failed run's pinned input) recording `retry_of`, id
+    `{first run}:retry:{n}` with the first free n; None after `MAX_RETRIES` retries."""
+    retry_input = run_input.model_copy(update={"retry_of": retry_of})
+    prefix = retry_base(retry_of) + RETRY_MARK
+    try:
+        counted = await client.count_workflows(
+            f"WorkflowId STARTS_WITH {quote(prefix)}", rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        raise rpc_failure(client, exc) from exc
+    for number in range(counted.count + 1, MAX_RETRIES + 1):
+        started = await _start_run(
+            client,
+            retry_input,
+            workflow_id=retry_run_id(retry_of, number),
+            task_queue=task_queue,
+        )
+        if started is not None:
+            return started
+        # visibility lagged behind an earlier retry: take the next number
+    return None
+
+
+async def start_breach_run(
+    client: Client, run_input: RunInput, *, workflow_id: str, task_queue: str, clock_memo: str
+) -> BreachStart:
+    """The run of one SLA breach, memo naming the clock start it belongs to. When the id exists,
+    "already_started" if that run is this clock start's (a retried activity, a replayed tracker),
+    else "id_taken" (an earlier tracker of the conversation used it: take the next number)."""
+    started = await _start_run(
+        client,
+        run_input,
+        workflow_id=workflow_id,
+        task_queue=task_queue,
+        memo={MEMO_SLA_CLOCK: clock_memo},
+    )
+    if started is not None:
+        return "started"
+    try:
+        existing = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        raise rpc_failure(client, exc) from exc
+    same = (await existing.memo()).get(MEMO_SLA_CLOCK) == clock_memo
+    return "already_started" if same else "id_taken"
+
+
+async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
+    """Hand an event to its conversation's SLA tracker, starting the tracker if needed."""
+    conversation_id = event.conversation.id
+    try:
+        await client.start_workflow(
+            CONVERSATION_SLA,
+            SlaTrackerInput(conversation_id=conversation_id),
+            id=sla_workflow_id(conversation_id),
+            task_queue=task_queue,
+            start_signal=SLA_EVENT_SIGNAL,
+            start_signal_args=[SlaSignal(event=event)],
+            static_summary=sla_static_summary(conversation_id),
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(SearchAttr.CONVERSATION_ID.key, conversation_id)]
+            ),
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except RPCError as exc:
+        raise rpc_failure(client, exc) from exc
+
+
+class TemporalRunStarter:
+    """`store.ingest.RunStarter` over a connected client: what the worker's `dispatch_event`
+    (and any other ingestion outside the API) hands to `EventIngestor`."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start_run(self, run_input: RunInput) -> None:
+        await start_event_run(self.client, run_input, task_queue=self.task_queue)
+
+    async def signal_sla(self, event: Event) -> None:
+        await signal_sla(self.client, event, task_queue=self.task_queue)
