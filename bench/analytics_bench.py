@@ -42,19 +42,14 @@ from typing import Any
 import httpx
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from bench.harness import BenchDevServer, Child, free_port, log, spawn
-from definitions.runs import (
-    SA_CONVERSATION_ID,
-    SA_DEFINITION_ID,
-    SA_DEFINITION_VERSION,
-    SA_TRIGGER_TYPE,
-    WORKFLOW_RUN,
-)
+from definitions.runs import WORKFLOW_RUN
+from temporal_edge import SearchAttr
 
 TASK_QUEUE = "bench-analytics"
 DEFINITIONS = 10
@@ -66,10 +61,10 @@ START_CONCURRENCY = 64
 GOAL_RATIO = 1.5
 
 _KEYS = (
-    SearchAttributeKey.for_keyword(SA_DEFINITION_ID),
-    SearchAttributeKey.for_int(SA_DEFINITION_VERSION),
-    SearchAttributeKey.for_keyword(SA_TRIGGER_TYPE),
-    SearchAttributeKey.for_keyword(SA_CONVERSATION_ID),
+    SearchAttr.DEFINITION_ID.key,
+    SearchAttr.DEFINITION_VERSION.key,
+    SearchAttr.TRIGGER_TYPE.key,
+    SearchAttr.CONVERSATION_ID.key,
 )
 
 

@@ -31,6 +31,7 @@ from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_EVALUATE_CONDITION,
     ERR_STEP_FAILED,
+    TRACE_QUERY,
     WORKFLOW_RUN,
     ActionResult,
     ConditionInput,
@@ -476,7 +477,7 @@ async def test_trace_is_readable_while_the_run_is_in_flight_and_actions_reach_th
 
                 async def routed_and_waiting() -> RunResult:
                     try:
-                        trace = await handle.query("trace", result_type=RunResult)
+                        trace = await handle.query(TRACE_QUERY, result_type=RunResult)
                     except RPCError as err:  # the server has not seen the new poller yet
                         raise AssertionError(str(err)) from err
                     assert [s.step_id for s in trace.steps] == ["is-customer", "route"]
@@ -488,7 +489,7 @@ async def test_trace_is_readable_while_the_run_is_in_flight_and_actions_reach_th
                 assert trace.steps[1].output == {"agent": None, "team": "vip-support"}
                 gate.set()
                 result = await result_of(handle)
-                done = await handle.query("trace", result_type=RunResult)
+                done = await handle.query(TRACE_QUERY, result_type=RunResult)
 
     assert result.outcome == "completed"
     assert all(s.note and "delivered to the webhook" in s.note for s in result.steps[1:])
