@@ -32,7 +32,7 @@ class ExternalSubmoduleContract(Contract):
         submodule = str(self.submodule)
         package, _, name = submodule.rpartition(".")
         root = submodule.split(".")[0]
-        # `import temporalio.client`, `from temporalio.client import X`, `from temporalio import client`
+        # `import a.b`, `from a.b import X`, `from a import b`
         pattern = re.compile(
             rf"(\b{re.escape(submodule)}\b)|(from\s+{re.escape(package)}\s+import\s+.*\b{name}\b)"
         )
