@@ -37,7 +37,7 @@ class ExternalSubmoduleContract(Contract):
             rf"(\b{re.escape(submodule)}\b)|(from\s+{re.escape(package)}\s+import\s+.*\b{name}\b)"
         )
         allowed = [str(a) for a in self.allowed_importers]  # type: ignore[attr-defined]
-        violations: list[dict[str, Any]] = []
+        violations: list[Any] = []
         if root in graph.modules:
             for importer in sorted(graph.find_modules_that_directly_import(root)):
                 if any(importer == a or importer.startswith(a + ".") for a in allowed):
