@@ -1,6 +1,6 @@
 """Events caused by runs (a `change_status` action) go through the same ingestion as POST /events.
 
-`TemporalRunStarter` is the Temporal side of `store.ingest.RunStarter`:
+`TemporalRunStarter` is the Temporal side of `desk.ingestion.RunStarter`:
 - `start_run` starts workflow type "WorkflowRun" (by name) with id
   `run_workflow_id(definition_id, event_id)`, the four search attributes, `USE_EXISTING` for a run
   that is still going and `REJECT_DUPLICATE` for one that has closed — so the same id twice is
@@ -41,7 +41,7 @@ from definitions.runs import (
     sla_workflow_id,
 )
 from definitions.sla import sla_static_summary  # SLA engineer (issue 4)
-from store.ingest import EventIngestor
+from desk.ingestion import EventIngestor
 
 DEFINITION_ID_KEY = SearchAttributeKey.for_keyword(SA_DEFINITION_ID)
 DEFINITION_VERSION_KEY = SearchAttributeKey.for_int(SA_DEFINITION_VERSION)
@@ -62,7 +62,7 @@ def run_search_attributes(run_input: RunInput) -> TypedSearchAttributes:
 
 
 class TemporalRunStarter:
-    """`store.ingest.RunStarter` over a Temporal client (pydantic data converter)."""
+    """`desk.ingestion.RunStarter` over a Temporal client (pydantic data converter)."""
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self.client = client

@@ -27,8 +27,8 @@ from app.api.routes import (
 )
 from app.errors import install_error_handlers
 from app.temporal_gateway import TemporalGateway
+from desk.ingestion import EventIngestor
 from store.db import create_all, make_engine
-from store.ingest import EventIngestor
 from store.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

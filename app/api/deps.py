@@ -19,8 +19,8 @@ from sqlmodel import Session
 from app.auth import Permission, Principal, allows
 from app.errors import ApiError, ErrorDetail
 from app.temporal_gateway import TemporalGateway
+from desk.ingestion import EventIngestor
 from store import definitions_repo
-from store.ingest import EventIngestor
 from store.keys import verify_key
 from store.models import WorkflowDefinitionRow
 from store.settings import Settings
