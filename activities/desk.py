@@ -27,7 +27,10 @@ from definitions.runs import (
     ActionResult,
     ConditionInput,
 )
-from store.desk import DeskNotFound, apply_action, event_for_context, load_state
+from desk.actions import apply_action
+from desk.errors import DeskNotFound
+from desk.sentiment import event_for_context
+from desk.state import load_state
 
 
 class DeskActivities:

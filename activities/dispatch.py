@@ -11,7 +11,7 @@ from temporalio import activity
 
 from definitions.events import Event
 from definitions.runs import ACT_DISPATCH_EVENT, DispatchResult
-from store.ingest import EventIngestor
+from desk.ingestion import EventIngestor
 from temporal_edge import Client, TemporalRunStarter
 
 

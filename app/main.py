@@ -28,8 +28,8 @@ from app.api.routes import (
 from app.errors import install_error_handlers
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
+from desk.ingestion import EventIngestor
 from store.db import create_all, make_engine
-from store.ingest import EventIngestor
 from store.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

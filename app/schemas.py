@@ -6,7 +6,7 @@ count)`, `VersionPublic`... Table rows never appear in a response.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from definitions.context import SlaInfo
 from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
 from definitions.models import Step, Trigger, WorkflowDefinitionIn
+from definitions.utc import as_utc
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
 from store.directory import AgentPublic, TeamPublic
@@ -55,11 +56,6 @@ EVENT_EXAMPLE: dict[str, Any] = {
     "conversation": {"id": "c-9", "channel": "whatsapp", "status": "open", "subject": "Refund"},
     "customer": {"id": "u-4", "name": "Ada", "lifecycle": "customer", "segment": "vip"},
 }
-
-
-def utc(value: datetime) -> datetime:
-    """Datetimes read back from SQLite are naive; they were written in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- workflows
@@ -154,8 +150,8 @@ class WorkflowPublic(WorkflowDefinitionIn):
                 **row.body,
                 "id": row.id,
                 "version": row.version,
-                "created_at": utc(row.created_at),
-                "updated_at": utc(row.updated_at),
+                "created_at": as_utc(row.created_at),
+                "updated_at": as_utc(row.updated_at),
                 "steps_count": definitions_repo.steps_count(row),
                 "execution_count": execution_count,
             }
@@ -193,7 +189,7 @@ class WorkflowCard(BaseModel):
             steps_count=definitions_repo.steps_count(row),
             execution_count=execution_count,
             version=row.version,
-            updated_at=utc(row.updated_at),
+            updated_at=as_utc(row.updated_at),
         )
 
 
@@ -228,7 +224,7 @@ class VersionPublic(BaseModel):
     def from_row(cls, row: WorkflowVersionRow) -> VersionPublic:
         return cls(
             version=row.version,
-            created_at=utc(row.created_at),
+            created_at=as_utc(row.created_at),
             definition=WorkflowDefinitionIn.model_validate(row.body),
         )
 

@@ -1,7 +1,7 @@
 """Condition operators: which field types they fit, what value they need, and how they compare."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -9,6 +9,7 @@ from typing import Any
 import re2
 
 from definitions.fields import FieldSpec, FieldType
+from definitions.utc import as_utc
 
 
 class Operator(StrEnum):
@@ -204,22 +205,17 @@ def _orderable(value: Any) -> float | datetime | None:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, datetime):
-        return _aware(value)
+        return as_utc(value)  # naive ones are UTC, so any two datetimes compare
     if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
             pass
         try:
-            return _aware(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+            return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
         except ValueError:
             return None
     return None
-
-
-def _aware(moment: datetime) -> datetime:
-    """Datetimes without an offset are read as UTC, so any two datetimes can be compared."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _is_number(value: Any) -> bool:

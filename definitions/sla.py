@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from definitions.durations import format_duration
 from definitions.events import Event
 from definitions.models import WorkflowDefinitionIn
-from definitions.vocabulary import SlaType, Status
+from definitions.vocabulary import ANSWERING_SENDERS, SlaType, Status
 
 # Activity names of the SLA tracker (registered by the worker under these names).
 ACT_LOOKUP_SLA_DEFINITIONS = "lookup_sla_definitions"
@@ -51,7 +51,6 @@ MEMO_SLA_CLOCK = "sla_clock"
 
 CLOCK_ORDER: tuple[SlaType, ...] = ("first_response", "reply", "resolution")
 TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "closed"})
-RESPONDER_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
 EVENT_TIME_TOLERANCE = timedelta(minutes=15)
 SEEN_EVENT_IDS = 500
 LOOKUP_MAX_AGE = timedelta(seconds=30)
@@ -212,7 +211,7 @@ class SlaClocks(BaseModel):
         if event.type == "message.created":
             assert event.message is not None  # the Event validator guarantees it
             sender = event.message.sender_type
-            if sender in RESPONDER_SENDERS:
+            if sender in ANSWERING_SENDERS:
                 self.first_response_done = True
                 applied.satisfied += self._stop("first_response", "reply")
             elif sender == "customer":

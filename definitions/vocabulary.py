@@ -1,7 +1,7 @@
 """The closed vocabularies of the language (channels, statuses, ...), shared by models and
 fields."""
 
-from typing import Literal, get_args
+from typing import Final, Literal, get_args
 
 Channel = Literal[
     "live_chat", "whatsapp", "email", "sms", "messenger", "instagram", "telegram", "voice", "api"
@@ -27,3 +27,8 @@ SLA_TYPES: tuple[str, ...] = get_args(SlaType)
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TRIGGER_TYPES: tuple[str, ...] = get_args(TriggerType)
 ACTION_NAMES: tuple[str, ...] = get_args(ActionName)
+
+#: The trigger fired by SLA clocks rather than by events.
+SLA_BREACH_TRIGGER: Final = "sla_breach"
+#: Senders that answer a customer: their messages stop the reply clocks and the waiting time.
+ANSWERING_SENDERS: frozenset[str] = frozenset({"agent", "ai"})

@@ -1,8 +1,10 @@
 """Stored workflow definitions: create, read, list, replace, patch, delete, duplicate, versions.
 
 Every write happens in the caller's session and is committed here in ONE transaction together with
-its version row and the trigger index (`store.ingest.index_definition`), so a rejected request
-leaves nothing behind. Problems are domain errors (`NotFound`, `VersionConflict`, pydantic's
+its version row. The save path notifies: every create, replace, patch, delete and duplicate goes
+through `_notify` once, which keeps the trigger index (same transaction) and the parsed-definition
+cache current, so no caller has anything to remember. A rejected request leaves nothing behind.
+Problems are domain errors (`NotFound`, `VersionConflict`, pydantic's
 `ValidationError` for a merged definition that does not validate); the API maps them to HTTP.
 
 Optimistic concurrency: writes take an optional `expected_version`; a stale one raises
@@ -21,8 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
 from definitions.models import WorkflowDefinitionIn
-from store.ingest import index_definition, unindex_definition
+from definitions.vocabulary import SLA_BREACH_TRIGGER
 from store.models import WorkflowDefinitionRow, WorkflowVersionRow, utcnow
+from store.parsed_definitions import parsed_definitions
+from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
 PATCHABLE = ("name", "description", "status", "trigger", "steps")
@@ -136,6 +140,16 @@ def summary(session: Session) -> tuple[int, int]:
     return int(total), int(active)
 
 
+def has_sla_definition(session: Session) -> bool:
+    """Whether any sla_breach definition exists (draft or active)."""
+    query = (
+        select(WorkflowDefinitionRow.id)
+        .where(col(WorkflowDefinitionRow.trigger_type) == SLA_BREACH_TRIGGER)
+        .limit(1)
+    )
+    return session.exec(query).first() is not None
+
+
 def versions(session: Session, definition_id: str) -> list[WorkflowVersionRow]:
     """Every stored version of a definition, oldest first."""
     get(session, definition_id)
@@ -150,12 +164,24 @@ def versions(session: Session, definition_id: str) -> list[WorkflowVersionRow]:
 # ---------------------------------------------------------------- writes
 
 
+def _notify(session: Session, definition_id: str, row: WorkflowDefinitionRow | None) -> None:
+    """What every save (`row`) or delete (`row=None`) tells the rest of the data layer, inside its
+    transaction: the trigger index follows the definition, and the parsed-definition cache drops
+    its older versions (entries are keyed by version, so this only frees memory: dropping before
+    the commit is safe even if the transaction then rolls back)."""
+    if row is None:
+        unindex_definition(session, definition_id)
+    else:
+        index_definition(session, row)
+    parsed_definitions.forget(definition_id)
+
+
 def _flush_and_commit(session: Session, row: WorkflowDefinitionRow, expected: int | None) -> None:
-    """Write the row, its version row and its trigger index in one transaction. A version row that
+    """Write the row and its version row, `_notify`, commit: one transaction. A version row that
     already exists means another writer saved this version first: `VersionConflict`."""
     try:
         session.flush()
-        index_definition(session, row)
+        _notify(session, row.id, row)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -278,12 +304,12 @@ def delete(session: Session, definition_id: str) -> None:
     """Delete a definition, its versions and its trigger index entries. Runs in flight keep their
     frozen copy and finish."""
     row = get(session, definition_id)
-    unindex_definition(session, definition_id)
     for version in session.exec(
         select(WorkflowVersionRow).where(col(WorkflowVersionRow.definition_id) == definition_id)
     ):
         session.delete(version)
     session.delete(row)
+    _notify(session, definition_id, None)
     session.commit()
 
 
@@ -297,7 +323,7 @@ def duplicate(session: Session, definition_id: str) -> WorkflowDefinitionRow:
 
 def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
     """Whether a stored body is an sla_breach definition (its saves must refresh SLA trackers)."""
-    return bool(body) and body.get("trigger", {}).get("type") == "sla_breach"  # type: ignore[union-attr]
+    return bool(body) and body.get("trigger", {}).get("type") == SLA_BREACH_TRIGGER  # type: ignore[union-attr]
 
 
 __all__: Sequence[str] = (
@@ -310,6 +336,7 @@ __all__: Sequence[str] = (
     "duplicate",
     "dump_definition",
     "get",
+    "has_sla_definition",
     "is_sla_definition",
     "list_definitions",
     "new_definition_id",

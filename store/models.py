@@ -108,7 +108,7 @@ class ConversationRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     awaiting_reply_since: datetime | None = None  # oldest unanswered customer message
-    sla_tracked: bool = False  # its ConversationSla tracker has been fed (see store.ingest)
+    sla_tracked: bool = False  # its ConversationSla tracker has been fed (see desk.ingestion)
 
 
 class MessageRow(SQLModel, table=True):

@@ -178,7 +178,7 @@ async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
 
 
 class TemporalRunStarter:
-    """`store.ingest.RunStarter` over a connected client: what the worker's `dispatch_event`
+    """`desk.ingestion.RunStarter` over a connected client: what the worker's `dispatch_event`
     (and any other ingestion outside the API) hands to `EventIngestor`."""
 
     def __init__(self, client: Client, task_queue: str) -> None:

@@ -33,8 +33,8 @@ from temporalio.testing import WorkflowEnvironment
 from definitions.events import Event
 from definitions.models import WorkflowDefinitionIn
 from definitions.runs import WORKFLOW_RUN, RunInput, RunResult, run_workflow_id
+from desk.mirror import mirror_event
 from store.db import create_all, make_engine, session_scope
-from store.desk import mirror_event
 from store.directory import AgentIn, TeamIn, put_agent, put_team
 from store.settings import Settings
 

@@ -15,8 +15,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.desk import DeskActivities
 from definitions.models import ConditionStep
 from definitions.runs import ERR_NOT_FOUND, ActionResult, ConditionInput
+from desk.mirror import mirror_event
 from store.db import session_scope
-from store.desk import mirror_event
 from store.models import ActionEffectRow, MessageRow
 from tests.desk_builders import action_input, make_event, seed_directory
 

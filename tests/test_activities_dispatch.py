@@ -26,11 +26,14 @@ from definitions.runs import (
     WORKFLOW_RUN,
     sla_workflow_id,
 )
+from desk.actions import apply_action
+from desk.ingestion import runs_for_event
+from desk.mirror import mirror_event
+from desk.state import conversation_view
 from store.db import session_scope
-from store.desk import apply_action, conversation_view, mirror_event
-from store.ingest import index_definition, runs_for_event
 from store.models import EventRow
 from store.settings import Settings
+from store.trigger_index import index_definition
 from temporal_edge import SearchAttr, TemporalRunStarter
 from tests.desk_builders import action_input, make_event, seed_directory, store_definition
 

@@ -10,8 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from definitions.runs import ActionResult
+from desk.actions import apply_action
+from desk.errors import DeskNotFound
+from desk.mirror import mirror_event
+from desk.state import conversation_view
 from store.db import session_scope
-from store.desk import DeskNotFound, apply_action, conversation_view, mirror_event
 from store.directory import AgentIn, put_agent
 from store.models import ActionEffectRow, ConversationRow, MessageRow, NotificationRow, TicketRow
 from tests.desk_builders import action_input, make_event, seed_directory

@@ -7,10 +7,11 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from desk.mirror import mirror_event
+from desk.sentiment import score
+from desk.state import conversation_view, load_state
 from store.db import session_scope
-from store.desk import conversation_view, load_state, mirror_event
 from store.models import CustomerRow, MessageRow
-from store.sentiment import score
 from tests.desk_builders import T0, make_event
 
 pytest_plugins = ["tests.db_fixtures"]

@@ -10,10 +10,11 @@ from sqlmodel import Session, select
 
 from definitions.events import Event
 from definitions.runs import MAX_CAUSAL_DEPTH, RunInput
+from desk.ingestion import EventIngestor
+from desk.state import conversation_view
 from store.db import session_scope
-from store.desk import conversation_view
-from store.ingest import EventIngestor, index_definition, unindex_definition
 from store.models import EventRow, TriggerIndexRow, WorkflowDefinitionRow
+from store.trigger_index import index_definition, unindex_definition
 from tests.desk_builders import make_event, store_definition
 
 pytest_plugins = ["tests.db_fixtures"]

@@ -15,10 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from definitions.events import Event
 from definitions.models import WorkflowDefinitionIn
+from desk.ingestion import EventIngestor
+from desk.state import conversation_view
 from store import definitions_repo
-from store.desk import conversation_view
 from store.directory import AgentIn, TeamIn, put_agent, put_team
-from store.ingest import EventIngestor
 from store.settings import Settings
 from temporal_edge import TemporalRunStarter
 from tests.temporal_fixtures import assert_eventually

@@ -40,8 +40,9 @@ from definitions.runs import (
     WebhookDelivery,
     run_workflow_id,
 )
+from desk.emitted import emitted_event_id
+from desk.state import conversation_view
 from store import definitions_repo
-from store.desk import conversation_view, emitted_event_id
 from store.settings import Settings
 from tests.record_histories import (
     CUSTOMER_ONLY,

@@ -21,8 +21,8 @@ from app.auth import Permission, Principal, allows
 from app.errors import ApiError, ErrorDetail
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
+from desk.ingestion import EventIngestor
 from store import definitions_repo
-from store.ingest import EventIngestor
 from store.keys import verify_key
 from store.models import WorkflowDefinitionRow
 from store.settings import Settings

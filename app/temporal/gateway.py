@@ -49,7 +49,7 @@ PING_TIMEOUT = 2.0  # seconds
 
 class TemporalGateway:
     """The app's Temporal client (reconnecting), its health, run starts, counts and the SLA
-    tracker refresh. Implements `store.ingest.RunStarter` (`start_run`, `signal_sla`)."""
+    tracker refresh. Implements `desk.ingestion.RunStarter` (`start_run`, `signal_sla`)."""
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings

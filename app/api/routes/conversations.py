@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import CanRead, SessionDep
 from app.errors import responses
 from app.schemas import ConversationPublic
+from desk.state import conversation_view
 from store.definitions_repo import NotFound
-from store.desk import conversation_view
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

@@ -42,8 +42,9 @@ from definitions.context import ConversationState, CustomerState, state_from_eve
 from definitions.dry_run import DryRunReport, dry_run
 from definitions.events import Event
 from definitions.vocabulary import TriggerType
+from desk.errors import DeskNotFound
+from desk.state import load_state
 from store import definitions_repo
-from store.desk import DeskNotFound, load_state
 from store.models import WorkflowDefinitionRow
 from temporal_edge import TemporalUnavailable
 

@@ -10,10 +10,11 @@ caused by runs, e.g. a status change).
    message computed when the desk did not send it (the runs get the filled-in event).
 3. Loop guard: no run starts for an event whose causal chain is deeper than MAX_CAUSAL_DEPTH;
    messages written by automations never match new_message (definitions.matching).
-4. Candidates come from the trigger index (trigger type, channel in (channel, "*")) — active
-   definitions only, never a scan of every definition — and `match_trigger` decides.
+4. Candidates come from the trigger index (`store.trigger_index`: trigger type, channel in
+   (channel, "*")) — active definitions only, never a scan of every definition — and
+   `match_trigger` decides.
 5. Each match starts `WorkflowRun` with the deterministic id `run_workflow_id(definition, event)`
-   through the injected `RunStarter` (Temporal lives outside the store); the SLA tracker of the
+   through the injected `RunStarter` (Temporal lives outside the domain); the SLA tracker of the
    conversation gets the event once any sla_breach definition exists (`_feeds_sla_tracker`).
 6. The EventRow is recorded last, with the run ids. A crash between 5 and 6 is safe: the retry
    starts the same ids, which the starter treats as already started.
@@ -23,27 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session
 
 from definitions.events import Event
 from definitions.matching import TRIGGER_FOR_EVENT, match_trigger
-from definitions.models import WorkflowDefinitionIn
 from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, run_workflow_id
+from desk.mirror import mirror_event
+from desk.sentiment import fill_sentiment
+from store import definitions_repo
 from store.db import session_scope
-from store.desk import fill_sentiment, mirror_event
-from store.models import ConversationRow, EventRow, TriggerIndexRow, WorkflowDefinitionRow
+from store.models import ConversationRow, EventRow
+from store.trigger_index import candidate_definitions
 
 log = logging.getLogger(__name__)
-
-ANY_CHANNEL = "*"
 
 
 class RunStarter(Protocol):
@@ -64,111 +62,6 @@ class RunStarter(Protocol):
 class IngestResult:
     run_ids: list[str] = field(default_factory=list)
     duplicate: bool = False
-
-
-# ---------------------------------------------------------------- the trigger index
-
-
-def index_channels(definition: WorkflowDefinitionIn) -> list[str]:
-    """The channels a definition's trigger listens on; ["*"] when any."""
-    channels = list(getattr(definition.trigger, "channels", []) or [])
-    return list(dict.fromkeys(channels)) or [ANY_CHANNEL]
-
-
-def unindex_definition(session: Session, definition_id: str) -> None:
-    """Remove a definition from the trigger index (it no longer starts runs). No commit."""
-    session.exec(delete(TriggerIndexRow).where(col(TriggerIndexRow.definition_id) == definition_id))
-
-
-def index_definition(session: Session, row: WorkflowDefinitionRow) -> None:
-    """Make the trigger index agree with a stored definition: an active one gets one row per
-    trigger channel (or "*"); a draft or deleted one gets none. Call it in the same transaction
-    that saves the definition. No commit."""
-    unindex_definition(session, row.id)
-    if row.status != "active":
-        return
-    definition = WorkflowDefinitionIn.model_validate(row.body)
-    for channel in index_channels(definition):
-        session.add(
-            TriggerIndexRow(
-                definition_id=row.id, channel=channel, trigger_type=definition.trigger.type
-            )
-        )
-    session.flush()
-
-
-class _ParsedDefinitions:
-    """Process-wide cache of validated definitions by (id, version). A version is immutable (every
-    change bumps it), so entries never go stale; re-validating 1,000 stored bodies per event was
-    what made matching cost grow with the number of definitions."""
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, int], WorkflowDefinitionIn] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int]) -> WorkflowDefinitionIn | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int], definition: WorkflowDefinitionIn) -> None:
-        with self._lock:
-            self._entries[key] = definition
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
-
-
-_parsed = _ParsedDefinitions()
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: str
-    version: int
-    definition: WorkflowDefinitionIn
-
-
-def candidate_definitions(
-    session: Session, trigger_type: str, channel: str | None
-) -> list[Candidate]:
-    """Active definitions whose trigger type is `trigger_type` and that listen on `channel` (or on
-    any channel; `channel=None` means every channel), through the index, ordered by id. Bodies are
-    loaded and validated only for (id, version) pairs not seen before."""
-    channels = [ANY_CHANNEL] if channel is None else [channel, ANY_CHANNEL]
-    query = (
-        select(WorkflowDefinitionRow.id, WorkflowDefinitionRow.version)
-        .join(TriggerIndexRow, col(TriggerIndexRow.definition_id) == col(WorkflowDefinitionRow.id))
-        .where(
-            col(TriggerIndexRow.trigger_type) == trigger_type,
-            col(WorkflowDefinitionRow.status) == "active",
-        )
-    )
-    if channel is not None:
-        query = query.where(col(TriggerIndexRow.channel).in_(channels))
-    keys = sorted(set(session.exec(query).all()))
-    missing = [
-        definition_id
-        for definition_id, version in keys
-        if _parsed.get((definition_id, version)) is None
-    ]
-    if missing:
-        rows = session.exec(
-            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
-        ).all()
-        for row in rows:
-            try:
-                _parsed.put((row.id, row.version), WorkflowDefinitionIn.model_validate(row.body))
-            except ValidationError:
-                log.exception("stored definition %s no longer validates; skipped", row.id)
-    found = []
-    for definition_id, version in keys:
-        definition = _parsed.get((definition_id, version))
-        if definition is not None:
-            found.append(Candidate(definition_id, version, definition))
-    return found
 
 
 def runs_for_event(session: Session, event: Event) -> list[RunInput]:
@@ -207,12 +100,7 @@ def _feeds_sla_tracker(session: Session, event: Event) -> bool:
         return False
     if conversation.sla_tracked:
         return True
-    has_sla_definition = session.exec(
-        select(WorkflowDefinitionRow.id)
-        .where(col(WorkflowDefinitionRow.trigger_type) == "sla_breach")
-        .limit(1)
-    ).first()
-    if has_sla_definition is None:
+    if not definitions_repo.has_sla_definition(session):
         return False
     conversation.sla_tracked = True
     session.add(conversation)

@@ -1,0 +1,204 @@
+"""The actions of SPEC §2.2 applied to the desk, each exactly once per (scope, step id).
+
+`apply_action(engine, action_input)` writes the effect and its row in the action ledger
+(`store.action_ledger`) in ONE transaction, so an action either happened and is recorded, or
+neither; a second call for the same (scope, step id) — an activity retry, a replayed or re-run
+workflow, or a racing attempt — returns the stored result with `replayed=True` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, assert_never
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from definitions.context import build_context
+from definitions.models import (
+    ACTION_OUTPUTS,
+    ActionStep,
+    AddTagParams,
+    AddTagStep,
+    AutoReplyStep,
+    ChangeStatusParams,
+    ChangeStatusStep,
+    CreateTicketParams,
+    CreateTicketStep,
+    EscalateStep,
+    NotifyParams,
+    NotifyStep,
+    RouteParams,
+    RouteStep,
+)
+from definitions.placeholders import render
+from definitions.runs import ActionInput, ActionResult
+from definitions.utc import as_utc
+from desk.directory import require_agent, require_team
+from desk.effect import Effect
+from desk.emitted import status_changed_event
+from desk.escalation import escalate
+from desk.mirror import mirrored_conversation, union_tags
+from desk.notifications import notify_agents
+from desk.routing import assign
+from desk.sentiment import event_for_context
+from desk.state import state_of
+from desk.webhook_payload import webhook_delivery
+from store import action_ledger
+from store.db import session_scope
+from store.models import ConversationRow, MessageRow, TicketRow, utcnow
+
+# ---------------------------------------------------------------- one function per action
+
+
+def auto_reply(effect: Effect) -> dict[str, Any]:
+    message_id = effect.row_id("auto")
+    effect.session.add(
+        MessageRow(
+            id=message_id,
+            conversation_id=effect.conversation.id,
+            sender_type="automation",
+            content=effect.rendered["message"],
+            created_at=effect.now,
+            source=effect.source,
+        )
+    )
+    return {"message_id": message_id, "message": effect.rendered["message"]}
+
+
+def route(effect: Effect, params: RouteParams) -> dict[str, Any]:
+    assign(effect.session, effect.conversation, params)
+    return {"agent": effect.conversation.assignee_agent, "team": effect.conversation.assignee_team}
+
+
+def add_tag(effect: Effect, params: AddTagParams) -> dict[str, Any]:
+    added = list(dict.fromkeys(params.tags))
+    effect.conversation.tags = union_tags(effect.conversation.tags, added)
+    return {"tags": added}
+
+
+def change_status(effect: Effect, params: ChangeStatusParams) -> dict[str, Any]:
+    conversation = effect.conversation
+    previous = conversation.status
+    conversation.status = params.status
+    if previous != conversation.status:
+        effect.emitted.append(status_changed_event(effect, previous))
+    return {"status": conversation.status, "previous_status": previous}
+
+
+def create_ticket(effect: Effect, params: CreateTicketParams) -> dict[str, Any]:
+    if params.team is not None:
+        require_team(effect.session, params.team)
+    ticket_id = effect.row_id("TCK")
+    effect.session.add(
+        TicketRow(
+            id=ticket_id,
+            conversation_id=effect.conversation.id,
+            title=effect.rendered["title"],
+            description=effect.rendered["description"],
+            priority=params.priority,
+            team=params.team,
+            created_at=effect.now,
+            source=effect.source,
+        )
+    )
+    return {"ticket_id": ticket_id, "title": effect.rendered["title"]}
+
+
+def notify(effect: Effect, params: NotifyParams) -> dict[str, Any]:
+    if params.agent is not None:
+        recipients = [require_agent(effect.session, params.agent).id]
+    else:
+        assert params.team is not None  # NotifyParams guarantees exactly one target
+        recipients = list(require_team(effect.session, params.team).members)
+    ids = notify_agents(effect, recipients, effect.rendered["message"])
+    return {"recipients": recipients, "notification_ids": ids}
+
+
+def perform(effect: Effect, step: ActionStep) -> dict[str, Any]:
+    """Do what `step` says to the conversation; its output (ACTION_OUTPUTS)."""
+    match step:
+        case AutoReplyStep():
+            return auto_reply(effect)
+        case RouteStep(params=params):
+            return route(effect, params)
+        case AddTagStep(params=params):
+            return add_tag(effect, params)
+        case ChangeStatusStep(params=params):
+            return change_status(effect, params)
+        case CreateTicketStep(params=params):
+            return create_ticket(effect, params)
+        case NotifyStep(params=params):
+            return notify(effect, params)
+        case EscalateStep(params=params):
+            return escalate(effect, params)
+        case _:
+            assert_never(step)
+
+
+# ---------------------------------------------------------------- applying a step once
+
+
+def _rendered(
+    session: Session, args: ActionInput, row: ConversationRow, now: datetime
+) -> dict[str, Any]:
+    """The step's params with their templates rendered against the fresh state."""
+    conversation, customer = state_of(session, row, now)
+    event = event_for_context(session, args.event)
+    context = build_context(conversation, customer, event, args.sla, args.step_outputs)
+    rendered: dict[str, Any] = args.step.params.model_dump(mode="json")
+    for name, template in args.step.params.templates().items():
+        rendered[name] = render(template, context)
+    return rendered
+
+
+def _apply(session: Session, args: ActionInput, now: datetime) -> ActionResult:
+    # The ledger row goes first: a racing attempt collides here, before any effect.
+    ledger = action_ledger.claim(session, args, now)
+    row = mirrored_conversation(session, args.event, now)
+    effect = Effect(session, args, row, _rendered(session, args, row, now), now)
+    output = perform(effect, args.step)
+    assert set(output) == set(ACTION_OUTPUTS[args.step.action]), (args.step.action, output)
+    row.updated_at = now
+    session.add(row)
+    result = ActionResult(
+        output=output,
+        rendered=effect.rendered,
+        emitted_events=effect.emitted,
+        delivery=webhook_delivery(effect, output),
+    )
+    action_ledger.record(session, ledger, result)
+    return result
+
+
+def apply_action(
+    engine: Engine,
+    args: ActionInput,
+    *,
+    now: datetime | None = None,
+    after_commit: Callable[[ActionResult], None] | None = None,
+) -> ActionResult:
+    """Apply one action step exactly once per (args.idempotency_scope, args.step.id).
+
+    Raises DeskNotFound (nothing written) for an unknown team/agent or an escalation with nobody
+    to escalate to. Database errors propagate (the caller retries). `after_commit` runs after the
+    effect is committed (tests use it to simulate a crash before the result is returned)."""
+    now = as_utc(now) or utcnow()
+    scope, step_id = args.idempotency_scope, args.step.id
+    existing = action_ledger.stored_result(engine, scope, step_id)
+    if existing is not None:
+        return existing
+    try:
+        with session_scope(engine) as session:
+            result = _apply(session, args, now)
+    except IntegrityError:
+        # A racing attempt recorded the same (scope, step) first: its result is the result.
+        existing = action_ledger.stored_result(engine, scope, step_id)
+        if existing is None:
+            raise
+        return existing
+    if after_commit is not None:
+        after_commit(result)
+    return result

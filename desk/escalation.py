@@ -1,0 +1,46 @@
+"""Escalation: raise the priority, assign the target (the `to` agent, else the supervisor of the
+assigned team), tag `escalated` and notify the target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from definitions.models import EscalateParams
+from desk.directory import require_agent, require_team
+from desk.effect import Effect
+from desk.errors import DeskNotFound
+from desk.mirror import union_tags
+from desk.notifications import notify_agents
+from store.models import ConversationRow
+
+ESCALATED_TAG = "escalated"
+
+
+def escalation_target(session: Session, conversation: ConversationRow, to: str | None) -> str:
+    """Who takes the escalation; DeskNotFound when nobody can."""
+    if to is not None:
+        return require_agent(session, to).id
+    if conversation.assignee_team is None:
+        raise DeskNotFound(
+            f"escalate has no 'to' and conversation {conversation.id!r} has no assigned team "
+            "whose supervisor could take it — set 'to' or route to a team first"
+        )
+    team = require_team(session, conversation.assignee_team)
+    if team.supervisor is None:
+        raise DeskNotFound(
+            f"team {team.id!r} has no supervisor to escalate to — set one with "
+            f"PUT /teams/{team.id} or give the escalate step a 'to'"
+        )
+    return require_agent(session, team.supervisor, f"supervisor of team {team.id!r}").id
+
+
+def escalate(effect: Effect, params: EscalateParams) -> dict[str, Any]:
+    conversation, reason = effect.conversation, effect.rendered["reason"]
+    target = escalation_target(effect.session, conversation, params.to)
+    conversation.priority = params.priority
+    conversation.assignee_agent = target
+    conversation.tags = union_tags(conversation.tags, [ESCALATED_TAG])
+    notify_agents(effect, [target], f"Escalated to you: {reason}")
+    return {"agent": target, "priority": conversation.priority, "reason": reason}

@@ -1,0 +1,98 @@
+"""The trigger index: which active definitions listen for which trigger type on which channel.
+
+Ingestion asks it for candidates (`candidate_definitions`) instead of scanning every definition;
+`definitions_repo` keeps it in step with every save and delete, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, delete, select
+
+from definitions.models import WorkflowDefinitionIn
+from store.models import TriggerIndexRow, WorkflowDefinitionRow
+from store.parsed_definitions import parsed_definitions
+
+log = logging.getLogger(__name__)
+
+ANY_CHANNEL = "*"
+
+
+def index_channels(definition: WorkflowDefinitionIn) -> list[str]:
+    """The channels a definition's trigger listens on; ["*"] when any."""
+    channels = list(getattr(definition.trigger, "channels", []) or [])
+    return list(dict.fromkeys(channels)) or [ANY_CHANNEL]
+
+
+def unindex_definition(session: Session, definition_id: str) -> None:
+    """Remove a definition from the trigger index (it no longer starts runs). No commit."""
+    session.exec(delete(TriggerIndexRow).where(col(TriggerIndexRow.definition_id) == definition_id))
+
+
+def index_definition(session: Session, row: WorkflowDefinitionRow) -> None:
+    """Make the trigger index agree with a stored definition: an active one gets one row per
+    trigger channel (or "*"); a draft or deleted one gets none. Call it in the same transaction
+    that saves the definition. No commit."""
+    unindex_definition(session, row.id)
+    if row.status != "active":
+        return
+    definition = WorkflowDefinitionIn.model_validate(row.body)
+    for channel in index_channels(definition):
+        session.add(
+            TriggerIndexRow(
+                definition_id=row.id, channel=channel, trigger_type=definition.trigger.type
+            )
+        )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    version: int
+    definition: WorkflowDefinitionIn
+
+
+def candidate_definitions(
+    session: Session, trigger_type: str, channel: str | None
+) -> list[Candidate]:
+    """Active definitions whose trigger type is `trigger_type` and that listen on `channel` (or on
+    any channel; `channel=None` means every channel), through the index, ordered by id. Bodies are
+    loaded and validated only for (id, version) pairs not seen before."""
+    channels = [ANY_CHANNEL] if channel is None else [channel, ANY_CHANNEL]
+    query = (
+        select(WorkflowDefinitionRow.id, WorkflowDefinitionRow.version)
+        .join(TriggerIndexRow, col(TriggerIndexRow.definition_id) == col(WorkflowDefinitionRow.id))
+        .where(
+            col(TriggerIndexRow.trigger_type) == trigger_type,
+            col(WorkflowDefinitionRow.status) == "active",
+        )
+    )
+    if channel is not None:
+        query = query.where(col(TriggerIndexRow.channel).in_(channels))
+    keys = sorted(set(session.exec(query).all()))
+    missing = [
+        definition_id
+        for definition_id, version in keys
+        if parsed_definitions.get((definition_id, version)) is None
+    ]
+    if missing:
+        rows = session.exec(
+            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
+        ).all()
+        for row in rows:
+            try:
+                definition = WorkflowDefinitionIn.model_validate(row.body)
+            except ValidationError:
+                log.exception("stored definition %s no longer validates; skipped", row.id)
+                continue
+            parsed_definitions.put((row.id, row.version), definition)
+    found = []
+    for definition_id, version in keys:
+        cached = parsed_definitions.get((definition_id, version))
+        if cached is not None:
+            found.append(Candidate(definition_id, version, cached))
+    return found
