@@ -122,9 +122,9 @@ def dry_run(
                 for output in ACTION_OUTPUTS[step.action]
             }
             move = cursor.after(position)
-        for skipped in move.skipped:
-            reason = f"condition {skipped.by!r} is false and says skip_next"
-            steps.append(_skipped(skipped.step, reason))
+        for passed_over in move.skipped:
+            reason = f"condition {passed_over.by!r} is false and says skip_next"
+            steps.append(_skipped(passed_over.step, reason))
         if move.outcome == "stopped":
             reason = f"the run would stop at step {move.stopped_at!r}"
             steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))

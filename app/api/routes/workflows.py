@@ -38,12 +38,10 @@ from app.schemas import (
     WorkflowUpdate,
 )
 from app.temporal_gateway import TemporalGateway, TemporalUnavailable
-from definitions.context import ConversationState, CustomerState, state_from_event
 from definitions.dry_run import DryRunReport, dry_run
-from definitions.events import Event
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
-from store.desk import DeskNotFound, load_state
+from store.field_values import sample_fields
 from store.models import WorkflowDefinitionRow
 
 log = logging.getLogger(__name__)
@@ -309,18 +307,6 @@ async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPub
     return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
 
 
-def _sample_state(session: Session, event: Event) -> tuple[ConversationState, CustomerState | None]:
-    """The conversation (and customer) as the desk store has them, when it has them; else as the
-    sample event describes them. Read only."""
-    try:
-        conversation, customer = load_state(session, event.conversation.id)
-    except DeskNotFound:
-        return state_from_event(event)
-    if customer is None and event.customer is not None:
-        customer = state_from_event(event)[1]
-    return conversation, customer
-
-
 @router.post(
     "/{workflow_id}/test",
     response_model=DryRunReport,
@@ -332,5 +318,6 @@ async def dry_run_workflow(
 ) -> DryRunReport:
     """Dry-run a workflow (draft or active) against a sample event; nothing is changed anywhere."""
     definition = definitions_repo.definition_of(row)
-    conversation, customer = await run_in_threadpool(_sample_state, session, request.event)
-    return dry_run(definition, request.event, conversation, customer, request.sla)
+    # The sample event applied to the desk store as ingestion would apply it, then rolled back.
+    conversation, customer, event = await run_in_threadpool(sample_fields, session, request.event)
+    return dry_run(definition, event, conversation, customer, request.sla)
