@@ -1,9 +1,11 @@
 """Test in Draft: what a definition would do with a sample event, without doing any of it.
 
-Pure: nothing runs, nothing is written, no clock is read. Actions do not take effect, so every
-condition sees the conversation and customer exactly as given; a placeholder over an earlier
-step's output (`{{steps.ticket.ticket_id}}`) renders as a readable stand-in such as
-"<ticket id from step ticket>".
+Pure: nothing runs, nothing is written, no clock is read. It walks the steps with the same cursor
+as a real run (definitions/cursor.py). The caller gives the conversation and customer as the run's
+first step would read them (the app: store/field_values.py `sample_fields`); after each action, a
+later step reads the conversation as that action would leave it (definitions/effects.py). What
+only a real run knows (a ticket id, the agent a strategy picks) renders as a readable stand-in
+such as "<ticket id from step ticket>".
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from pydantic import BaseModel, Field
 
 from definitions.context import ConversationState, CustomerState, SlaInfo, build_context
 from definitions.cursor import Move, StepCursor
+from definitions.effects import would_do
 from definitions.evaluator import ConditionOutcome, RuleOutcome, evaluate_condition
 from definitions.events import Event
 from definitions.matching import match_sla, match_trigger
 from definitions.models import (
-    ACTION_OUTPUTS,
     ActionStep,
     ConditionStep,
     SlaBreachTrigger,
@@ -104,7 +106,7 @@ def dry_run(
         )
 
     cursor = StepCursor(definition.steps)
-    outputs: dict[str, dict[str, Any]] = {}  # stand-ins for the outputs of steps that would run
+    outputs: dict[str, dict[str, Any]] = {}  # what the steps that would run would output
     steps: list[DryRunStep] = []
     move = Move(next=None, outcome="completed")
     position = cursor.first()
@@ -116,11 +118,10 @@ def dry_run(
             move = cursor.after(position, outcome.result)
             steps.append(_condition(step, outcome, move))
         else:
-            steps.append(_action(step, context))
-            outputs[step.id] = {
-                output: f"<{output.replace('_', ' ')} from step {step.id}>"
-                for output in ACTION_OUTPUTS[step.action]
-            }
+            report = _action(step, context)
+            steps.append(report)
+            # A later step reads the conversation as this action would leave it.
+            outputs[step.id], conversation = would_do(step, conversation, report.rendered)
             move = cursor.after(position)
         for passed_over in move.skipped:
             reason = f"condition {passed_over.by!r} is false and says skip_next"

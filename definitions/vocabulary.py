@@ -27,3 +27,6 @@ SLA_TYPES: tuple[str, ...] = get_args(SlaType)
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TRIGGER_TYPES: tuple[str, ...] = get_args(TriggerType)
 ACTION_NAMES: tuple[str, ...] = get_args(ActionName)
+
+#: The tag an escalation adds (conditions read it to escalate once).
+ESCALATED_TAG = "escalated"

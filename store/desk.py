@@ -43,6 +43,7 @@ from definitions.models import (
 )
 from definitions.placeholders import render
 from definitions.runs import ActionInput, ActionResult, WebhookDelivery
+from definitions.vocabulary import ESCALATED_TAG
 from store import sentiment
 from store.db import session_scope
 from store.models import (
@@ -60,7 +61,6 @@ from store.models import (
 OPEN_STATUSES = ("open", "pending", "snoozed")
 # Sender types that answer a customer (they stop the reply clock).
 ANSWERING_SENDERS = ("agent", "ai")
-ESCALATED_TAG = "escalated"
 MAX_EVENT_ID = 300
 
 
