@@ -17,7 +17,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from definitions.context import build_context, state_from_event
+from definitions.context import build_context
 from definitions.evaluator import ConditionOutcome, evaluate_condition
 from definitions.runs import (
     ACT_EVALUATE_CONDITION,
@@ -29,8 +29,7 @@ from definitions.runs import (
 )
 from desk.actions import apply_action
 from desk.errors import DeskNotFound
-from desk.sentiment import event_for_context
-from desk.state import load_state
+from desk.field_values import run_fields
 
 
 class DeskActivities:
@@ -52,11 +51,7 @@ class DeskActivities:
 
     def _evaluate(self, args: ConditionInput) -> ConditionOutcome:
         with Session(self.engine) as session:
-            try:
-                conversation, customer = load_state(session, args.event.conversation.id)
-            except DeskNotFound:  # never mirrored: the event's own picture is the best we have
-                conversation, customer = state_from_event(args.event)
-            event = event_for_context(session, args.event)
+            conversation, customer, event = run_fields(session, args.event)
         context = build_context(conversation, customer, event, args.sla, args.step_outputs)
         return evaluate_condition(args.step.condition, context)
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from definitions.cursor import Outcome as Outcome  # re-exported: the one outcome vocabulary
 from definitions.events import Event
 from definitions.runs import StepTrace
 
@@ -15,7 +16,6 @@ RunStatus = Literal[
     "running", "completed", "failed", "cancelled", "terminated", "timed_out", "continued_as_new"
 ]
 Bucket = Literal["hour", "day"]
-Outcome = Literal["running", "completed", "stopped", "failed"]
 
 
 # ---------------------------------------------------------------- runs

@@ -312,9 +312,10 @@ class AgentsPublic(BaseModel):
 
 
 class DryRunRequest(BaseModel):
-    """Body of POST /workflows/{id}/test: a sample event. The conversation and customer the
-    conditions read come from the desk store when the conversation exists there, else from the
-    event itself. Nothing is written anywhere."""
+    """Body of POST /workflows/{id}/test: a sample event. Conditions and placeholders read what
+    a real run would: the event applied to the desk store as ingestion applies it (sentiment
+    computed, the conversation's stored messages, tags and wait counted), then rolled back.
+    Nothing is written anywhere."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"event": EVENT_EXAMPLE}]}

@@ -1,9 +1,11 @@
 """Test in Draft: what a definition would do with a sample event, without doing any of it.
 
-Pure: nothing runs, nothing is written, no clock is read. Actions do not take effect, so every
-condition sees the conversation and customer exactly as given; a placeholder over an earlier
-step's output (`{{steps.ticket.ticket_id}}`) renders as a readable stand-in such as
-"<ticket id from step ticket>".
+Pure: nothing runs, nothing is written, no clock is read. It walks the steps with the same cursor
+as a real run (definitions/cursor.py). The caller gives the conversation and customer as the run's
+first step would read them (the app: desk/field_values.py `sample_fields`); after each action, a
+later step reads the conversation as that action would leave it (definitions/effects.py). What
+only a real run knows (a ticket id, the agent a strategy picks) renders as a readable stand-in
+such as "<ticket id from step ticket>".
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from definitions.context import ConversationState, CustomerState, SlaInfo, build_context
-from definitions.evaluator import RuleOutcome, evaluate_condition
+from definitions.cursor import Move, StepCursor
+from definitions.effects import would_do
+from definitions.evaluator import ConditionOutcome, RuleOutcome, evaluate_condition
 from definitions.events import Event
 from definitions.matching import match_sla, match_trigger
 from definitions.models import (
-    ACTION_OUTPUTS,
+    ActionStep,
     ConditionStep,
     SlaBreachTrigger,
     WorkflowDefinitionIn,
@@ -101,52 +105,39 @@ def dry_run(
             summary=f"The trigger does not match: {trigger.reason}.",
         )
 
-    outputs: dict[str, dict[str, Any]] = {}  # stand-ins for the outputs of steps that would run
+    cursor = StepCursor(definition.steps)
+    outputs: dict[str, dict[str, Any]] = {}  # what the steps that would run would output
     steps: list[DryRunStep] = []
-    stopped_at: str | None = None
-    skip_reason: str | None = None
-    for index, step in enumerate(definition.steps):
-        if stopped_at is not None:
-            steps.append(_skipped(step, f"the run would stop at step {stopped_at!r}"))
-            continue
-        if skip_reason is not None:
-            steps.append(_skipped(step, skip_reason))
-            skip_reason = None
-            continue
+    move = Move(next=None, outcome="completed")
+    position = cursor.first()
+    while position is not None:
+        step = cursor.step_at(position)
         context = build_context(conversation, customer, event, sla, outputs)
         if isinstance(step, ConditionStep):
-            report = _condition(step, context, definition.steps[index + 1 :])
+            outcome = evaluate_condition(step.condition, context)
+            move = cursor.after(position, outcome.result)
+            steps.append(_condition(step, outcome, move))
+        else:
+            report = _action(step, context)
             steps.append(report)
-            if report.result is False:
-                if step.on_false == "stop":
-                    stopped_at = step.id
-                elif step.on_false == "skip_next":
-                    skip_reason = f"condition {step.id!r} is false and says skip_next"
-            continue
-        templates = step.params.templates()
-        other = step.params.model_dump(mode="json", exclude=set(templates), exclude_none=True)
-        steps.append(
-            DryRunStep(
-                step_id=step.id,
-                step_type="action",
-                action=step.action,
-                status="would_run",
-                rendered={name: render(text, context) for name, text in templates.items()},
-                params=other,
-            )
-        )
-        outputs[step.id] = {
-            output: f"<{output.replace('_', ' ')} from step {step.id}>"
-            for output in ACTION_OUTPUTS[step.action]
-        }
+            # A later step reads the conversation as this action would leave it.
+            outputs[step.id], conversation = would_do(step, conversation, report.rendered)
+            move = cursor.after(position)
+        for passed_over in move.skipped:
+            reason = f"condition {passed_over.by!r} is false and says skip_next"
+            steps.append(_skipped(passed_over.step, reason))
+        if move.outcome == "stopped":
+            reason = f"the run would stop at step {move.stopped_at!r}"
+            steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))
+        position = move.next
 
-    if stopped_at is not None:
+    if move.outcome == "stopped":
         return DryRunReport(
             trigger=trigger,
             steps=steps,
             outcome="would_stop",
-            stopped_at=stopped_at,
-            summary=f"The run would stop at step {stopped_at!r}: its condition is false.",
+            stopped_at=move.stopped_at,
+            summary=f"The run would stop at step {move.stopped_at!r}: its condition is false.",
         )
     actions = sum(1 for s in steps if s.status == "would_run")
     skipped_count = sum(1 for s in steps if s.status == "skipped")
@@ -177,16 +168,16 @@ def _match(definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None) 
     return DryRunTrigger(matched=result.matched, reason=result.reason)
 
 
-def _condition(step: ConditionStep, context: dict[str, Any], following: list[Any]) -> DryRunStep:
-    outcome = evaluate_condition(step.condition, context)
+def _condition(step: ConditionStep, outcome: ConditionOutcome, move: Move) -> DryRunStep:
     if outcome.result:
         effect = "true: the run goes on to the next step"
     elif step.on_false == "stop":
         effect = "false and on_false is stop: the run would end here, stopped"
     elif step.on_false == "continue":
         effect = "false and on_false is continue: the run goes on to the next step anyway"
-    elif following:
-        effect = f"false and on_false is skip_next: step {following[0].id!r} would be skipped"
+    elif move.skipped:
+        next_id = move.skipped[0].step.id
+        effect = f"false and on_false is skip_next: step {next_id!r} would be skipped"
     else:
         effect = "false and on_false is skip_next: there is no next step to skip"
     return DryRunStep(
@@ -197,6 +188,19 @@ def _condition(step: ConditionStep, context: dict[str, Any], following: list[Any
         rules=[_rule(rule) for rule in outcome.rules],
         on_false=step.on_false,
         effect=effect,
+    )
+
+
+def _action(step: ActionStep, context: dict[str, Any]) -> DryRunStep:
+    templates = step.params.templates()
+    other = step.params.model_dump(mode="json", exclude=set(templates), exclude_none=True)
+    return DryRunStep(
+        step_id=step.id,
+        step_type="action",
+        action=step.action,
+        status="would_run",
+        rendered={name: render(text, context) for name, text in templates.items()},
+        params=other,
     )
 
 

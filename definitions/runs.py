@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from definitions.context import SlaInfo
+from definitions.cursor import Outcome
 from definitions.evaluator import ConditionOutcome
 from definitions.events import Event
 from definitions.models import ActionStep, ConditionStep, WorkflowDefinitionIn
@@ -110,7 +111,7 @@ class StepTrace(BaseModel):
 
 
 class RunResult(BaseModel):
-    outcome: Literal["running", "completed", "stopped", "failed"]
+    outcome: Outcome
     steps: list[StepTrace]
     stopped_at: str | None = None
     error: str | None = None

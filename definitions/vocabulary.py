@@ -32,3 +32,5 @@ ACTION_NAMES: tuple[str, ...] = get_args(ActionName)
 SLA_BREACH_TRIGGER: Final = "sla_breach"
 #: Senders that answer a customer: their messages stop the reply clocks and the waiting time.
 ANSWERING_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
+#: The tag an escalation adds (conditions read it to escalate once).
+ESCALATED_TAG = "escalated"

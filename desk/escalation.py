@@ -8,14 +8,13 @@ from typing import Any
 from sqlmodel import Session
 
 from definitions.models import EscalateParams
+from definitions.vocabulary import ESCALATED_TAG
 from desk.directory import require_agent, require_team
 from desk.effect import Effect
 from desk.errors import DeskNotFound
 from desk.mirror import union_tags
 from desk.notifications import notify_agents
 from store.models import ConversationRow
-
-ESCALATED_TAG = "escalated"
 
 
 def escalation_target(session: Session, conversation: ConversationRow, to: str | None) -> str:

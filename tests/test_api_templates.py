@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from store.models import (
     ActionEffectRow,
     ConversationRow,
+    CustomerRow,
     EventRow,
     MessageRow,
     NotificationRow,
@@ -138,11 +139,21 @@ async def test_dry_run_reads_the_desk_state_when_it_has_the_conversation(
     assert (await admin.post("/events", json=known)).status_code == 202
     before = desk_counts(api)
 
+    # The sample does not say the lifecycle: as ingestion would, the dry run keeps the desk's.
     sample = vip_event("evt-sample", "c-known")
+    del sample["customer"]["lifecycle"]
     report = (await admin.post(f"/workflows/{workflow['id']}/test", json={"event": sample})).json()
     assert report["steps"][0]["rules"][0]["resolved"] == "lead"
     assert report["outcome"] == "would_stop"
+    # A sample that does say it replaces it, as ingestion would; and nothing is written.
+    claims = vip_event("evt-sample-2", "c-known")
+    report = (await admin.post(f"/workflows/{workflow['id']}/test", json={"event": claims})).json()
+    assert report["steps"][0]["rules"][0]["resolved"] == "customer"
+    assert report["outcome"] == "would_complete"
     assert desk_counts(api) == before
+    with Session(api.engine) as session:
+        stored = session.get(CustomerRow, "u-4")
+        assert stored is not None and stored.lifecycle == "lead"
 
 
 async def test_dry_run_rejects_a_bad_sample(admin: httpx.AsyncClient) -> None:

@@ -244,28 +244,42 @@ def test_skip_next_as_the_last_step_and_continue() -> None:
     assert report.outcome == "would_complete"
 
 
-def test_conditions_see_the_state_as_given_not_the_effect_of_earlier_actions() -> None:
+def test_later_steps_see_the_conversation_as_earlier_actions_leave_it() -> None:
+    """As in a real run, where each step reads the desk store after the earlier actions."""
     definition = {
         "name": "x",
         "trigger": {"type": "new_conversation"},
         "steps": [
             {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["triaged"]}},
             {"id": "close", "type": "action", "action": "change_status", "params": {"status": "closed"}},
+            {"id": "say", "type": "action", "action": "auto_reply",
+             "params": {"message": "status {{steps.close.status}} (was {{steps.close.previous_status}}), tags {{conversation.tags}}"}},
+            {"id": "route", "type": "action", "action": "route", "params": {"team": "t1", "strategy": "round_robin"}},
+            {"id": "up", "type": "action", "action": "escalate", "params": {"reason": "r"}},
             {"id": "check", "type": "condition", "all": [
                 {"field": "conversation.tags", "operator": "not_contains", "value": "triaged"},
                 {"field": "conversation.status", "operator": "equals", "value": "open"},
+                {"field": "conversation.message_count", "operator": "equals", "value": 1},
+                {"field": "conversation.assignee_team", "operator": "equals", "value": "t1"},
+                {"field": "conversation.assignee_agent", "operator": "is_set"},
+                {"field": "conversation.priority", "operator": "equals", "value": "urgent"},
             ]},
-            {"id": "say", "type": "action", "action": "auto_reply",
-             "params": {"message": "status {{steps.close.status}} (was {{steps.close.previous_status}}), tags {{conversation.tags}}"}},
         ],
     }  # fmt: skip
     report = run(definition, sample())
     assert report.steps[1].params == {"status": "closed"}
-    assert report.steps[2].status == "passed"
-    assert [r.resolved for r in report.steps[2].rules] == [["vip"], "open"]
-    assert report.steps[3].rendered == {
-        "message": "status <status from step close> (was <previous status from step close>), tags vip"
-    }
+    assert report.steps[2].rendered == {"message": "status closed (was open), tags vip, triaged"}
+    check = report.steps[5]
+    assert check.status == "failed"
+    assert [r.resolved for r in check.rules] == [
+        ["vip", "triaged", "escalated"],
+        "closed",
+        1,
+        "t1",
+        "<agent from step up>",
+        "urgent",
+    ]
+    assert [r.result for r in check.rules] == [False, False, True, True, True, True]
 
 
 def test_conversation_state_is_taken_as_given_not_from_the_event() -> None:

@@ -26,7 +26,7 @@ non-determinism does, on purpose: fixing the code lets it continue).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal, NoReturn, assert_never
+from typing import Any, NoReturn, assert_never
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -40,6 +40,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from definitions.cursor import Outcome, StepCursor
     from definitions.evaluator import ConditionOutcome
     from definitions.events import Event
     from definitions.models import (
@@ -112,8 +113,6 @@ DISPATCH_RETRY = RetryPolicy(
 # One call = one attempt: the loop in `_attempts` retries, so it can count.
 _SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
-Outcome = Literal["running", "completed", "stopped", "failed"]
-
 
 class StepFailure(Exception):
     """A step failed for good; `message` is for people (the trace and the run's failure)."""
@@ -168,29 +167,27 @@ class WorkflowRun:
 
     async def _interpret(self, input: RunInput) -> None:
         run_id = workflow.info().workflow_id
-        steps = input.definition.steps
+        cursor = StepCursor(input.definition.steps)
         outputs: dict[str, dict[str, Any]] = {}
-        skip_reason: str | None = None
-        for index, step in enumerate(steps):
-            position = f"step {index + 1}/{len(steps)}"
-            if skip_reason is not None:
-                self._steps.append(_skipped(step, skip_reason))
-                skip_reason = None
-                continue
+        position = cursor.first()
+        while position is not None:
+            step = cursor.step_at(position)
             if isinstance(step, ConditionStep):
-                passed = await self._condition(step, input, run_id, outputs, position)
-                if passed:
-                    continue
-                if step.on_false == "stop":
-                    self._outcome = "stopped"
-                    self._stopped_at = step.id
-                    return
-                if step.on_false == "skip_next":
-                    skip_reason = f"skipped because condition {step.id!r} was false (skip_next)"
-                elif step.on_false != "continue":
-                    assert_never(step.on_false)
+                passed = await self._condition(step, input, run_id, outputs, cursor.label(position))
+                move = cursor.after(position, passed)
             else:
-                outputs[step.id] = await self._action(step, input, run_id, outputs, position)
+                outputs[step.id] = await self._action(
+                    step, input, run_id, outputs, cursor.label(position)
+                )
+                move = cursor.after(position)
+            for skipped in move.skipped:
+                reason = f"skipped because condition {skipped.by!r} was false (skip_next)"
+                self._steps.append(_skipped(skipped.step, reason))
+            if move.outcome == "stopped":
+                self._outcome = "stopped"
+                self._stopped_at = move.stopped_at
+                return
+            position = move.next
 
     async def _condition(
         self,

@@ -38,12 +38,9 @@ from app.schemas import (
     WorkflowUpdate,
 )
 from app.temporal.gateway import TemporalGateway
-from definitions.context import ConversationState, CustomerState, state_from_event
 from definitions.dry_run import DryRunReport, dry_run
-from definitions.events import Event
 from definitions.vocabulary import TriggerType
-from desk.errors import DeskNotFound
-from desk.state import load_state
+from desk.field_values import sample_fields
 from store import definitions_repo
 from store.models import WorkflowDefinitionRow
 from temporal_edge import TemporalUnavailable
@@ -311,18 +308,6 @@ async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPub
     return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
 
 
-def _sample_state(session: Session, event: Event) -> tuple[ConversationState, CustomerState | None]:
-    """The conversation (and customer) as the desk store has them, when it has them; else as the
-    sample event describes them. Read only."""
-    try:
-        conversation, customer = load_state(session, event.conversation.id)
-    except DeskNotFound:
-        return state_from_event(event)
-    if customer is None and event.customer is not None:
-        customer = state_from_event(event)[1]
-    return conversation, customer
-
-
 @router.post(
     "/{workflow_id}/test",
     response_model=DryRunReport,
@@ -334,5 +319,6 @@ async def dry_run_workflow(
 ) -> DryRunReport:
     """Dry-run a workflow (draft or active) against a sample event; nothing is changed anywhere."""
     definition = definitions_repo.definition_of(row)
-    conversation, customer = await run_in_threadpool(_sample_state, session, request.event)
-    return dry_run(definition, request.event, conversation, customer, request.sla)
+    # The sample event applied to the desk store as ingestion would apply it, then rolled back.
+    conversation, customer, event = await run_in_threadpool(sample_fields, session, request.event)
+    return dry_run(definition, event, conversation, customer, request.sla)

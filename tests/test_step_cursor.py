@@ -1,0 +1,70 @@
+"""The step cursor decides what comes next for both the interpreter and the dry run."""
+
+from typing import Any
+
+import pytest
+
+from definitions.cursor import StepCursor
+from definitions.models import WorkflowDefinitionIn
+
+
+def cursor(*on_false: str) -> StepCursor:
+    """A condition per `on_false`, each followed by an action."""
+    steps: list[dict[str, Any]] = []
+    for index, rule in enumerate(on_false):
+        steps.append(
+            {
+                "id": f"c{index}",
+                "type": "condition",
+                "field": "customer.segment",
+                "operator": "equals",
+                "value": "vip",
+                "on_false": rule,
+            }
+        )
+        steps.append(
+            {"id": f"a{index}", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}
+        )
+    definition = WorkflowDefinitionIn.model_validate(
+        {"name": "t", "trigger": {"type": "new_conversation"}, "steps": steps}
+    )
+    return StepCursor(definition.steps)
+
+
+def test_a_true_condition_and_an_action_go_on_to_the_next_step() -> None:
+    walk = cursor("stop")
+    assert walk.first() == (0,)
+    move = walk.after((0,), True)
+    assert (move.next, move.outcome, move.skipped) == ((1,), "running", [])
+    end = walk.after((1,))
+    assert (end.next, end.outcome) == (None, "completed")
+
+
+def test_stop_ends_the_run_at_the_condition() -> None:
+    walk = cursor("stop", "stop")
+    move = walk.after((0,), False)
+    assert (move.next, move.outcome, move.stopped_at) == (None, "stopped", "c0")
+    assert [step.id for step in walk.rest((0,))] == ["a0", "c1", "a1"]
+
+
+def test_continue_goes_on_and_skip_next_passes_over_one_step() -> None:
+    walk = cursor("continue", "skip_next")
+    assert walk.after((0,), False).next == (1,)
+    move = walk.after((2,), False)
+    assert [(s.step.id, s.by) for s in move.skipped] == [("a1", "c1")]
+    assert (move.next, move.outcome) == (None, "completed")
+
+
+def test_skip_next_on_the_last_step_skips_nothing() -> None:
+    walk = cursor("skip_next")
+    steps = [walk.step_at((0,))]
+    last = StepCursor(steps)
+    move = last.after((0,), False)
+    assert (move.next, move.outcome, move.skipped) == (None, "completed", [])
+
+
+def test_a_condition_needs_its_result_and_an_empty_definition_has_no_first_step() -> None:
+    with pytest.raises(ValueError, match="needs its result"):
+        cursor("stop").after((0,))
+    assert StepCursor([]).first() is None
+    assert cursor("stop", "stop").label((2,)) == "step 3/4"
