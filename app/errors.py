@@ -21,9 +21,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
+from definitions.runs import StartRefused
 from store.definitions_repo import NotFound, VersionConflict
 from temporal_edge import TemporalUnavailable
 
@@ -184,6 +186,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:
         return error_response(503, "temporal_unavailable", str(exc), headers={"Retry-After": "5"})
 
+    @app.exception_handler(StartRefused)
+    async def _start_refused(_: Request, exc: StartRefused) -> JSONResponse:
+        # Permanent (a payload Temporal refuses): never a 503, never Retry-After.
+        return error_response(422, "start_refused", f"Temporal refused the run: {exc.reason}")
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if not _connection_problem(exc):
+            log.exception("database error", exc_info=exc)
+            return error_response(500, "internal_error", "internal error; see the server log")
+        log.warning("database unavailable: %s", exc)
+        return error_response(
+            503, "database_unavailable", "the database is unreachable", headers={"Retry-After": "5"}
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(exc.status_code, f"http_{exc.status_code}")
@@ -197,6 +214,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "internal error; see the server log")
 
 
+def _connection_problem(exc: DBAPIError) -> bool:
+    """A lost or refused connection, or (SQLite) a database locked past the busy timeout: worth
+    retrying. Anything else the database reports is a bug, not an outage."""
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(
+        word in text
+        for word in ("connect", "connection", "locked", "terminating", "server closed", "timeout")
+    )
+
+
 #: For route decorators: the error responses documented in OpenAPI.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
@@ -205,7 +232,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Stale version (optimistic concurrency)",
         422: "Invalid input; `details` names each offending field",
-        503: "Temporal is unreachable",
+        503: "Temporal (or, for POST /events, the database) is unreachable; retry later",
     }
     wanted = sorted({*statuses, 422})  # any route can answer 422, always in the one shape
     return {

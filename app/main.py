@@ -1,12 +1,17 @@
 """The FastAPI application: `create_app(settings) -> FastAPI`.
 
-The lifespan opens the database (creating the tables) and the Temporal gateways (`app.temporal`).
-Temporal being down at start is tolerated: the API serves what needs only the database, `/health`
-answers 503 naming temporal, and the gateway connects on a later call.
+The lifespan opens the database (creating the tables) and the Temporal gateways (`app.temporal`),
+and runs the outbox relay (`desk.outbox`) as a background task: what events still owe Temporal is
+started as soon as it is reachable. Every API replica runs one; on PostgreSQL they share the
+outbox (row locks with SKIP LOCKED), on SQLite run one API per database.
+Temporal being down at start is tolerated: the API serves what needs only the database, accepts
+events (queued), `/health` answers 503 naming temporal, and the gateway connects on a later call.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +34,7 @@ from app.errors import install_error_handlers
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
 from desk.ingestion import EventIngestor
+from desk.outbox import OutboxDelivery
 from store.db import create_all, make_engine
 from store.settings import Settings, get_settings
 
@@ -74,10 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.gateway = gateway
         app.state.runs = RunsGateway(gateway)
-        app.state.ingestor = EventIngestor(engine, gateway)
+        delivery = OutboxDelivery(engine, gateway)
+        app.state.ingestor = EventIngestor(engine, gateway, delivery)
+        relay = asyncio.create_task(delivery.run_relay(), name="outbox-relay")
         try:
             yield
         finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
             await gateway.close()
             engine.dispose()
 

@@ -244,11 +244,23 @@ class EventAccepted(BaseModel):
 
     event_id: str = Field(description="The event's id (its idempotency key)", examples=["evt-123"])
     run_ids: list[str] = Field(
-        description="Runs the event started (the same ids again for a repeated event)",
+        description=(
+            "Runs the event starts (deterministic ids, known even when queued; the same ids again "
+            "for a repeated event). A run Temporal refused for good is among them, as a failed run "
+            "with the reason"
+        ),
         examples=[["run:wf_3f9a1c2b7d4e5f60:evt-123"]],
     )
     duplicate: bool = Field(
         description="True when this event id was already received: nothing new was started",
+        examples=[False],
+    )
+    queued: bool = Field(
+        default=False,
+        description=(
+            "True when Temporal could not take some of the event's runs now: they wait in the "
+            "outbox and start as soon as it is back, without a resend"
+        ),
         examples=[False],
     )
 

@@ -79,6 +79,48 @@ class RunInput(BaseModel):
         description="Actions are idempotent per (scope, step id); a retry keeps the original's"
     )
     retry_of: str | None = None
+    start_refused: str | None = Field(
+        default=None,
+        description=(
+            "Set on the record of a run Temporal refused to start (`refused_run_input`): the run "
+            "fails at once with this reason, so the refusal shows in the runs list and analytics"
+        ),
+    )
+
+
+class StartRefused(Exception):
+    """A start that no retry can fix (a payload the server refuses as too large, a definition
+    that cannot be serialised): the other runs of the event still start."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: The one step of a refused run's record. It never runs (the run fails before its first step);
+#: it is a condition, so even a worker that does not know `start_refused` only reads.
+_REFUSED_PLACEHOLDER = {
+    "id": "start-refused",
+    "type": "condition",
+    "field": "conversation.id",
+    "operator": "is_not_set",
+    "on_false": "stop",
+}
+
+
+def refused_run_input(run_input: RunInput, reason: str) -> RunInput:
+    """The small record of a run that could not be started: same ids, definition name, version
+    and trigger (so its search attributes and listing are the real run's), no real steps."""
+    definition = run_input.definition
+    placeholder = WorkflowDefinitionIn.model_validate(
+        {
+            "name": definition.name,
+            "status": definition.status,
+            "trigger": definition.trigger.model_dump(mode="json"),
+            "steps": [_REFUSED_PLACEHOLDER],
+        }
+    )
+    return run_input.model_copy(update={"definition": placeholder, "start_refused": reason[:2000]})
 
 
 StepStatus = Literal["running", "passed", "failed", "completed", "skipped", "error"]

@@ -2,22 +2,23 @@
 caused by runs, e.g. a status change).
 
     ingestor = EventIngestor(engine, starter)
-    result = await ingestor.ingest(event)   # IngestResult(run_ids=[...], duplicate=False)
+    result = await ingestor.ingest(event)   # IngestResult(run_ids, duplicate, queued)
 
-1. The event id is the idempotency key: an id already recorded returns the stored run ids and
-   starts nothing.
-2. The event is mirrored into the desk store (one transaction), with the sentiment of a customer
-   message computed when the desk did not send it (the runs get the filled-in event).
+One database transaction accepts the event (SPEC §3.1, the transactional outbox):
+1. The event id is the idempotency key: an id already recorded returns the stored run ids.
+2. The event is mirrored into the desk store, with the sentiment of a customer message computed
+   when the desk did not send it (the runs get the filled-in event).
 3. Loop guard: no run starts for an event whose causal chain is deeper than MAX_CAUSAL_DEPTH;
    messages written by automations never match new_message (definitions.matching).
 4. Candidates come from the trigger index (`store.trigger_index`: trigger type, channel in
    (channel, "*")) — active definitions only, never a scan of every definition — and
-   `match_trigger` decides.
-5. Each match starts `WorkflowRun` with the deterministic id `run_workflow_id(definition, event)`
-   through the injected `RunStarter` (Temporal lives outside the domain); the SLA tracker of the
-   conversation gets the event once any sla_breach definition exists (`_feeds_sla_tracker`).
-6. The EventRow is recorded last, with the run ids. A crash between 5 and 6 is safe: the retry
-   starts the same ids, which the starter treats as already started.
+   `match_trigger` decides; each match is run `run_workflow_id(definition, event)`.
+5. The EventRow (with the run ids) and the outbox rows (one per run start, one for the SLA
+   tracker once any sla_breach definition exists: `_feeds_sla_tracker`) are added.
+After the commit the event is accepted for good. Its rows are then handed to Temporal at once
+(`desk.outbox.OutboxDelivery.drain`, short RPC timeout); what Temporal could not take stays in the
+outbox for the relay, and the answer says `queued`. A repeated event id delivers whatever of it
+is still waiting (a sender resending after a crash).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -33,35 +33,44 @@ from sqlmodel import Session
 
 from definitions.events import Event
 from definitions.matching import TRIGGER_FOR_EVENT, match_trigger
-from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, run_workflow_id
+from definitions.runs import (
+    MAX_CAUSAL_DEPTH,
+    RunInput,
+    refused_run_input,
+    run_workflow_id,
+    sla_workflow_id,
+)
 from desk.mirror import mirror_event
+from desk.outbox import Known, OutboxDelivery
 from desk.sentiment import fill_sentiment
-from store import definitions_repo
+from desk.starter import RunStarter
+from store import definitions_repo, outbox
 from store.db import session_scope
-from store.models import ConversationRow, EventRow
+from store.models import ConversationRow, EventRow, OutboxRow
 from store.trigger_index import candidate_definitions
 
 log = logging.getLogger(__name__)
 
-
-class RunStarter(Protocol):
-    """Starts runs and feeds SLA trackers (implemented with a Temporal client by the app's gateway
-    and by activities.dispatch)."""
-
-    async def start_run(self, run_input: RunInput) -> None:
-        """Start WorkflowRun `run_workflow_id(run_input.definition_id, run_input.event.id)`.
-        Must be idempotent: an id that was already started is not an error."""
-        ...
-
-    async def signal_sla(self, event: Event) -> None:
-        """Signal-with-start the ConversationSla tracker of `event.conversation.id`."""
-        ...
+__all__ = ["EventIngestor", "IngestResult", "RunStarter", "runs_for_event"]
 
 
 @dataclass
 class IngestResult:
     run_ids: list[str] = field(default_factory=list)
     duplicate: bool = False
+    #: Some of the event's runs or signals wait in the outbox (Temporal unreachable): they start
+    #: as soon as it is back, without the sender doing anything.
+    queued: bool = False
+
+
+@dataclass
+class _Accepted:
+    """What the acceptance transaction decided."""
+
+    run_ids: list[str]
+    duplicate: bool
+    conversation_id: str
+    known: Known = field(default_factory=dict)
 
 
 def runs_for_event(session: Session, event: Event) -> list[RunInput]:
@@ -110,69 +119,110 @@ def _feeds_sla_tracker(session: Session, event: Event) -> bool:
 # ---------------------------------------------------------------- ingestion
 
 
-MIRROR_ATTEMPTS = 3
+ACCEPT_ATTEMPTS = 3
 
 
 class EventIngestor:
-    """The ingestion core; `engine` is the supportflow database, `starter` talks to Temporal."""
+    """The ingestion core; `engine` is the supportflow database, `starter` talks to Temporal.
+    `delivery` (default: one of its own) is shared with the relay in the API process."""
 
-    def __init__(self, engine: Engine, starter: RunStarter) -> None:
+    def __init__(
+        self, engine: Engine, starter: RunStarter, delivery: OutboxDelivery | None = None
+    ) -> None:
         self.engine = engine
         self.starter = starter
+        self.delivery = delivery or OutboxDelivery(engine, starter)
 
-    def recorded_run_ids(self, event_id: str) -> list[str] | None:
-        """The run ids of an already-ingested event, or None if it is new."""
-        with Session(self.engine) as session:
-            row = session.get(EventRow, event_id)
-            return None if row is None else list(row.run_ids)
-
-    def _mirror_and_match(self, event: Event) -> tuple[list[RunInput], bool]:
-        """Mirror the event; return the runs it starts and whether its SLA tracker needs it.
+    def _accept(self, event: Event) -> _Accepted:
+        """The one transaction (see the module docstring).
 
         Two events about the same new customer or conversation can race to insert it (on
-        PostgreSQL; SQLite serialises writers): the loser's transaction is rolled back and run
-        again, and then finds the row and updates it."""
-        for attempt in range(MIRROR_ATTEMPTS):
+        PostgreSQL; SQLite serialises writers), and so can two deliveries of one event id: the
+        loser's transaction is rolled back and run again, and then finds the row."""
+        for attempt in range(ACCEPT_ATTEMPTS):
             try:
                 with session_scope(self.engine) as session:
-                    mirror_event(session, event)
-                    return runs_for_event(session, event), _feeds_sla_tracker(session, event)
+                    return _accept_in(session, event)
             except IntegrityError:
-                if attempt == MIRROR_ATTEMPTS - 1:
+                if attempt == ACCEPT_ATTEMPTS - 1:
                     raise
-                log.info("event %s: concurrent insert while mirroring, trying again", event.id)
+                log.info("event %s: concurrent insert, trying again", event.id)
         raise AssertionError("unreachable")
 
-    def _record(self, event: Event, run_ids: list[str]) -> IngestResult:
-        try:
-            with session_scope(self.engine) as session:
-                session.add(
-                    EventRow(
-                        id=event.id,
-                        type=event.type,
-                        conversation_id=event.conversation.id,
-                        payload=event.model_dump(mode="json"),
-                        run_ids=run_ids,
-                    )
-                )
-        except IntegrityError:
-            stored = self.recorded_run_ids(event.id)
-            if stored is None:
-                raise
-            return IngestResult(run_ids=stored, duplicate=True)
-        return IngestResult(run_ids=run_ids, duplicate=False)
-
     async def ingest(self, event: Event) -> IngestResult:
-        """Ingest one event (see the module docstring). Errors from the database or the starter
-        propagate; calling again with the same event is always safe."""
-        stored = await asyncio.to_thread(self.recorded_run_ids, event.id)
-        if stored is not None:
-            return IngestResult(run_ids=stored, duplicate=True)
+        """Accept one event durably, then hand its runs and signal to Temporal (see the module
+        docstring). Only database errors propagate; calling again with the same event is safe."""
         event = fill_sentiment(event)
-        runs, track_sla = await asyncio.to_thread(self._mirror_and_match, event)
-        for run_input in runs:
-            await self.starter.start_run(run_input)
-        if track_sla:
-            await self.starter.signal_sla(event)
-        run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
-        return await asyncio.to_thread(self._record, event, run_ids)
+        accepted = await asyncio.to_thread(self._accept, event)
+        queued = await self._deliver(event.id, accepted)
+        return IngestResult(run_ids=accepted.run_ids, duplicate=accepted.duplicate, queued=queued)
+
+    async def _deliver(self, event_id: str, accepted: _Accepted) -> bool:
+        """Try the event's waiting rows now; True when some are left for the relay."""
+        if accepted.duplicate:
+            if await asyncio.to_thread(outbox.pending_for_event, self.engine, event_id) == 0:
+                return False
+        elif not accepted.known:
+            return False
+        if self.delivery.paused:  # Temporal failed a moment ago: do not wait for it again
+            self.delivery.wake()
+            return True
+        drained = await self.delivery.drain(accepted.conversation_id, accepted.known)
+        if drained == "drained":
+            return False
+        left = await asyncio.to_thread(outbox.pending_for_event, self.engine, event_id)
+        if left:
+            self.delivery.wake()
+        return left > 0
+
+
+def _accept_in(session: Session, event: Event) -> _Accepted:
+    stored = session.get(EventRow, event.id)
+    if stored is not None:
+        return _Accepted(list(stored.run_ids), True, stored.conversation_id)
+    mirror_event(session, event)
+    runs = runs_for_event(session, event)
+    track_sla = _feeds_sla_tracker(session, event)
+    run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
+    session.add(
+        EventRow(
+            id=event.id,
+            type=event.type,
+            conversation_id=event.conversation.id,
+            payload=event.model_dump(mode="json"),
+            run_ids=run_ids,
+        )
+    )
+    rows: list[tuple[OutboxRow, RunInput | Event]] = []
+    for run_id, run_input in zip(run_ids, runs, strict=True):
+        row = outbox.outbox_row(
+            outbox.KIND_START_RUN,
+            event.id,
+            event.conversation.id,
+            run_id,
+            _run_payload(run_input),
+        )
+        rows.append((row, run_input))
+    if track_sla:
+        row = outbox.outbox_row(
+            outbox.KIND_SIGNAL_SLA,
+            event.id,
+            event.conversation.id,
+            sla_workflow_id(event.conversation.id),
+            {},
+        )
+        rows.append((row, event))
+    session.add_all([row for row, _ in rows])
+    session.flush()  # assigns the row ids
+    known: dict[int, RunInput | Event] = {row.id: work for row, work in rows if row.id is not None}
+    return _Accepted(run_ids, False, event.conversation.id, known)
+
+
+def _run_payload(run_input: RunInput) -> dict[str, object]:
+    """A start row's payload: the run input without the event (stored once, in `events`). A
+    definition that cannot even be written as JSON is recorded as its refusal."""
+    try:
+        return run_input.model_dump(mode="json", exclude={"event"})
+    except (ValueError, TypeError, RecursionError) as exc:
+        reason = f"the definition cannot be serialised: {type(exc).__name__}: {exc}"
+        return refused_run_input(run_input, reason).model_dump(mode="json", exclude={"event"})

@@ -76,6 +76,29 @@ class EventRow(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
 
 
+class OutboxRow(SQLModel, table=True):
+    """Temporal work an accepted event still owes (SPEC §3.1, the transactional outbox): written
+    in the event's own transaction, deleted once done. Drained per conversation in id order
+    (`store.outbox`, `desk.outbox`).
+
+    kind "start_run": `payload` is the RunInput without its event (the event is in `events`);
+    kind "signal_sla": the event for the conversation's tracker (payload empty). Room for more
+    kinds (e.g. wake-up hints for waiting runs)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_conversation", "conversation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    event_id: str = Field(index=True, max_length=300)
+    conversation_id: str = Field(max_length=200)
+    workflow_id: str = Field(max_length=600)  # the run or tracker it starts/signals
+    payload: dict[str, Any] = _json({})
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # ---------------------------------------------------------------- desk mirror
 
 

@@ -3,12 +3,15 @@
 Ingestion, dispatched events, retries and SLA breaches all start runs through one private
 `_start_run` (as Tracecat's single `_start_workflow`), so every run carries the same search
 attributes, the same kind of static summary, `REJECT_DUPLICATE` (an id that ran once never runs
-again), the RPC timeout and the mapping of RPC failures to `TemporalUnavailable`.
+again), the RPC timeout and the classification of failures: `StartRefused` for what no retry
+can fix (a payload that cannot be serialised, a request the server rejects as invalid, e.g. too
+large), `TemporalUnavailable` for everything else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio.common import (
@@ -18,7 +21,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from definitions.events import Event
 from definitions.runs import (
@@ -29,6 +32,7 @@ from definitions.runs import (
     RunInput,
     SlaSignal,
     SlaTrackerInput,
+    StartRefused,
     retry_base,
     retry_run_id,
     run_workflow_id,
@@ -42,6 +46,25 @@ from temporal_edge.search import SearchAttr, quote, run_search_attributes
 MAX_RETRIES = 100
 
 BreachStart = Literal["started", "already_started", "id_taken"]
+
+#: Statuses with which the server refuses the request itself (blob too large, bad search
+#: attribute): asking again would get the same answer.
+PERMANENT_STATUSES = frozenset({RPCStatusCode.INVALID_ARGUMENT})
+
+#: What encoding a payload raises when it cannot be serialised (pydantic's
+#: PydanticSerializationError is a ValueError; too deep a structure, a RecursionError).
+_ENCODING_ERRORS = (ValueError, TypeError, RecursionError, OverflowError)
+
+
+def _refused(exc: BaseException) -> StartRefused | None:
+    """`StartRefused` for a failure no retry can fix, else None."""
+    if isinstance(exc, RPCError):
+        if exc.status in PERMANENT_STATUSES:
+            return StartRefused(f"Temporal refused the start: {exc.message or exc}")
+        return None
+    if isinstance(exc, _ENCODING_ERRORS):
+        return StartRefused(f"the input cannot be serialised: {type(exc).__name__}: {exc}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,9 +95,11 @@ async def _start_run(
     task_queue: str,
     id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
     memo: dict[str, Any] | None = None,
+    rpc_timeout: timedelta = RPC_TIMEOUT,
 ) -> StartedRun | None:
     """Start one WorkflowRun; None when a run with this id exists (running, under
-    `USE_EXISTING`, or closed: `REJECT_DUPLICATE`)."""
+    `USE_EXISTING`, or closed: `REJECT_DUPLICATE`). Raises `StartRefused` or
+    `TemporalUnavailable`."""
     try:
         handle = await client.start_workflow(
             WORKFLOW_RUN,
@@ -86,24 +111,31 @@ async def _start_run(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=run_summary(run_input),
             memo=memo,
-            rpc_timeout=RPC_TIMEOUT,
+            rpc_timeout=rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         return None
-    except RPCError as exc:
+    except (RPCError, *_ENCODING_ERRORS) as exc:
+        refused = _refused(exc)
+        if refused is not None:
+            raise refused from exc
+        assert isinstance(exc, RPCError)
         raise rpc_failure(client, exc) from exc
     return StartedRun(workflow_id, handle.result_run_id or "")
 
 
-async def start_event_run(client: Client, run_input: RunInput, *, task_queue: str) -> None:
+async def start_event_run(
+    client: Client, run_input: RunInput, *, task_queue: str, rpc_timeout: timedelta = RPC_TIMEOUT
+) -> None:
     """The run of one (definition, event), id `run:{definition}:{event}`; starting it again (a
-    duplicate event, a retried dispatch) is a no-op."""
+    duplicate event, a retried dispatch, the outbox relay) is a no-op."""
     await _start_run(
         client,
         run_input,
         workflow_id=run_workflow_id(run_input.definition_id, run_input.event.id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        rpc_timeout=rpc_timeout,
     )
 
 
@@ -156,8 +188,11 @@ async def start_breach_run(
     return "already_started" if same else "id_taken"
 
 
-async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
-    """Hand an event to its conversation's SLA tracker, starting the tracker if needed."""
+async def signal_sla(
+    client: Client, event: Event, *, task_queue: str, rpc_timeout: timedelta = RPC_TIMEOUT
+) -> None:
+    """Hand an event to its conversation's SLA tracker, starting the tracker if needed. At least
+    once: the tracker ignores an event id it has seen (`SlaClocks.apply`)."""
     conversation_id = event.conversation.id
     try:
         await client.start_workflow(
@@ -171,9 +206,13 @@ async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(SearchAttr.CONVERSATION_ID.key, conversation_id)]
             ),
-            rpc_timeout=RPC_TIMEOUT,
+            rpc_timeout=rpc_timeout,
         )
-    except RPCError as exc:
+    except (RPCError, *_ENCODING_ERRORS) as exc:
+        refused = _refused(exc)
+        if refused is not None:
+            raise refused from exc
+        assert isinstance(exc, RPCError)
         raise rpc_failure(client, exc) from exc
 
 

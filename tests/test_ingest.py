@@ -6,14 +6,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from definitions.events import Event
-from definitions.runs import MAX_CAUSAL_DEPTH, RunInput
+from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, StartRefused, run_workflow_id
 from desk.ingestion import EventIngestor
+from desk.outbox import OutboxDelivery
 from desk.state import conversation_view
 from store.db import session_scope
-from store.models import EventRow, TriggerIndexRow, WorkflowDefinitionRow
+from store import outbox
+from store.models import EventRow, OutboxRow, TriggerIndexRow, WorkflowDefinitionRow
 from store.trigger_index import index_definition, unindex_definition
 from tests.desk_builders import make_event, store_definition
 
@@ -137,19 +139,71 @@ async def test_same_event_id_again_starts_nothing_and_returns_the_same_ids(defs:
     assert row.run_ids == first.run_ids and row.conversation_id == "c-9"
 
 
-async def test_a_failed_start_records_nothing_so_the_retry_starts_the_same_ids(
+async def test_temporal_down_accepts_the_event_and_the_relay_starts_its_runs_later(
     defs: Engine,
 ) -> None:
-    with pytest.raises(ConnectionError):
-        await EventIngestor(defs, RecordingStarter(fail_on_start=True)).ingest(make_event("evt-1"))
-    with Session(defs) as session:
-        assert session.get(EventRow, "evt-1") is None
-    starter = RecordingStarter()
-    result = await EventIngestor(defs, starter).ingest(make_event("evt-1"))
-    assert not result.duplicate and len(result.run_ids) == 2
-    with Session(defs) as session:  # mirrored once even though ingested twice
+    down = RecordingStarter(fail_on_start=True)
+    first = await EventIngestor(defs, down).ingest(make_event("evt-1"))
+    assert first.queued and not first.duplicate and len(first.run_ids) == 2
+    with Session(defs) as session:  # accepted for good: recorded, mirrored, in the outbox
+        assert session.get(EventRow, "evt-1") is not None
+        rows = session.exec(select(OutboxRow).order_by(col(OutboxRow.id))).all()
+    assert [r.kind for r in rows] == ["start_run", "start_run", "signal_sla"]
+    assert rows[0].attempts == 1 and "temporal is down" in (rows[0].last_error or "")
+    up = RecordingStarter()
+    assert await OutboxDelivery(defs, up).relay_round() == 1
+    assert sorted(run_workflow_id(r.definition_id, r.event.id) for r in up.started) == sorted(
+        first.run_ids
+    )
+    assert [e.id for e in up.signalled] == ["evt-1"]
+    assert outbox.pending_count(defs) == 0
+    with Session(defs) as session:  # mirrored once
         view = conversation_view(session, "c-9")
     assert view is not None and len(view["messages"]) == 1
+
+
+async def test_the_relay_keeps_each_conversations_order(defs: Engine) -> None:
+    down = EventIngestor(defs, RecordingStarter(fail_on_start=True))
+    for number in range(4):
+        await down.ingest(make_event(f"evt-{number}", message={"id": f"m-{number}"}))
+    up = RecordingStarter()
+    await OutboxDelivery(defs, up).relay_round()
+    assert [e.id for e in up.signalled] == ["evt-0", "evt-1", "evt-2", "evt-3"]
+    events = [r.event.id for r in up.started]
+    assert events == sorted(events)
+
+
+async def test_a_resent_event_delivers_what_is_still_waiting(defs: Engine) -> None:
+    await EventIngestor(defs, RecordingStarter(fail_on_start=True)).ingest(make_event("evt-1"))
+    up = RecordingStarter()
+    again = await EventIngestor(defs, up).ingest(make_event("evt-1"))
+    assert again.duplicate and not again.queued and len(up.started) == 2
+    assert outbox.pending_count(defs) == 0
+
+
+class RefusingStarter(RecordingStarter):
+    """Refuses, for good, the runs of one definition (as Temporal refuses a too large input)."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def start_run(self, run_input: RunInput) -> None:
+        if run_input.definition_id == self.refused and run_input.start_refused is None:
+            raise StartRefused("Blob data size exceeds limit.")
+        await super().start_run(run_input)
+
+
+async def test_a_refused_start_never_blocks_the_other_runs(defs: Engine) -> None:
+    starter = RefusingStarter("new-msg-any")
+    result = await EventIngestor(defs, starter).ingest(make_event("evt-1"))
+    assert not result.queued and len(result.run_ids) == 2
+    by_id = {run.definition_id: run for run in starter.started}
+    assert by_id["refund-wa"].start_refused is None
+    record = by_id["new-msg-any"]  # the refusal, recorded as a run that fails with the reason
+    assert record.start_refused == "Blob data size exceeds limit."
+    assert record.definition.name == "d" and record.definition_version == 3
+    assert outbox.pending_count(defs) == 0
 
 
 async def test_loop_guard_stops_runs_past_the_maximum_depth(defs: Engine) -> None:

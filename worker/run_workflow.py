@@ -140,6 +140,10 @@ class WorkflowRun:
 
     @workflow.run
     async def run(self, input: RunInput) -> RunResult:
+        if input.start_refused is not None:
+            # The record of a start Temporal refused (definitions.runs.refused_run_input): fail at
+            # once with the reason. Only such new inputs take this branch; old histories replay.
+            self._fail(f"the run could not be started: {input.start_refused}")
         try:
             await self._interpret(input)
             if self._outcome == "running":

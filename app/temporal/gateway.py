@@ -45,6 +45,8 @@ COUNT_TTL = 5.0  # seconds
 RECONNECT_INTERVAL = 2.0  # seconds between connection attempts while Temporal is down
 CONNECT_TIMEOUT = 3.0  # seconds
 PING_TIMEOUT = 2.0  # seconds
+#: Deadline of the starts and signals of ingestion (inline and from the outbox relay).
+START_RPC_TIMEOUT = timedelta(seconds=3)
 
 
 class TemporalGateway:
@@ -110,13 +112,24 @@ class TemporalGateway:
     # ------------------------------------------------------------ RunStarter
 
     async def start_run(self, run_input: RunInput) -> None:
-        """Start one WorkflowRun (id `run:{definition}:{event}`); starting it again is a no-op."""
-        await start_event_run(await self.client(), run_input, task_queue=self.settings.task_queue)
+        """Start one WorkflowRun (id `run:{definition}:{event}`); starting it again is a no-op.
+        A short RPC timeout: ingestion would rather leave the start to the outbox relay."""
+        await start_event_run(
+            await self.client(),
+            run_input,
+            task_queue=self.settings.task_queue,
+            rpc_timeout=START_RPC_TIMEOUT,
+        )
         self._counts.pop(run_input.definition_id, None)
 
     async def signal_sla(self, event: Event) -> None:
         """Hand an event to the conversation's SLA tracker, starting the tracker if needed."""
-        await signal_sla(await self.client(), event, task_queue=self.settings.task_queue)
+        await signal_sla(
+            await self.client(),
+            event,
+            task_queue=self.settings.task_queue,
+            rpc_timeout=START_RPC_TIMEOUT,
+        )
 
     # ------------------------------------------------------------ counts
 

@@ -24,6 +24,14 @@ router = APIRouter(prefix="/events", tags=["events"])
 async def receive_event(
     *, ingestor: IngestorDep, event: Annotated[Event, Body(examples=[EVENT_EXAMPLE])]
 ) -> EventAccepted:
-    """Accept one event and start the runs it triggers; the same event id again starts nothing."""
+    """Accept one event durably and start the runs it triggers; the same event id again starts
+    nothing. `202` means accepted for good: runs Temporal could not take now are `queued` and start
+    as soon as it is back. `503` only when the database is unreachable (then nothing was
+    written)."""
     result = await ingestor.ingest(event)
-    return EventAccepted(event_id=event.id, run_ids=result.run_ids, duplicate=result.duplicate)
+    return EventAccepted(
+        event_id=event.id,
+        run_ids=result.run_ids,
+        duplicate=result.duplicate,
+        queued=result.queued,
+    )

@@ -1,0 +1,178 @@
+"""Delivering the transactional outbox to Temporal (SPEC §3.1): what an accepted event still owes
+Temporal (run starts, SLA tracker signals) is in `store.outbox`; this module hands it over.
+
+    delivery = OutboxDelivery(engine, starter)
+    await delivery.drain(conversation_id, known)   # inline, right after the event's commit
+    await delivery.run_relay()                      # the API's background task
+
+- Per conversation, in id order: a conversation's head row must be done before the next one is
+  tried, so its tracker sees its events in order and a run never starts before an earlier
+  event's. One drainer per conversation: an in-process lock, plus (PostgreSQL) the head's row
+  lock taken with `SKIP LOCKED`, so several API replicas share the outbox.
+- Exactly once / at least once: run ids are deterministic and an existing id is not an error, so
+  a start delivered twice (a crash before the row's delete commits) starts one run; a signal
+  delivered twice is ignored by the tracker (it remembers the event ids it applied).
+- Errors: `StartRefused` (no retry can fix it) turns into the small failed record of the run
+  (`refused_run_input`), so the refusal is visible in the runs list and analytics and the rest of
+  the conversation's rows carry on; any other error keeps the row (attempts and last error
+  counted) and stops this conversation until the next round. A Temporal failure also pauses
+  inline attempts for `PAUSE_AFTER_FAILURE` seconds: while Temporal is down, events are accepted
+  (queued) without waiting for an RPC timeout each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from definitions.events import Event
+from definitions.runs import RunInput, StartRefused, refused_run_input
+from desk.starter import RunStarter
+from store import outbox
+from store.models import EventRow, OutboxRow
+
+log = logging.getLogger(__name__)
+
+#: Seconds between relay rounds when nothing wakes it (and after Temporal failed).
+RELAY_INTERVAL = 1.0
+#: Seconds inline delivery is skipped after a Temporal failure (the relay keeps trying).
+PAUSE_AFTER_FAILURE = 1.0
+
+Drained = Literal["drained", "held", "failed"]
+Known = Mapping[int, RunInput | Event]
+
+
+class OutboxDelivery:
+    """Drains the outbox of `engine` through `starter` (see the module docstring)."""
+
+    def __init__(self, engine: Engine, starter: RunStarter) -> None:
+        self.engine = engine
+        self.starter = starter
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._paused_until = 0.0
+        self._wake = asyncio.Event()
+
+    @property
+    def paused(self) -> bool:
+        """True shortly after a Temporal failure: leave new rows to the relay."""
+        return time.monotonic() < self._paused_until
+
+    def wake(self) -> None:
+        """Ask the relay for a round now (rows were left for it)."""
+        self._wake.set()
+
+    # ------------------------------------------------------------ one conversation
+
+    async def drain(self, conversation_id: str, known: Known | None = None) -> Drained:
+        """Deliver the conversation's rows in order. "drained": none left; "held": another
+        replica is draining it; "failed": a row could not be delivered and stays (Temporal down).
+        `known`: row id -> its run input or event already in memory (saves reading them back)."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._drain_locked(conversation_id, known or {})
+        finally:
+            if not lock.locked() and self._locks.get(conversation_id) is lock:
+                del self._locks[conversation_id]
+
+    async def _drain_locked(self, conversation_id: str, known: Known) -> Drained:
+        while True:
+            claim = await asyncio.to_thread(outbox.claim_head, self.engine, conversation_id)
+            if claim == "empty":
+                return "drained"
+            if claim == "held":
+                return "held"
+            assert isinstance(claim, outbox.Claim)
+            try:
+                error = await self._deliver(claim.row, known.get(claim.row_id))
+            except BaseException:
+                await asyncio.to_thread(claim.release)
+                raise
+            await asyncio.to_thread(_settle, claim, error)
+            if error is not None:
+                self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+                log.warning("outbox %s (%s): %s", claim.row_id, claim.row.workflow_id, error)
+                return "failed"
+
+    async def _deliver(self, row: OutboxRow, known: RunInput | Event | None) -> str | None:
+        """Hand one row to Temporal; None when done (delivered, or refused for good and
+        recorded), else why it must stay."""
+        try:
+            if row.kind == outbox.KIND_START_RUN:
+                run_input = known if isinstance(known, RunInput) else self._run_input(row)
+                await self._start(run_input)
+            elif row.kind == outbox.KIND_SIGNAL_SLA:
+                event = known if isinstance(known, Event) else self._event(row.event_id)
+                try:
+                    await self.starter.signal_sla(event)
+                except StartRefused as refused:
+                    log.error(
+                        "event %s not given to %s: %s", row.event_id, row.workflow_id, refused
+                    )
+            else:
+                return f"unknown outbox kind {row.kind!r} (written by a newer version?)"
+        except StartRefused as refused:  # even the refusal's record was refused
+            log.error("run %s refused, and so was its record: %s", row.workflow_id, refused)
+        except Exception as exc:  # Temporal unreachable (or a bug): the row stays
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    async def _start(self, run_input: RunInput) -> None:
+        try:
+            await self.starter.start_run(run_input)
+        except StartRefused as refused:
+            log.warning("run of %s refused for good: %s", run_input.definition_id, refused.reason)
+            await self.starter.start_run(refused_run_input(run_input, refused.reason))
+
+    def _event(self, event_id: str) -> Event:
+        with Session(self.engine) as session:
+            row = session.get(EventRow, event_id)
+            if row is None:
+                raise LookupError(f"event {event_id} of an outbox row is not recorded")
+            return Event.model_validate(row.payload)
+
+    def _run_input(self, row: OutboxRow) -> RunInput:
+        return RunInput.model_validate({**row.payload, "event": self._event(row.event_id)})
+
+    # ------------------------------------------------------------ the relay
+
+    async def relay_round(self) -> int:
+        """Drain every conversation with waiting rows (longest waiting first) until Temporal
+        fails; returns how many conversations were drained."""
+        drained = 0
+        for conversation_id in await asyncio.to_thread(outbox.pending_conversations, self.engine):
+            lock = self._locks.get(conversation_id)
+            if lock is not None and lock.locked():
+                continue  # an inline drain is on it
+            outcome = await self.drain(conversation_id)
+            if outcome == "failed":
+                break  # Temporal is down: the next round tries again
+            drained += outcome == "drained"
+        return drained
+
+    async def run_relay(self) -> None:
+        """Forever: a round, then wait for `wake()` or `RELAY_INTERVAL`. Cancel to stop."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.relay_round()
+            except Exception:  # the database is down, say: log and keep going
+                log.exception("outbox relay round failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), RELAY_INTERVAL)
+            except TimeoutError:
+                pass
+
+
+def _settle(claim: outbox.Claim, error: str | None) -> None:
+    if error is None:
+        claim.done()
+    else:
+        claim.failed(error)
+    claim.finish()

@@ -1,0 +1,130 @@
+"""The transactional outbox (`OutboxRow`, SPEC §3.1): rows are added in the event's own
+transaction (`desk.ingestion`), claimed one at a time per conversation (its head: the lowest id)
+and deleted once Temporal took them (`desk.outbox`).
+
+PostgreSQL: `claim_head` locks the head with `SELECT ... FOR UPDATE SKIP LOCKED` and keeps that
+transaction open while the caller talks to Temporal, so API replicas never work on one
+conversation at the same time: a locked head means another replica is draining it, and the
+conversation is skipped. SQLite has no row locks and one writer at a time: the head is read in a
+short transaction and the caller serialises each conversation in its own process (one relay per
+database).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from store.models import OutboxRow
+
+KIND_START_RUN = "start_run"
+KIND_SIGNAL_SLA = "signal_sla"
+
+#: Longest `last_error` kept on a row.
+ERROR_CHARS = 2000
+
+
+def pending_conversations(engine: Engine, limit: int = 200) -> list[str]:
+    """Conversations with outbox rows, the longest waiting first."""
+    first = func.min(OutboxRow.id).label("first")
+    query = (
+        select(OutboxRow.conversation_id, first)
+        .group_by(col(OutboxRow.conversation_id))
+        .order_by(first)
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        return [conversation_id for conversation_id, _ in session.exec(query).all()]
+
+
+def pending_for_event(engine: Engine, event_id: str) -> int:
+    """How many outbox rows of this event are still waiting."""
+    query = select(func.count()).select_from(OutboxRow).where(OutboxRow.event_id == event_id)
+    with Session(engine) as session:
+        return int(session.exec(query).one())
+
+
+def pending_count(engine: Engine) -> int:
+    """All waiting rows (health, tests)."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(OutboxRow)).one())
+
+
+class Claim:
+    """The head row of one conversation, held until `finish`: `done()` deletes it, `failed()`
+    counts the attempt; both are written by `finish()`, which also releases the lock."""
+
+    def __init__(self, session: Session, row: OutboxRow) -> None:
+        self.session = session
+        self.row = row
+
+    @property
+    def row_id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+    def done(self) -> None:
+        # A statement, not session.delete: on SQLite another process may have deleted it meanwhile.
+        self.session.exec(delete(OutboxRow).where(col(OutboxRow.id) == self.row_id))  # type: ignore[call-overload]
+
+    def failed(self, error: str) -> None:
+        self.session.exec(
+            update(OutboxRow)  # type: ignore[call-overload]
+            .where(col(OutboxRow.id) == self.row_id)
+            .values(attempts=OutboxRow.attempts + 1, last_error=error[:ERROR_CHARS])
+        )
+
+    def finish(self) -> None:
+        try:
+            self.session.commit()
+        finally:
+            self.session.close()
+
+    def release(self) -> None:
+        """Give the row back untouched."""
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+
+def claim_head(engine: Engine, conversation_id: str) -> Claim | Literal["empty", "held"]:
+    """The conversation's oldest row; "empty" when it has none, "held" when (PostgreSQL)
+    another replica holds it. Call `finish()` or `release()` on the claim."""
+    locking = engine.dialect.name == "postgresql"
+    head = (
+        select(func.min(OutboxRow.id))
+        .where(OutboxRow.conversation_id == conversation_id)
+        .scalar_subquery()
+    )
+    query = select(OutboxRow).where(col(OutboxRow.id) == head)
+    if locking:
+        query = query.with_for_update(skip_locked=True)
+    session = Session(engine, expire_on_commit=False)
+    try:
+        row = session.exec(query).first()
+        held = row is None and locking and session.exec(select(head)).first() is not None
+        if row is None or not locking:
+            session.commit()  # SQLite: never hold the write lock while Temporal is called
+    except BaseException:
+        session.close()
+        raise
+    if row is None:
+        session.close()
+        return "held" if held else "empty"
+    return Claim(session, row)
+
+
+def outbox_row(
+    kind: str, event_id: str, conversation_id: str, workflow_id: str, payload: dict[str, Any]
+) -> OutboxRow:
+    return OutboxRow(
+        kind=kind,
+        event_id=event_id,
+        conversation_id=conversation_id,
+        workflow_id=workflow_id,
+        payload=payload,
+    )
