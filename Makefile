@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-pg lint bench clean
+.PHONY: install run test test-pg lint bench chaos clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench --quick
+
+# The long fault run: 2,000 events, two APIs and two workers on PostgreSQL, repeated kills.
+chaos: install
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV)

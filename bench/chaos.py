@@ -116,7 +116,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if base.startswith("postgresql"):
             db_url, schema = fresh_schema(base)
         else:
-            print("DATABASE_URL is not PostgreSQL: running on SQLite with one API", file=sys.stderr)
+            sys.stderr.write("DATABASE_URL is not PostgreSQL: running on SQLite with one API\n")
             db_url = f"sqlite:///{Path(tmp) / 'supportflow.db'}"
         apis = 2 if schema else 1
         try:
@@ -128,8 +128,7 @@ async def main_async(args: argparse.Namespace) -> int:
     OUT_DIR.mkdir(exist_ok=True)
     path = OUT_DIR / f"chaos-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures, indent=2))
-    print(f"written to {path}")
+    sys.stdout.write(f"{json.dumps(figures, indent=2)}\nwritten to {path}\n")
     ok = (
         figures["effects_lost"] == 0
         and figures["effects_duplicated"] == 0

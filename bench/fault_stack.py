@@ -209,7 +209,10 @@ class FaultStack:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()
 
@@ -258,7 +261,9 @@ class FaultStack:
                             await on_accepted(len(answers))
                         return
                     if response is not None and response.status_code < 500:
-                        raise AssertionError(f"{event['id']}: {response.status_code} {response.text}")
+                        raise AssertionError(
+                            f"{event['id']}: {response.status_code} {response.text}"
+                        )
                     if time.monotonic() > stop_at:
                         raise AssertionError(f"{event['id']} never accepted")
                     await asyncio.sleep(0.3)

@@ -66,11 +66,21 @@ async def test_event_starts_runs_once(
     first = await integration.post("/events", json=event)
     assert first.status_code == 202, first.text
     expected = [f"run:{wid}:{event['id']}"]
-    assert first.json() == {"event_id": event["id"], "run_ids": expected, "duplicate": False, "queued": False}
+    assert first.json() == {
+        "event_id": event["id"],
+        "run_ids": expected,
+        "duplicate": False,
+        "queued": False,
+    }
 
     again = await integration.post("/events", json=event)
     assert again.status_code == 202
-    assert again.json() == {"event_id": event["id"], "run_ids": expected, "duplicate": True, "queued": False}
+    assert again.json() == {
+        "event_id": event["id"],
+        "run_ids": expected,
+        "duplicate": True,
+        "queued": False,
+    }
 
     handle = dev_env.client.get_workflow_handle(expected[0])
     description = await handle.describe()

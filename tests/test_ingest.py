@@ -13,8 +13,8 @@ from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, StartRefused, run_workf
 from desk.ingestion import EventIngestor
 from desk.outbox import OutboxDelivery
 from desk.state import conversation_view
-from store.db import session_scope
 from store import outbox
+from store.db import session_scope
 from store.models import EventRow, OutboxRow, TriggerIndexRow, WorkflowDefinitionRow
 from store.trigger_index import index_definition, unindex_definition
 from tests.desk_builders import make_event, store_definition
