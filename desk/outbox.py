@@ -54,7 +54,7 @@ class OutboxDelivery:
     def __init__(self, engine: Engine, starter: RunStarter) -> None:
         self.engine = engine
         self.starter = starter
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # conversation -> (lock, users)
         self._paused_until = 0.0
         self._wake = asyncio.Event()
 
@@ -73,13 +73,17 @@ class OutboxDelivery:
         """Deliver the conversation's rows in order. "drained": none left; "held": another
         replica is draining it; "failed": a row could not be delivered and stays (Temporal down).
         `known`: row id -> its run input or event already in memory (saves reading them back)."""
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
                 return await self._drain_locked(conversation_id, known or {})
         finally:
-            if not lock.locked() and self._locks.get(conversation_id) is lock:
-                del self._locks[conversation_id]
+            lock, users = self._locks[conversation_id]
+            if users == 1:
+                del self._locks[conversation_id]  # nobody waits for it: forget it
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
 
     async def _drain_locked(self, conversation_id: str, known: Known) -> Drained:
         while True:
@@ -147,8 +151,7 @@ class OutboxDelivery:
         fails; returns how many conversations were drained."""
         drained = 0
         for conversation_id in await asyncio.to_thread(outbox.pending_conversations, self.engine):
-            lock = self._locks.get(conversation_id)
-            if lock is not None and lock.locked():
+            if conversation_id in self._locks:
                 continue  # an inline drain is on it
             outcome = await self.drain(conversation_id)
             if outcome == "failed":
