@@ -40,6 +40,9 @@ from store.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+#: Seconds the outbox relay gets to finish its round at shutdown.
+RELAY_STOP_TIMEOUT = 10.0
+
 DESCRIPTION = """
 Durable customer-support automations on Temporal.
 
@@ -86,9 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            delivery.stop()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(relay, RELAY_STOP_TIMEOUT)  # cancels it when late
             await gateway.close()
             engine.dispose()
 

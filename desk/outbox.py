@@ -23,6 +23,7 @@ Temporal (run starts, SLA tracker signals) is in `store.outbox`; this module han
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -57,6 +58,7 @@ class OutboxDelivery:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # conversation -> (lock, users)
         self._paused_until = 0.0
         self._wake = asyncio.Event()
+        self._stopping = False
 
     @property
     def paused(self) -> bool:
@@ -151,6 +153,8 @@ class OutboxDelivery:
         fails; returns how many conversations were drained."""
         drained = 0
         for conversation_id in await asyncio.to_thread(outbox.pending_conversations, self.engine):
+            if self._stopping:
+                break
             if conversation_id in self._locks:
                 continue  # an inline drain is on it
             outcome = await self.drain(conversation_id)
@@ -160,17 +164,22 @@ class OutboxDelivery:
         return drained
 
     async def run_relay(self) -> None:
-        """Forever: a round, then wait for `wake()` or `RELAY_INTERVAL`. Cancel to stop."""
-        while True:
+        """Until `stop()`: a round, then wait for `wake()` or `RELAY_INTERVAL`. Stopped by a flag
+        rather than by cancelling: a cancellation can be swallowed by the SDK's connect."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.relay_round()
             except Exception:  # the database is down, say: log and keep going
                 log.exception("outbox relay round failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), RELAY_INTERVAL)
-            except TimeoutError:
-                pass
+            if not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), RELAY_INTERVAL)
+
+    def stop(self) -> None:
+        """Ask `run_relay` to return after the round in progress."""
+        self._stopping = True
+        self._wake.set()
 
 
 def _settle(claim: outbox.Claim, error: str | None) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import socket
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
 
+from store import outbox
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of, running_app
+from tests.temporal_fixtures import assert_eventually
 from tests.test_api_events import vip_event
 from tests.test_api_workflows import VIP
 
@@ -84,7 +87,9 @@ def closed_port() -> int:
     return port
 
 
-async def test_health_503_when_temporal_is_unreachable(api: Api) -> None:
+async def test_health_503_when_temporal_is_unreachable(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
     settings = api.settings.model_copy(update={"temporal_address": f"127.0.0.1:{closed_port()}"})
     async with running_app(settings) as down:
         anonymous = await down.client()
@@ -108,19 +113,25 @@ async def test_health_503_when_temporal_is_unreachable(api: Api) -> None:
         summary = (await admin.get("/workflows/summary")).json()
         assert summary == {"total_workflows": 1, "active_workflows": 1, "total_executions": None}
 
-        # Starting runs needs Temporal: 503 in the one error shape, and the event is not recorded
-        # (the help desk may send it again).
+        # Events are still accepted for good (SPEC §3.1): recorded with their outbox rows, the
+        # answer says queued, and no 503 asks the help desk to send them again.
         event = vip_event("evt-down", "c-down")
-        refused = await admin.post("/events", json=event)
-        assert refused.status_code == 503
-        error = error_of(refused)
-        assert error["code"] == "temporal_unavailable"
-        assert settings.temporal_address in error["message"]
+        queued = await admin.post("/events", json=event)
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["queued"] is True and queued.json()["duplicate"] is False
+        [run_id] = queued.json()["run_ids"]
+        assert outbox.pending_for_event(down.engine, "evt-down") == 1
 
-    # The same database with Temporal back: the same event now starts its run.
+    # The same database with Temporal back: the relay starts the run without a resend.
     async with running_app(api.settings) as up:
+
+        async def started() -> None:
+            assert outbox.pending_for_event(up.engine, "evt-down") == 0
+
+        await assert_eventually(started, timeout=10)
+        handle = dev_env.client.get_workflow_handle(run_id)
+        assert (await handle.describe()).id == run_id
         admin = await up.client("admin")
-        accepted = await admin.post("/events", json=event)
-        assert accepted.status_code == 202
-        assert accepted.json()["duplicate"] is False
-        assert len(accepted.json()["run_ids"]) == 1
+        again = await admin.post("/events", json=event)
+        assert again.status_code == 202
+        assert again.json() == {**queued.json(), "duplicate": True, "queued": False}
