@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -45,6 +45,9 @@ RELAY_INTERVAL = 1.0
 #: Seconds inline delivery is skipped after a Temporal failure (the relay keeps trying).
 PAUSE_AFTER_FAILURE = 1.0
 
+#: Outbox rows held at once by one process (see `OutboxDelivery.__init__`).
+CLAIMS_AT_ONCE = 8
+
 Drained = Literal["drained", "held", "failed"]
 Known = Mapping[int, RunInput | Event]
 
@@ -59,6 +62,10 @@ class OutboxDelivery:
         self._paused_until = 0.0
         self._wake = asyncio.Event()
         self._stopping = False
+        # Claims in flight (on PostgreSQL each holds a pooled connection while Temporal is
+        # called): bounded well below the pool, so the threads that need a connection meanwhile
+        # (acceptance, settling) always get one.
+        self._claims = asyncio.Semaphore(CLAIMS_AT_ONCE)
 
     @property
     def paused(self) -> bool:
@@ -89,18 +96,19 @@ class OutboxDelivery:
 
     async def _drain_locked(self, conversation_id: str, known: Known) -> Drained:
         while True:
-            claim = await asyncio.to_thread(outbox.claim_head, self.engine, conversation_id)
-            if claim == "empty":
-                return "drained"
-            if claim == "held":
-                return "held"
-            assert isinstance(claim, outbox.Claim)
-            try:
-                error = await self._deliver(claim.row, known.get(claim.row_id))
-            except BaseException:
-                await asyncio.to_thread(claim.release)
-                raise
-            await asyncio.to_thread(_settle, claim, error)
+            async with self._claims:
+                claim = await _claim(self.engine, conversation_id)
+                if claim == "empty":
+                    return "drained"
+                if claim == "held":
+                    return "held"
+                try:
+                    error = await self._deliver(claim.row, known.get(claim.row_id))
+                except BaseException:
+                    claim.release()  # at once: a cancelled task must not keep the row locked
+                    raise
+                # Shielded: once delivered, the row is settled even if the request is cancelled.
+                await asyncio.shield(asyncio.to_thread(_settle, claim, error))
             if error is not None:
                 self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
                 log.warning("outbox %s (%s): %s", claim.row_id, claim.row.workflow_id, error)
@@ -180,6 +188,24 @@ class OutboxDelivery:
         """Ask `run_relay` to return after the round in progress."""
         self._stopping = True
         self._wake.set()
+
+
+async def _claim(engine: Engine, conversation_id: str) -> outbox.Claim | Literal["empty", "held"]:
+    """`outbox.claim_head` in a thread; a claim that arrives after its caller was cancelled is
+    released, never left holding its row (and, on PostgreSQL, a connection in a transaction)."""
+    claiming = asyncio.ensure_future(asyncio.to_thread(outbox.claim_head, engine, conversation_id))
+    try:
+        return await asyncio.shield(claiming)
+    except asyncio.CancelledError:
+        claiming.add_done_callback(_release_late)
+        raise
+
+
+def _release_late(claiming: asyncio.Future[Any]) -> None:
+    if not claiming.cancelled() and claiming.exception() is None:
+        claim = claiming.result()
+        if isinstance(claim, outbox.Claim):
+            claim.release()
 
 
 def _settle(claim: outbox.Claim, error: str | None) -> None:
