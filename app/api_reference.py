@@ -1,11 +1,11 @@
 """The API reference, `/docs` (Swagger UI) and `/redoc` (ReDoc), served entirely by the service.
 
 FastAPI's default pages load Swagger UI and ReDoc from a CDN and so are blank without internet
-access. Here the assets come from the `fastapi-offline` package (which ships swagger-ui-dist and
-the ReDoc standalone bundle and keeps them current), the pages are our own: no inline script (Swagger
-UI starts from `static/reference/swagger-init.js`), so they run under `script-src 'self'`. Each page
-sends its own Content-Security-Policy (`SWAGGER_CSP`, `REDOC_CSP`): it also stops the one request
-ReDoc would still make elsewhere (the "API docs by Redocly" logo from cdn.redoc.ly).
+access. Here the bundles come from the `fastapi-offline` package (it ships swagger-ui-dist and the
+ReDoc standalone bundle, and keeps them current); the pages are our own, with no inline script
+(Swagger UI starts from `static/reference/swagger-init.js`), so they run under `script-src 'self'`.
+Each page sends its own Content-Security-Policy (`SWAGGER_CSP`, `REDOC_CSP`), which also stops the
+one request ReDoc would still make elsewhere (the "API docs by Redocly" logo from cdn.redoc.ly).
 Like `/openapi.json`, they need no key (SPEC §4 "Auth"): there is no data in them.
 
 `install(app)` also serves the service's favicon at `/favicon.ico` and `/favicon.svg`, for every
