@@ -123,8 +123,10 @@ async def test_swagger_ui_lists_operations_and_tries_one_out_with_a_bearer_key(
     await page.goto("/docs")
     await expect(page.get_by_role("heading", name="supportflow")).to_be_visible(timeout=WAIT_MS)
     operation = page.locator("#operations-workflows-list_workflows_workflows_get")
-    await expect(operation).to_be_visible()
-    await expect(page.locator(".opblock")).to_have_count(len(await operation_ids(reference)))
+    await expect(operation).to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator(".opblock")).to_have_count(
+        len(await operation_ids(reference)), timeout=WAIT_MS
+    )
     await shot(page, "reference-01-swagger-operations", full_page=False)
 
     # Without a key the API answers 401: the call really goes to the local API.
@@ -146,7 +148,9 @@ async def test_swagger_ui_lists_operations_and_tries_one_out_with_a_bearer_key(
     assert request.headers["authorization"] == f"Bearer {reference.admin_key}"
     assert urlsplit(request.url).hostname == "127.0.0.1"
     await expect(status).to_have_text("200", timeout=WAIT_MS)
-    await expect(operation.locator(".live-responses-table")).to_contain_text(WORKFLOW_NAME)
+    await expect(operation.locator(".live-responses-table")).to_contain_text(
+        WORKFLOW_NAME, timeout=WAIT_MS
+    )
     await shot(page, "reference-02-swagger-try-it-out")
 
     assert errors == []
@@ -170,11 +174,13 @@ async def test_redoc_renders_offline(reference: Reference) -> None:
     heading = page.get_by_role("heading", name="supportflow (0.1.0)")
     await expect(heading).to_be_visible(timeout=WAIT_MS)
     menu = page.locator(".menu-content")
-    await expect(menu.get_by_text("List Workflows", exact=True)).to_be_attached()
-    await expect(page.get_by_text("Download OpenAPI specification")).to_be_visible()
+    await expect(menu.get_by_text("List Workflows", exact=True)).to_be_attached(timeout=WAIT_MS)
+    await expect(page.get_by_text("Download OpenAPI specification")).to_be_visible(timeout=WAIT_MS)
     # Search runs in ReDoc's blob: worker (REDOC_CSP allows it).
     await page.get_by_placeholder("Search...").fill("dry run")
-    await expect(page.locator("[data-role='search:results']")).to_contain_text("Dry Run")
+    await expect(page.locator("[data-role='search:results']")).to_contain_text(
+        "Dry Run", timeout=WAIT_MS
+    )
     await shot(page, "reference-03-redoc", full_page=False)
 
     assert errors == []
