@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app import console  # console: the web console (issue 6)
+from app import api_reference, console  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
     conversations,
@@ -88,9 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: app.api_reference, no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
+    api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)
     console.install(app)  # console hook: pages, /console/static, session-cookie auth
     return app
