@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.temporal_gateway import TemporalUnavailable
 from store.definitions_repo import NotFound, VersionConflict
+from store.schedules_repo import ScheduleInUse
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
+
+    @app.exception_handler(ScheduleInUse)
+    async def _schedule_in_use(_: Request, exc: ScheduleInUse) -> JSONResponse:
+        details = [
+            ErrorDetail(loc=["workflow", definition_id], msg=f"{name!r} uses this schedule")
+            for definition_id, name in exc.users
+        ]
+        return error_response(409, "schedule_in_use", str(exc), details)
 
     @app.exception_handler(TemporalUnavailable)
     async def _temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:
