@@ -447,6 +447,14 @@ class WorkflowDefinitionIn(Strict):
     steps: list[Step] = Field(
         min_length=1, max_length=50, description="Condition and action steps, run in order"
     )
+    schedule: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Id of the business-hours schedule that business-time steps use (SPEC §2.3)",
+        examples=["support-hours"],
+    )
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> WorkflowDefinitionIn:

@@ -1,4 +1,5 @@
-"""SQLModel tables: stored definitions, the desk mirror, the directory, events and API keys.
+"""SQLModel tables: stored definitions, the desk mirror, the directory, schedules, events and API
+keys.
 
 Imported by the app and the activities, never importing them. JSON columns hold lists and
 documents so the same schema works on SQLite and PostgreSQL.
@@ -188,6 +189,21 @@ class AgentRow(SQLModel, table=True):
     name: str
     email: str | None = None
     available: bool = True
+
+
+# ---------------------------------------------------------------- schedules
+
+
+class ScheduleRow(SQLModel, table=True):
+    """A business-hours schedule (SPEC §2.3); `body` is a `definitions.schedules.Schedule`."""
+
+    __tablename__ = "schedules"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # ---------------------------------------------------------------- auth
