@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.client import Client
@@ -90,7 +92,7 @@ class TemporalRunStarter:
             id=sla_workflow_id(conversation_id),
             task_queue=self.task_queue,
             start_signal=SLA_EVENT_SIGNAL,
-            start_signal_args=[SlaSignal(event=event)],
+            start_signal_args=[SlaSignal(event=event, accepted_at=datetime.now(UTC))],
             static_summary=sla_static_summary(conversation_id),  # SLA engineer: UI summary
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(CONVERSATION_ID_KEY, conversation_id)]

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.common import (
@@ -186,7 +186,7 @@ class TemporalGateway:
                 id=sla_workflow_id(conversation_id),
                 task_queue=self.settings.task_queue,
                 start_signal=SLA_EVENT_SIGNAL,
-                start_signal_args=[SlaSignal(event=event)],
+                start_signal_args=[SlaSignal(event=event, accepted_at=datetime.now(UTC))],
                 static_summary=sla_static_summary(conversation_id),  # SLA engineer: UI summary
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(CONVERSATION_ID_KEY, conversation_id)]

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
 from definitions.models import WorkflowDefinitionIn
+from store import sla_version
 from store.ingest import index_definition, unindex_definition
 from store.models import WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 
@@ -198,6 +199,7 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    sla_version.bump_if_sla(session, definition.trigger.type)
     _apply(row, definition)
     session.add(row)
     _save_version(session, row)
@@ -216,6 +218,7 @@ def _update(
     definition: WorkflowDefinitionIn,
     expected: int | None,
 ) -> WorkflowDefinitionRow:
+    sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
     _apply(row, definition)
     row.version += 1
     row.updated_at = utcnow()
@@ -278,6 +281,7 @@ def delete(session: Session, definition_id: str) -> None:
     """Delete a definition, its versions and its trigger index entries. Runs in flight keep their
     frozen copy and finish."""
     row = get(session, definition_id)
+    sla_version.bump_if_sla(session, row.trigger_type)
     unindex_definition(session, definition_id)
     for version in session.exec(
         select(WorkflowVersionRow).where(col(WorkflowVersionRow.definition_id) == definition_id)
