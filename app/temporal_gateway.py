@@ -40,7 +40,6 @@ from definitions.runs import (
     SA_DEFINITION_VERSION,
     SA_TRIGGER_TYPE,
     SLA_EVENT_SIGNAL,
-    SLA_REFRESH_SIGNAL,
     WORKFLOW_RUN,
     RunInput,
     SlaSignal,
@@ -242,36 +241,6 @@ class TemporalGateway:
     async def count_all_runs(self) -> int:
         """Every WorkflowRun started on this deployment's task queue."""
         return await self._count(self.runs_scope)
-
-    async def refresh_sla_trackers(self) -> int:
-        """Tell every running ConversationSla tracker that sla_breach definitions changed.
-        Returns how many were signalled."""
-        client = await self.client()
-        query = (
-            f'WorkflowType={quote(CONVERSATION_SLA)} AND ExecutionStatus="Running" '
-            f"AND TaskQueue={quote(self.settings.task_queue)}"
-        )
-        signalled = 0
-        limit = asyncio.Semaphore(COUNT_CONCURRENCY)
-
-        async def signal(workflow_id: str) -> bool:
-            async with limit:
-                try:
-                    await client.get_workflow_handle(workflow_id).signal(
-                        SLA_REFRESH_SIGNAL, rpc_timeout=RPC_TIMEOUT
-                    )
-                except RPCError as exc:  # closed meanwhile: nothing to refresh
-                    log.debug("refreshing %s: %s", workflow_id, exc)
-                    return False
-                return True
-
-        try:
-            ids = [execution.id async for execution in client.list_workflows(query)]
-        except RPCError as exc:
-            raise self._unavailable(exc) from exc
-        results = await asyncio.gather(*(signal(i) for i in ids))
-        signalled = sum(results)
-        return signalled
 
     async def close(self) -> None:
         """Forget the client (the SDK closes its connection when it is garbage-collected)."""

@@ -78,9 +78,7 @@ def store_definition(
     definitions API would)."""
     with Session(engine) as session:
         row = session.get(WorkflowDefinitionRow, definition_id)
-        sla_version.bump_if_sla(
-            session, row.trigger_type if row else None, definition.trigger.type
-        )
+        sla_version.bump_if_sla(session, row.trigger_type if row else None, definition.trigger.type)
         if row is None:
             row = WorkflowDefinitionRow(
                 id=definition_id,

@@ -1,8 +1,8 @@
-"""Issue 4's "Done when" as a test, on the dev server in real time with the real worker (WorkflowRun,
-ConversationSla, every real activity) and a real database: a first_response rule of 5 s that
-escalates; two conversations; one answered by an agent after 2 s. The unanswered one is escalated
-(priority urgent, supervisor assigned and notified, tagged `escalated`); the answered one never is.
-Real time, not the time-skipping server: ingestion stamps signals with the wall clock
+"""Issue 4's "Done when" as a test, on the dev server in real time with the real worker
+(WorkflowRun, ConversationSla, every real activity) and a real database: a first_response rule of
+5 s that escalates; two conversations; one answered by an agent after 2 s. The unanswered one is
+escalated (priority urgent, supervisor assigned and notified, tagged `escalated`); the answered one
+never is. Real time, not the time-skipping server: ingestion stamps signals with the wall clock
 (`SlaSignal.accepted_at`), which a skipped server clock would contradict.
 """
 

@@ -148,9 +148,7 @@ async def test_reply_after_the_deadline_while_the_worker_is_killed_breaches_once
     # The deadline passes while no worker runs; then the agent answers, too late.
     await asyncio.sleep((deadline - datetime.now(UTC)).total_seconds() + 2)
     answer = {"id": "m-1", "sender_type": "agent", "content": "Sorry for the wait!"}
-    reply = _event(
-        f"e-reply-{task_queue}", conversation_id, type="message.created", message=answer
-    )
+    reply = _event(f"e-reply-{task_queue}", conversation_id, type="message.created", message=answer)
     assert reply.occurred_at > deadline
     await ingestor.ingest(reply)
     await asyncio.sleep(1)
