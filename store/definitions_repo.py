@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, or_, select
 from definitions.errors import reject_at
 from definitions.models import TITLE, WorkflowDefinitionIn
 from definitions.vocabulary import SLA_BREACH_TRIGGER
+from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 from store.parsed_definitions import parsed_definitions
 from store.trigger_index import index_definition, unindex_definition
@@ -243,6 +244,7 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    sla_version.bump_if_sla(session, definition.trigger.type)
     _apply(row, definition)
     session.add(row)
     _save_version(session, row)
@@ -262,6 +264,7 @@ def _update(
     expected: int | None,
 ) -> WorkflowDefinitionRow:
     _require_schedule(session, definition)
+    sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
     _apply(row, definition)
     row.version += 1
     row.updated_at = utcnow()
@@ -324,6 +327,7 @@ def delete(session: Session, definition_id: str) -> None:
     """Delete a definition, its versions and its trigger index entries. Runs in flight keep their
     frozen copy and finish."""
     row = get(session, definition_id)
+    sla_version.bump_if_sla(session, row.trigger_type)
     for version in session.exec(
         select(WorkflowVersionRow).where(col(WorkflowVersionRow.definition_id) == definition_id)
     ):

@@ -40,6 +40,16 @@ class WorkflowDefinitionRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class SlaDefinitionsVersionRow(SQLModel, table=True):
+    """One row: bumped with every save of an sla_breach definition (store/sla_version.py), so SLA
+    trackers notice changes by reading it instead of being signalled."""
+
+    __tablename__ = "sla_definitions_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
 class WorkflowVersionRow(SQLModel, table=True):
     __tablename__ = "workflow_versions"
 
