@@ -26,6 +26,7 @@ from app.api.routes import (
     workflows,
 )
 from app.errors import install_error_handlers
+from app.security_headers import SecurityHeaders
 from app.temporal_gateway import TemporalGateway
 from store.db import create_all, make_engine
 from store.ingest import EventIngestor
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing (app/security_headers.py)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
     console.install(app)  # console hook: pages, /console/static, session-cookie auth
