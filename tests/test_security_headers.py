@@ -1,6 +1,6 @@
 """Every response carries the security headers (issue 11): a Content-Security-Policy without any
-other origin, `nosniff`, and framing refused; /docs and /redoc get the looser policy Swagger UI and
-ReDoc need (inline script and style), and only they do. The browser side (the console works under
+other origin, `nosniff`, and framing refused; /docs and /redoc keep the policies their own pages
+send (app/api_reference.py: no inline script either). The browser side (the console works under
 the policy, an injected inline script does not run) is in tests/test_browser_console.py."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.security_headers import CSP, DOCS_CSP, policy_for
+from app.api_reference import REDOC_CSP, SWAGGER_CSP
+from app.security_headers import CSP
 from tests import api_fixtures
 from tests.api_fixtures import Api
 
@@ -52,10 +53,10 @@ async def test_authorised_api_answers_carry_it_too(admin: httpx.AsyncClient) -> 
     assert_secured(await admin.post("/workflows", json={}))  # 422
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
-async def test_the_api_reference_gets_the_docs_policy(api: Api, path: str) -> None:
+@pytest.mark.parametrize(("path", "policy"), [("/docs", SWAGGER_CSP), ("/redoc", REDOC_CSP)])
+async def test_the_api_reference_keeps_its_own_policy(api: Api, path: str, policy: str) -> None:
     client = await api.client()
-    assert_secured(await client.get(path), DOCS_CSP)
+    assert_secured(await client.get(path), policy)
 
 
 def test_the_policies() -> None:
@@ -64,23 +65,9 @@ def test_the_policies() -> None:
     assert strict["frame-ancestors"] == ["'none'"]
     assert strict["object-src"] == ["'none'"]
     assert "script-src" not in strict and "style-src" not in strict  # default-src 'self' rules
-    docs = _directives(DOCS_CSP)
-    assert docs["frame-ancestors"] == ["'none'"]
-    assert docs["script-src"] == docs["style-src"] == ["'self'", "'unsafe-inline'"]
-    every_source = [value for values in docs.values() for value in values]
-    assert not [v for v in every_source if v.startswith("http") or "*" in v]  # no other origin
-
-
-@pytest.mark.parametrize(
-    ("path", "docs"),
-    [
-        ("/docs", True),
-        ("/docs/oauth2-redirect", True),
-        ("/redoc", True),
-        ("/docsx", False),
-        ("/console/docs", False),
-        ("/workflows", False),
-    ],
-)
-def test_only_the_reference_paths_get_the_docs_policy(path: str, docs: bool) -> None:
-    assert (policy_for(path) == DOCS_CSP) is docs
+    for page in (SWAGGER_CSP, REDOC_CSP):
+        docs = _directives(page)
+        assert docs["frame-ancestors"] == ["'none'"]
+        assert docs["script-src"] == ["'self'"]  # no inline script on the reference pages either
+        every_source = [value for values in docs.values() for value in values]
+        assert not [v for v in every_source if v.startswith("http") or "*" in v]
