@@ -103,11 +103,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _union(current: Iterable[str], extra: Iterable[str]) -> list[str]:
-    out = list(dict.fromkeys(current))
-    for tag in extra:
-        if tag not in out:
-            out.append(tag)
-    return out
+    """Tags of both, first seen first; linear (a dict keeps insertion order)."""
+    return list(dict.fromkeys([*current, *extra]))
 
 
 # ---------------------------------------------------------------- sentiment
