@@ -25,8 +25,10 @@ from app.api.routes import (
     templates,
     workflows,
 )
+from app.body_limit import BodyLimit
 from app.errors import install_error_handlers
 from app.temporal_gateway import TemporalGateway
+from definitions.limits import MAX_BODY_BYTES
 from store.db import create_all, make_engine
 from store.ingest import EventIngestor
 from store.settings import Settings, get_settings
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
     console.install(app)  # console hook: pages, /console/static, session-cookie auth

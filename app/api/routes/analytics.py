@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CanRead, SessionDep
+from app.api.params import WorkflowFilter
 from app.api.routes.runs import RunsDep, domain_errors
 from app.errors import responses
 from app.runs_schemas import AnalyticsReport, Bucket
@@ -56,7 +57,7 @@ async def get_analytics(
     ] = None,
     to: Annotated[datetime | None, Query(description="Window end (ISO 8601); default now")] = None,
     bucket: Annotated[Bucket, Query(description="Trend granularity (UTC hours or days)")] = "day",
-    workflow_id: Annotated[str | None, Query(description="Only runs of this workflow")] = None,
+    workflow_id: WorkflowFilter = None,
     top: Annotated[int, Query(ge=0, le=50, description="How many most-triggered workflows")] = 5,
 ) -> AnalyticsReport:
     """Runs started in the window: trend, success/failure rates, duration, most triggered."""

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.api.deps import CanRead, CanWrite
+from app.api.params import ConversationFilter, Cursor, RunId, WorkflowFilter
 from app.errors import ApiError, ErrorDetail, responses
 from app.runs_schemas import RunControl, RunDetail, RunsPage, RunStatus
 from app.temporal_runs import (
@@ -39,14 +40,6 @@ def get_runs_gateway(request: Request) -> RunsGateway:
 
 
 RunsDep = Annotated[RunsGateway, Depends(get_runs_gateway)]
-RunIdPath = Annotated[
-    str,
-    Path(
-        description="The run id, e.g. `run:wf_3f9a1c2b7d4e5f60:evt-123` (URL-encode it if it has "
-        "a `/`)",
-        examples=["run:wf_3f9a1c2b7d4e5f60:evt-123"],
-    ),
-]
 
 
 @contextmanager
@@ -83,21 +76,17 @@ def domain_errors() -> Iterator[None]:
 async def list_runs(
     *,
     runs: RunsDep,
-    workflow_id: Annotated[
-        str | None, Query(description="Only runs of this workflow definition")
-    ] = None,
+    workflow_id: WorkflowFilter = None,
     status_: Annotated[
         RunStatus | None, Query(alias="status", description="Current status")
     ] = None,
-    conversation_id: Annotated[
-        str | None, Query(description="Only runs for this conversation")
-    ] = None,
+    conversation_id: ConversationFilter = None,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Started at or after (ISO 8601)")
     ] = None,
     to: Annotated[datetime | None, Query(description="Started before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 50,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> RunsPage:
     """List runs from Temporal visibility, running first, then most recently closed."""
     with domain_errors():
@@ -119,7 +108,7 @@ async def list_runs(
     dependencies=[CanWrite],
     responses=responses(401, 403, 404, 409, 503),
 )
-async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
+async def retry_run(*, runs: RunsDep, run_id: RunId) -> RunControl:
     """Re-run a failed run with its pinned version and event; steps that took effect are kept."""
     with domain_errors():
         return await runs.retry(run_id)
@@ -132,7 +121,7 @@ async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     dependencies=[CanWrite],
     responses=responses(401, 403, 404, 409, 503),
 )
-async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
+async def cancel_run(*, runs: RunsDep, run_id: RunId) -> RunControl:
     """Cancel a running run; it stops before its next step and ends as cancelled."""
     with domain_errors():
         return await runs.cancel(run_id)
@@ -144,7 +133,7 @@ async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     dependencies=[CanRead],
     responses=responses(401, 403, 404, 503),
 )
-async def get_run(*, runs: RunsDep, run_id: RunIdPath) -> RunDetail:
+async def get_run(*, runs: RunsDep, run_id: RunId) -> RunDetail:
     """One run: status, times, pinned version and event, step-by-step trace, error, UI link."""
     with domain_errors():
         return await runs.get_run(run_id)

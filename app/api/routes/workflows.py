@@ -23,6 +23,7 @@ from app.api.deps import (
     SessionDep,
     parse_if_match,
 )
+from app.api.params import Offset, WorkflowId
 from app.errors import responses
 from app.schemas import (
     VIP_EXAMPLE,
@@ -41,6 +42,7 @@ from app.temporal_gateway import TemporalGateway, TemporalUnavailable
 from definitions.context import ConversationState, CustomerState, state_from_event
 from definitions.dry_run import DryRunReport, dry_run
 from definitions.events import Event
+from definitions.limits import LINE_PATTERN, MAX_NAME
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
 from store.desk import DeskNotFound, load_state
@@ -104,10 +106,14 @@ async def list_workflows(
     trigger_type: Annotated[TriggerType | None, Query(description="Only this trigger type")] = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Case-insensitive text in the name or description"),
+        Query(
+            max_length=MAX_NAME,
+            pattern=LINE_PATTERN,
+            description="Case-insensitive text in the name or description",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Cards to skip")] = 0,
+    offset: Offset = 0,
 ) -> WorkflowsPublic:
     """List workflow cards, filtered and paginated, with execution counts from Temporal."""
     rows, count = await run_in_threadpool(
@@ -188,7 +194,7 @@ async def replace_workflow(
     gateway: GatewayDep,
     background: BackgroundTasks,
     response: Response,
-    workflow_id: str,
+    workflow_id: WorkflowId,
     workflow_in: WorkflowReplace,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
@@ -219,7 +225,7 @@ async def update_workflow(
     gateway: GatewayDep,
     background: BackgroundTasks,
     response: Response,
-    workflow_id: str,
+    workflow_id: WorkflowId,
     workflow_in: WorkflowUpdate,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
@@ -243,7 +249,7 @@ async def _save(
     gateway: TemporalGateway,
     background: BackgroundTasks,
     response: Response,
-    workflow_id: str,
+    workflow_id: WorkflowId,
     change: Callable[[], WorkflowDefinitionRow],
 ) -> WorkflowDefinitionRow:
     """Apply a PUT or PATCH (in a thread: it is database work), then tell the SLA trackers if
@@ -266,7 +272,11 @@ async def _save(
     responses=responses(401, 403, 404),
 )
 async def delete_workflow(
-    *, session: SessionDep, gateway: GatewayDep, background: BackgroundTasks, workflow_id: str
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    background: BackgroundTasks,
+    workflow_id: WorkflowId,
 ) -> Response:
     """Delete a workflow; runs in flight finish with their frozen copy."""
 
@@ -288,7 +298,7 @@ async def delete_workflow(
     responses=responses(401, 403, 404),
 )
 async def duplicate_workflow(
-    *, session: SessionDep, response: Response, workflow_id: str
+    *, session: SessionDep, response: Response, workflow_id: WorkflowId
 ) -> WorkflowPublic:
     """Copy a workflow as a draft named "<name> (copy)"."""
     row = await run_in_threadpool(definitions_repo.duplicate, session, workflow_id)
@@ -303,7 +313,7 @@ async def duplicate_workflow(
     dependencies=[CanRead],
     responses=responses(401, 403, 404),
 )
-async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPublic:
+async def list_versions(*, session: SessionDep, workflow_id: WorkflowId) -> VersionsPublic:
     """Every saved version of a workflow with its full definition, oldest first."""
     rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
     return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
