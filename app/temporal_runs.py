@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -196,8 +197,14 @@ def duration_literal(ms: int) -> str:
     return literal(f"{ms}ms")
 
 
+def _check(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()[:6]
+
+
 def encode_cursor(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode("ascii") if token else None
+    """Temporal's page token with a checksum: a cursor we did not hand out is refused here (422)
+    rather than sent to Temporal, which retries a garbled token and then fails as if it were down."""
+    return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
 
 
 def decode_cursor(cursor: str | None) -> bytes | None:
@@ -205,9 +212,13 @@ def decode_cursor(cursor: str | None) -> bytes | None:
         return None
     try:
         padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
         raise InvalidRunsQuery("cursor", "not a cursor returned by GET /runs") from exc
+    check, token = raw[:6], raw[6:]
+    if not token or check != _check(token):
+        raise InvalidRunsQuery("cursor", "not a cursor returned by GET /runs")
+    return token
 
 
 def retry_base(run_id: str) -> str:
