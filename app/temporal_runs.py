@@ -203,7 +203,7 @@ def _check(token: bytes) -> bytes:
 
 def encode_cursor(token: bytes | None) -> str | None:
     """Temporal's page token with a checksum: a cursor we did not hand out is refused here (422)
-    rather than sent to Temporal, which retries a garbled token and then fails as if it were down."""
+    rather than sent to Temporal, which retries a garbled token, then fails as if it were down."""
     return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
 
 
