@@ -28,7 +28,7 @@ from store.settings import Settings
 pytestmark = pytest.mark.fuzz
 
 ROLES = ("admin", "integration", "viewer")
-SECONDS = int(os.environ.get("SUPPORTFLOW_FUZZ_SECONDS", "40"))
+SECONDS = int(os.environ.get("SUPPORTFLOW_FUZZ_SECONDS", "50"))
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -65,15 +65,18 @@ def api_url(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
+        health = "no answer"
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                answer = httpx.get(f"{base}/health", timeout=2)
+                if answer.status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
+                health = answer.text
+            except httpx.TransportError as exc:
+                health = repr(exc)
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the API did not start:\n{log_path.read_text()}")
+                raise AssertionError(f"the API did not start ({health}):\n{log_path.read_text()}")
             time.sleep(0.2)
         yield base, log_path
     finally:
