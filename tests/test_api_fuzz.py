@@ -93,9 +93,7 @@ def _seed(base: str, admin_key: str) -> None:
         client.post("/templates/refund-request-ticket/use", json={})
 
 
-def test_no_input_breaks_the_api(
-    api_url: tuple[str, Path], engine: Engine, tmp_path: Path
-) -> None:
+def test_no_input_breaks_the_api(api_url: tuple[str, Path], engine: Engine, tmp_path: Path) -> None:
     base, log_path = api_url
     keys = {role: create_key(engine, role, name=f"fuzz {role}") for role in ROLES}
     _seed(base, keys["admin"])
