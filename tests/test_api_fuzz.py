@@ -28,7 +28,7 @@ from store.settings import Settings
 pytestmark = pytest.mark.fuzz
 
 ROLES = ("admin", "integration", "viewer")
-SECONDS = int(os.environ.get("SUPPORTFLOW_FUZZ_SECONDS", "50"))
+SECONDS = int(os.environ.get("SUPPORTFLOW_FUZZ_SECONDS", "40"))
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
