@@ -120,6 +120,8 @@ def validation_error(details: list[ErrorDetail]) -> JSONResponse:
     return error_response(422, "validation_error", message, details)
 
 
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
 # Stable codes for plain HTTP statuses (404 of an unknown route, 405, ...).
 _CODES = {
     400: "bad_request",
@@ -129,6 +131,7 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     412: "precondition_failed",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
     503: "unavailable",
@@ -195,6 +198,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a body that is not JSON text at all (bad UTF-8, too deep):
+            # invalid input like any other, so the one 422.
+            detail = ErrorDetail(loc=["body"], msg="the body is not readable JSON")
+            return validation_error([detail])
         code = _CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         headers = dict(exc.headers) if exc.headers else None
@@ -213,10 +221,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not do this",
         404: "Not found",
         409: "Stale version (optimistic concurrency)",
+        413: "The request body is larger than 1 MiB",
         422: "Invalid input; `details` names each offending field",
         503: "Temporal is unreachable",
     }
-    wanted = sorted({*statuses, 422})  # any route can answer 422, always in the one shape
+    # Any route can answer 422 (a bad parameter) and 413 (a body over the limit, body or not).
+    wanted = sorted({*statuses, 413, 422})
     return {
         s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in wanted
     }

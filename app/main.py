@@ -26,10 +26,12 @@ from app.api.routes import (
     templates,
     workflows,
 )
+from app.body_limit import BodyLimit
 from app.errors import install_error_handlers
 from app.security_headers import SecurityHeaders
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
+from definitions.limits import MAX_BODY_BYTES
 from desk.ingestion import EventIngestor
 from store.db import create_all, make_engine
 from store.settings import Settings, get_settings
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing (app/security_headers.py)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
     api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)

@@ -21,6 +21,7 @@ from app.api.deps import (
     SessionDep,
     parse_if_match,
 )
+from app.api.params import Offset, WorkflowId
 from app.errors import responses
 from app.schemas import (
     VIP_EXAMPLE,
@@ -37,6 +38,7 @@ from app.schemas import (
 )
 from app.temporal.gateway import TemporalGateway
 from definitions.dry_run import DryRunReport, dry_run
+from definitions.limits import LINE_PATTERN, MAX_NAME
 from definitions.vocabulary import TriggerType
 from desk.field_values import sample_fields
 from store import definitions_repo
@@ -83,10 +85,14 @@ async def list_workflows(
     trigger_type: Annotated[TriggerType | None, Query(description="Only this trigger type")] = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Case-insensitive text in the name or description"),
+        Query(
+            max_length=MAX_NAME,
+            pattern=LINE_PATTERN,
+            description="Case-insensitive text in the name or description",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Cards to skip")] = 0,
+    offset: Offset = 0,
 ) -> WorkflowsPublic:
     """List workflow cards, filtered and paginated, with execution counts from Temporal."""
     rows, count = await run_in_threadpool(
@@ -163,7 +169,7 @@ async def replace_workflow(
     session: SessionDep,
     gateway: GatewayDep,
     response: Response,
-    workflow_id: str,
+    workflow_id: WorkflowId,
     workflow_in: WorkflowReplace,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
@@ -189,7 +195,7 @@ async def update_workflow(
     session: SessionDep,
     gateway: GatewayDep,
     response: Response,
-    workflow_id: str,
+    workflow_id: WorkflowId,
     workflow_in: WorkflowUpdate,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
@@ -220,7 +226,7 @@ async def _save(
     dependencies=[CanWrite],
     responses=responses(401, 403, 404),
 )
-async def delete_workflow(*, session: SessionDep, workflow_id: str) -> Response:
+async def delete_workflow(*, session: SessionDep, workflow_id: WorkflowId) -> Response:
     """Delete a workflow; runs in flight finish with their frozen copy."""
     await run_in_threadpool(definitions_repo.delete, session, workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -234,7 +240,7 @@ async def delete_workflow(*, session: SessionDep, workflow_id: str) -> Response:
     responses=responses(401, 403, 404),
 )
 async def duplicate_workflow(
-    *, session: SessionDep, response: Response, workflow_id: str
+    *, session: SessionDep, response: Response, workflow_id: WorkflowId
 ) -> WorkflowPublic:
     """Copy a workflow as a draft named "<name> (copy)"."""
     row = await run_in_threadpool(definitions_repo.duplicate, session, workflow_id)
@@ -249,7 +255,7 @@ async def duplicate_workflow(
     dependencies=[CanRead],
     responses=responses(401, 403, 404),
 )
-async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPublic:
+async def list_versions(*, session: SessionDep, workflow_id: WorkflowId) -> VersionsPublic:
     """Every saved version of a workflow with its full definition, oldest first."""
     rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
     return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
