@@ -23,8 +23,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
-from store.definitions_repo import NotFound, VersionConflict
+from app.temporal.errors import InvalidRunsQuery, RunConflict
+from definitions.errors import NotFound
+from store.definitions_repo import VersionConflict
 from store.schedules_repo import ScheduleInUse
 from temporal_edge import TemporalUnavailable
 
@@ -157,7 +158,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error_response(
-            404, "not_found", str(exc), [ErrorDetail(loc=["path", "id"], msg=str(exc))]
+            404, "not_found", str(exc), [ErrorDetail(loc=["path", f"{exc.kind}_id"], msg=str(exc))]
         )
 
     @app.exception_handler(VersionConflict)
@@ -167,12 +168,6 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
-
-    @app.exception_handler(RunNotFound)
-    async def _run_not_found(_: Request, exc: RunNotFound) -> JSONResponse:
-        return error_response(
-            404, "not_found", str(exc), [ErrorDetail(loc=["path", "run_id"], msg=str(exc))]
-        )
 
     @app.exception_handler(RunConflict)
     async def _run_conflict(_: Request, exc: RunConflict) -> JSONResponse:

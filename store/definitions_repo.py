@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
-from definitions.errors import reject_at
+from definitions.errors import NotFound, reject_at
 from definitions.models import TITLE, WorkflowDefinitionIn
 from definitions.vocabulary import SLA_BREACH_TRIGGER
 from store import sla_version
@@ -32,15 +32,6 @@ from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
 PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule")
-
-
-class NotFound(LookupError):
-    """No stored object of this kind with this id."""
-
-    def __init__(self, kind: str, id: str) -> None:
-        super().__init__(f"{kind} {id!r} not found")
-        self.kind = kind
-        self.id = id
 
 
 class VersionConflict(Exception):

@@ -33,8 +33,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.runs_schemas import Outcome, RunControl, RunDetail, RunsPage, RunStatus, RunSummary
-from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound, rpc_failure
+from app.temporal.errors import InvalidRunsQuery, RunConflict, rpc_failure
 from app.temporal.gateway import TemporalGateway
+from definitions.errors import NotFound
 from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
 from temporal_edge import (
     MAX_RETRIES,
@@ -154,7 +155,7 @@ class RunsGateway:
         except RPCError as exc:
             raise self._rpc_failure(exc, run_id) from exc
         if description.workflow_type != WORKFLOW_RUN:
-            raise RunNotFound(run_id)
+            raise NotFound("run", run_id)
         return client, description
 
     # ------------------------------------------------------------ runs
