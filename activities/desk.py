@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from definitions.context import build_context
+from definitions.errors import NotFound
 from definitions.evaluator import ConditionOutcome, evaluate_condition
 from definitions.runs import (
     ACT_EVALUATE_CONDITION,
@@ -28,7 +29,6 @@ from definitions.runs import (
     ConditionInput,
 )
 from desk.actions import apply_action
-from desk.errors import DeskNotFound
 from desk.field_values import run_fields
 
 
@@ -64,7 +64,7 @@ class DeskActivities:
     def _perform(self, args: ActionInput) -> ActionResult:
         try:
             result = apply_action(self.engine, args, after_commit=self.after_commit)
-        except DeskNotFound as exc:
+        except NotFound as exc:
             raise ApplicationError(exc.message, type=ERR_NOT_FOUND, non_retryable=True) from None
         if not self.deliver_webhooks:
             result = result.model_copy(update={"delivery": None})

@@ -24,9 +24,11 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
+from app.temporal.errors import InvalidRunsQuery, RunConflict
+from definitions.errors import NotFound
 from definitions.runs import StartRefused
-from store.definitions_repo import NotFound, VersionConflict
+from store.definitions_repo import VersionConflict
+from store.schedules_repo import ScheduleInUse
 from temporal_edge import TemporalUnavailable
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,8 @@ def validation_error(details: list[ErrorDetail]) -> JSONResponse:
     return error_response(422, "validation_error", message, details)
 
 
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
 # Stable codes for plain HTTP statuses (404 of an unknown route, 405, ...).
 _CODES = {
     400: "bad_request",
@@ -130,6 +134,7 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     412: "precondition_failed",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
     503: "unavailable",
@@ -155,7 +160,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error_response(
-            404, "not_found", str(exc), [ErrorDetail(loc=["path", "id"], msg=str(exc))]
+            404, "not_found", str(exc), [ErrorDetail(loc=["path", f"{exc.kind}_id"], msg=str(exc))]
         )
 
     @app.exception_handler(VersionConflict)
@@ -166,12 +171,6 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
 
-    @app.exception_handler(RunNotFound)
-    async def _run_not_found(_: Request, exc: RunNotFound) -> JSONResponse:
-        return error_response(
-            404, "not_found", str(exc), [ErrorDetail(loc=["path", "run_id"], msg=str(exc))]
-        )
-
     @app.exception_handler(RunConflict)
     async def _run_conflict(_: Request, exc: RunConflict) -> JSONResponse:
         detail = ErrorDetail(loc=["path", "run_id"], msg=f"run is {exc.status}")
@@ -181,6 +180,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_runs_query(_: Request, exc: InvalidRunsQuery) -> JSONResponse:
         detail = ErrorDetail(loc=["query", exc.field], msg=exc.message)
         return error_response(422, "validation_error", str(exc), [detail])
+
+    @app.exception_handler(ScheduleInUse)
+    async def _schedule_in_use(_: Request, exc: ScheduleInUse) -> JSONResponse:
+        details = [
+            ErrorDetail(loc=["workflow", definition_id], msg=f"{name!r} uses this schedule")
+            for definition_id, name in exc.users
+        ]
+        return error_response(409, "schedule_in_use", str(exc), details)
 
     @app.exception_handler(TemporalUnavailable)
     async def _temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:
@@ -203,6 +210,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a body that is not JSON text at all (bad UTF-8, too deep):
+            # invalid input like any other, so the one 422.
+            detail = ErrorDetail(loc=["body"], msg="the body is not readable JSON")
+            return validation_error([detail])
         code = _CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         headers = dict(exc.headers) if exc.headers else None
@@ -231,10 +243,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not do this",
         404: "Not found",
         409: "Stale version (optimistic concurrency)",
+        413: "The request body is larger than 1 MiB",
         422: "Invalid input; `details` names each offending field",
         503: "Temporal (or, for POST /events, the database) is unreachable; retry later",
     }
-    wanted = sorted({*statuses, 422})  # any route can answer 422, always in the one shape
+    # Any route can answer 422 (a bad parameter) and 413 (a body over the limit, body or not).
+    wanted = sorted({*statuses, 413, 422})
     return {
         s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in wanted
     }

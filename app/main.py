@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app import console  # console: the web console (issue 6)
+from app import api_reference, console  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
     conversations,
@@ -27,12 +27,16 @@ from app.api.routes import (
     events,
     health,
     runs,
+    schedules,
     templates,
     workflows,
 )
+from app.body_limit import BodyLimit
 from app.errors import install_error_handlers
+from app.security_headers import SecurityHeaders
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
+from definitions.limits import MAX_BODY_BYTES
 from desk.ingestion import EventIngestor
 from desk.outbox import OutboxDelivery
 from store.db import create_all, make_engine
@@ -62,6 +66,7 @@ TAGS = [
     {"name": "events", "description": "Events in from the help desk (role integration)"},
     {"name": "conversations", "description": "The desk mirror of conversations"},
     {"name": "directory", "description": "Teams and agents that actions route to and notify"},
+    {"name": "schedules", "description": "Business hours: time zone, weekly hours, holidays"},
     {"name": "runs", "description": "Runs from Temporal: list, detail with trace, retry, cancel"},
     {"name": "analytics", "description": "Run trend, rates, durations, most triggered workflows"},
     {"name": "health", "description": "Liveness of the database and Temporal (no auth)"},
@@ -102,9 +107,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: app.api_reference, no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing (app/security_headers.py)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
+    api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)
+    app.include_router(schedules.router)
     console.install(app)  # console hook: pages, /console/static, session-cookie auth
     return app

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from definitions.context import SlaInfo
 from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
+from definitions.limits import MAX_STEPS, Name, Text
 from definitions.models import Step, Trigger, WorkflowDefinitionIn
 from definitions.utc import as_utc
 from definitions.vocabulary import TriggerType
@@ -98,13 +99,18 @@ class WorkflowUpdate(BaseModel):
         json_schema_extra={"examples": [{"status": "active"}, {"name": "Renamed", "version": 2}]},
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200, description="New name")
-    description: str | None = Field(default=None, max_length=2000, description="New description")
+    name: Name | None = Field(default=None, min_length=1, description="New name")
+    description: Text | None = Field(default=None, max_length=2000, description="New description")
     status: Literal["draft", "active"] | None = Field(
         default=None, description="draft or active (only active workflows start runs)"
     )
     trigger: Trigger | None = Field(default=None, description="Replaces the whole trigger")
-    steps: list[Step] | None = Field(default=None, description="Replaces the whole list of steps")
+    steps: list[Step] | None = Field(
+        default=None, max_length=MAX_STEPS, description="Replaces the whole list of steps"
+    )
+    schedule: str | None = Field(
+        default=None, description="Business-hours schedule id; null removes it"
+    )
     version: int | None = VersionField
 
     def changes(self) -> dict[str, Any]:
@@ -381,9 +387,8 @@ class TemplateUse(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
+    name: Name | None = Field(
         default=None,
         min_length=1,
-        max_length=200,
         description="Name of the draft (default: the template's)",
     )

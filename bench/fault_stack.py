@@ -39,6 +39,8 @@ from temporal_edge import Client, connect, quote
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_QUEUE = "supportflow-faults"
+#: Bytes above which this stack's Temporal refuses a payload (the default is 2 MB).
+BLOB_LIMIT = 100_000
 
 
 def free_port() -> int:
@@ -93,6 +95,14 @@ class FaultStack:
             port=free_port(),
             ui=False,
             log_level="error",
+            # A low blob limit (the server checks the error limit only above the warning one),
+            # so a definition within the definition limits can still be refused at start.
+            extra_args=[
+                "--dynamic-config-value",
+                f"limit.blobSize.warn={BLOB_LIMIT // 2}",
+                "--dynamic-config-value",
+                f"limit.blobSize.error={BLOB_LIMIT}",
+            ],
         )
         self.api_ports = [free_port() for _ in range(apis)]
         self.worker_count = workers
@@ -171,12 +181,13 @@ class FaultStack:
         raise RuntimeError(f"api-{index} not up:\n{self.procs[f'api-{index}'].log_tail()}")
 
     async def start(self) -> None:
-        from store.db import create_all, make_engine
+        from store.db import make_engine
         from store.keys import create_key
+        from store.migrate import upgrade_database
 
         self.root.mkdir(parents=True, exist_ok=True)
         engine = make_engine(self.db_url)
-        create_all(engine)
+        upgrade_database(engine)  # as `supportflow api` would at start
         self.key = create_key(engine, "integration")
         self.admin_key = create_key(engine, "admin")
         engine.dispose()

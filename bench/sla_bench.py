@@ -46,16 +46,13 @@ with workflow.unsafe.imports_passed_through():
     from definitions.models import WorkflowDefinitionIn
     from definitions.runs import (
         CONVERSATION_SLA,
-        SLA_EVENT_SIGNAL,
         WORKFLOW_RUN,
         RunInput,
-        SlaSignal,
-        SlaTrackerInput,
-        sla_workflow_id,
     )
-    from definitions.sla import MEMO_SLA_CLOCK, breach_run_id, sla_static_summary
+    from definitions.sla import MEMO_SLA_CLOCK, breach_run_id
     from store.db import create_all, make_engine
     from store.models import WorkflowDefinitionRow
+    from temporal_edge.starts import signal_sla
     from worker.sla_workflow import ConversationSla
 
 TASK_QUEUE = "bench-sla"
@@ -142,15 +139,7 @@ async def _send_created(client: Client, conversation_ids: list[str]) -> None:
             }
         )
         async with limit:
-            await client.start_workflow(
-                CONVERSATION_SLA,
-                SlaTrackerInput(conversation_id=conversation_id),
-                id=sla_workflow_id(conversation_id),
-                task_queue=TASK_QUEUE,
-                start_signal=SLA_EVENT_SIGNAL,
-                start_signal_args=[SlaSignal(event=event)],
-                static_summary=sla_static_summary(conversation_id),
-            )
+            await signal_sla(client, event, task_queue=TASK_QUEUE)
 
     await asyncio.gather(*(send(c) for c in conversation_ids))
 

@@ -37,9 +37,10 @@ STATUSES = ("running", "completed", "failed", "cancelled", "terminated", "timed_
 
 def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings | None = None) -> T:
     """Connect, run `action` on a RunsGateway, and turn domain errors into exit codes."""
-    from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
+    from app.temporal.errors import InvalidRunsQuery, RunConflict
     from app.temporal.gateway import TemporalGateway
     from app.temporal.runs import RunsGateway
+    from definitions.errors import NotFound
     from temporal_edge import TemporalUnavailable
 
     settings = settings or get_settings()
@@ -49,7 +50,7 @@ def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings | No
 
     try:
         return asyncio.run(run())
-    except (RunNotFound, RunConflict, TemporalUnavailable) as exc:
+    except (NotFound, RunConflict, TemporalUnavailable) as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
     except InvalidRunsQuery as exc:

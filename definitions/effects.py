@@ -2,7 +2,7 @@
 leaves behind. The dry run uses it so that a later step reads what it would read in a real run
 (an escalation's new priority and tag, a route's team, an added tag, one more message).
 
-The real effects are applied by the desk store (store/desk.py `_apply`); keep the two in step. What
+The real effects are applied by the desk store (desk/actions.py); keep the two in step. What
 only the store can decide (the agent a routing strategy picks, a team's supervisor and members,
 generated ids) is a readable stand-in such as "<agent from step route>".
 """

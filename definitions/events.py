@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from definitions.errors import reject_at
+from definitions.limits import MAX_ITEMS, Line, Name, Text
 from definitions.vocabulary import Channel, EventType, Priority, SenderType, Sentiment, Status
 
 
@@ -18,16 +19,18 @@ class _In(BaseModel):
 class ConversationIn(_In):
     """The conversation as the help desk has it when the event happens."""
 
-    id: str = Field(min_length=1, max_length=200, description="Conversation id", examples=["c-9"])
+    id: Name = Field(min_length=1, description="Conversation id", examples=["c-9"])
     channel: Channel = Field(description="Channel it came in on", examples=["whatsapp"])
     status: Status = Field(default="open", description="Current status", examples=["open"])
     priority: Priority = Field(default="normal", description="Current priority", examples=["high"])
-    subject: str = Field(default="", description="Subject line", examples=["Refund"])
-    tags: list[str] = Field(default=[], description="Tags on it", examples=[["billing"]])
-    assignee_agent: str | None = Field(
+    subject: Line = Field(default="", description="Subject line", examples=["Refund"])
+    tags: list[Name] = Field(
+        default=[], max_length=MAX_ITEMS, description="Tags on it", examples=[["billing"]]
+    )
+    assignee_agent: Name | None = Field(
         default=None, description="Assigned agent id", examples=["agent-ana"]
     )
-    assignee_team: str | None = Field(
+    assignee_team: Name | None = Field(
         default=None, description="Assigned team id", examples=["billing"]
     )
     created_at: datetime | None = Field(
@@ -40,20 +43,23 @@ class ConversationIn(_In):
 class CustomerIn(_In):
     """The customer of the conversation."""
 
-    id: str = Field(min_length=1, max_length=200, description="Customer id", examples=["u-4"])
-    name: str | None = Field(default=None, description="Full name", examples=["Ada Lovelace"])
-    email: str | None = Field(default=None, description="Email", examples=["ada@example.com"])
-    lifecycle: str | None = Field(
+    id: Name = Field(min_length=1, description="Customer id", examples=["u-4"])
+    name: Name | None = Field(default=None, description="Full name", examples=["Ada Lovelace"])
+    email: Line | None = Field(
+        default=None, max_length=320, description="Email", examples=["ada@example.com"]
+    )
+    lifecycle: Name | None = Field(
         default=None, description="Lifecycle stage", examples=["customer", "lead"]
     )
-    segment: str | None = Field(default=None, description="Segment", examples=["vip"])
-    plan: str | None = Field(
+    segment: Name | None = Field(default=None, description="Segment", examples=["vip"])
+    plan: Name | None = Field(
         default=None, description="Plan (else the 'plan' attribute)", examples=["gold"]
     )
-    language: str | None = Field(default=None, description="Preferred language", examples=["en"])
-    country: str | None = Field(default=None, description="Country", examples=["GB"])
-    attributes: dict[str, str | int | float | bool | None] = Field(
+    language: Name | None = Field(default=None, description="Preferred language", examples=["en"])
+    country: Name | None = Field(default=None, description="Country", examples=["GB"])
+    attributes: dict[Name, Text | int | float | bool | None] = Field(
         default={},
+        max_length=MAX_ITEMS,
         description="Custom attributes, readable as customer.attributes.<key>",
         examples=[{"plan": "gold", "mrr": 1200}],
     )
@@ -62,15 +68,13 @@ class CustomerIn(_In):
 class MessageIn(_In):
     """The message a message.created event is about."""
 
-    id: str = Field(min_length=1, max_length=200, description="Message id", examples=["m-1"])
+    id: Name = Field(min_length=1, description="Message id", examples=["m-1"])
     sender_type: SenderType = Field(
         description="customer, agent, ai, or automation (written by supportflow; never fires "
         "new_message)",
         examples=["customer"],
     )
-    content: str = Field(
-        default="", max_length=100_000, description="Text", examples=["I want a refund"]
-    )
+    content: Text = Field(default="", description="Text", examples=["I want a refund"])
     sentiment: Sentiment | None = Field(
         default=None,
         description="positive, neutral or negative; computed by the service when absent",
@@ -79,7 +83,7 @@ class MessageIn(_In):
     sentiment_score: float | None = Field(
         default=None, ge=-1, le=1, description="Score in [-1, 1]", examples=[-0.6]
     )
-    language: str | None = Field(default=None, description="Language", examples=["en"])
+    language: Name | None = Field(default=None, description="Language", examples=["en"])
     created_at: datetime | None = Field(
         default=None, description="When it was sent", examples=["2026-11-27T10:00:00Z"]
     )
@@ -88,9 +92,8 @@ class MessageIn(_In):
 class Event(_In):
     """One help-desk event. `id` is the idempotency key."""
 
-    id: str = Field(
+    id: Name = Field(
         min_length=1,
-        max_length=300,
         description="Idempotency key: the same id again starts nothing new",
         examples=["evt-123"],
     )
@@ -114,8 +117,9 @@ class Event(_In):
         description="Status after (required for conversation.status_changed)",
         examples=["resolved"],
     )
-    causal_chain: list[str] = Field(
+    causal_chain: list[Line] = Field(
         default=[],
+        max_length=MAX_ITEMS,
         description="Run ids that caused this event, oldest first (set by supportflow itself)",
     )
 

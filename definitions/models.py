@@ -24,6 +24,18 @@ from pydantic import (
 from definitions.durations import parse_duration
 from definitions.errors import reject_at
 from definitions.fields import describe_unknown, field_spec
+from definitions.limits import (
+    LINE_PATTERN,
+    MAX_ACTION_TAGS,
+    MAX_CONDITION_DEPTH,
+    MAX_DEFINITION_BYTES,
+    MAX_ITEMS,
+    MAX_STEPS,
+    Name,
+    Text,
+    check_value,
+    too_deep_group,
+)
 from definitions.operators import Operator, check_operator, check_regex, normalise_value
 from definitions.placeholders import STEP_PREFIX, Placeholder, check_field_placeholders
 from definitions.vocabulary import Channel, Priority, SlaType, Status, TriggerSenderType
@@ -40,9 +52,13 @@ class NewConversationTrigger(Strict):
     """Fires when a conversation is created."""
 
     type: Literal["new_conversation"] = Field(description="Trigger type")
-    channels: list[Channel] = Field(default=[], description="Channels to match; empty = any")
-    customer_segments: list[str] = Field(
-        default=[], description="Customer segments to match (e.g. vip); empty = any"
+    channels: list[Channel] = Field(
+        default=[], max_length=MAX_ITEMS, description="Channels to match; empty = any"
+    )
+    customer_segments: list[Name] = Field(
+        default=[],
+        max_length=MAX_ITEMS,
+        description="Customer segments to match (e.g. vip); empty = any",
     )
 
 
@@ -52,7 +68,9 @@ def _compiles(pattern: str) -> str:
 
 
 # A regular expression, checked when saved; an error's location names its index in the list.
-Pattern = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_compiles)]
+Pattern = Annotated[
+    str, Field(min_length=1, max_length=1000, pattern=LINE_PATTERN), AfterValidator(_compiles)
+]
 
 
 class NewMessageTrigger(Strict):
@@ -60,14 +78,17 @@ class NewMessageTrigger(Strict):
 
     type: Literal["new_message"] = Field(description="Trigger type")
     sender_types: list[TriggerSenderType] = Field(
-        default=[], description="customer, agent or ai; empty = any"
+        default=[], max_length=MAX_ITEMS, description="customer, agent or ai; empty = any"
     )
     content_patterns: list[Pattern] = Field(
         default=[],
+        max_length=MAX_ITEMS,
         description="RE2 regular expressions, case-insensitive; any one matching is enough",
         examples=[["refund|money back", "cancel(l)?ation"]],
     )
-    channels: list[Channel] = Field(default=[], description="Channels to match; empty = any")
+    channels: list[Channel] = Field(
+        default=[], max_length=MAX_ITEMS, description="Channels to match; empty = any"
+    )
 
 
 class SlaBreachTrigger(Strict):
@@ -75,7 +96,7 @@ class SlaBreachTrigger(Strict):
 
     type: Literal["sla_breach"] = Field(description="Trigger type")
     sla_type: SlaType = Field(description="first_response, resolution or reply")
-    threshold: str = Field(
+    threshold: Name = Field(
         description='How long the clock may run: "45s", "30m", "4h", "2d" or ISO-8601 "PT30M"',
         examples=["30m", "4h"],
     )
@@ -102,10 +123,16 @@ class StatusChangeTrigger(Strict):
     """Fires when a conversation's status changes."""
 
     type: Literal["status_change"] = Field(description="Trigger type")
-    from_statuses: list[Status] = Field(default=[], description="Previous statuses; empty = any")
-    to_statuses: list[Status] = Field(default=[], description="New statuses; empty = any")
+    from_statuses: list[Status] = Field(
+        default=[], max_length=MAX_ITEMS, description="Previous statuses; empty = any"
+    )
+    to_statuses: list[Status] = Field(
+        default=[], max_length=MAX_ITEMS, description="New statuses; empty = any"
+    )
     transitions: list[Transition] = Field(
-        default=[], description="If given, only these exact {from, to} changes fire"
+        default=[],
+        max_length=MAX_ITEMS,
+        description="If given, only these exact {from, to} changes fire",
     )
 
 
@@ -120,7 +147,7 @@ Trigger = Annotated[
 class Rule(Strict):
     """One comparison of a field of the run context with a value."""
 
-    field: str = Field(
+    field: Name = Field(
         description="Dotted field path, e.g. customer.segment", examples=["customer.segment"]
     )
     operator: Operator = Field(description="How to compare")
@@ -148,6 +175,7 @@ class Rule(Strict):
     @field_validator("value")
     @classmethod
     def _value_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        check_value(value)
         spec = field_spec(info.data.get("field", ""))
         operator = info.data.get("operator")
         if spec is None or operator is None:
@@ -158,13 +186,17 @@ class Rule(Strict):
 class AllGroup(Strict):
     """True when every member is true."""
 
-    all: list[Condition] = Field(min_length=1, description="Rules or groups that must all hold")
+    all: list[Condition] = Field(
+        min_length=1, max_length=MAX_ITEMS, description="Rules or groups that must all hold"
+    )
 
 
 class AnyGroup(Strict):
     """True when at least one member is true."""
 
-    any: list[Condition] = Field(min_length=1, description="Rules or groups, one must hold")
+    any: list[Condition] = Field(
+        min_length=1, max_length=MAX_ITEMS, description="Rules or groups, one must hold"
+    )
 
 
 def _condition_kind(raw: Any) -> str:
@@ -195,18 +227,33 @@ class ConditionStep(Strict):
         examples=["is-vip"],
     )
     type: Literal["condition"] = Field(description="A condition step")
-    field: str | None = Field(default=None, description="Single rule: the field path")
+    field: Name | None = Field(default=None, description="Single rule: the field path")
     operator: Operator | None = Field(default=None, description="Single rule: the operator")
     value: Any = Field(default=None, description="Single rule: the value")
     all: list[Condition] | None = Field(
-        default=None, min_length=1, description="Group: every member true"
+        default=None, min_length=1, max_length=MAX_ITEMS, description="Group: every member true"
     )
     any: list[Condition] | None = Field(
-        default=None, min_length=1, description="Group: one member true"
+        default=None, min_length=1, max_length=MAX_ITEMS, description="Group: one member true"
     )
     on_false: OnFalse = Field(
         default="stop", description="stop the run, continue, or skip_next (skip the next step)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shallow_enough(cls, raw: Any) -> Any:
+        # Before the members are validated: a group nested hundreds deep is refused at once.
+        loc = too_deep_group(raw)
+        if loc is not None:
+            reject_at(
+                loc,
+                f"condition groups nest at most {MAX_CONDITION_DEPTH} deep",
+                None,
+                title="ConditionStep",
+                kind="too_deep",
+            )
+        return raw
 
     @model_validator(mode="after")
     def _one_form(self) -> ConditionStep:
@@ -237,7 +284,7 @@ class ConditionStep(Strict):
 
 # ---------------------------------------------------------------- actions
 
-Template = Annotated[str, Field(max_length=5000)]
+Template = Annotated[Text, Field(max_length=5000)]
 
 
 class _Params(Strict):
@@ -258,8 +305,8 @@ class AutoReplyParams(_Params):
 
 
 class RouteParams(_Params):
-    agent: str | None = Field(default=None, description="Agent id to assign")
-    team: str | None = Field(default=None, description="Team id to assign")
+    agent: Name | None = Field(default=None, description="Agent id to assign")
+    team: Name | None = Field(default=None, description="Team id to assign")
     strategy: Literal["direct", "round_robin", "least_busy"] = Field(
         default="direct", description="direct, or pick a team member: round_robin / least_busy"
     )
@@ -274,8 +321,11 @@ class RouteParams(_Params):
 
 
 class AddTagParams(_Params):
-    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        min_length=1, description="Tags to add", examples=[["refund", "billing"]]
+    tags: list[Annotated[Name, Field(min_length=1)]] = Field(
+        min_length=1,
+        max_length=MAX_ACTION_TAGS,
+        description="Tags to add",
+        examples=[["refund", "billing"]],
     )
 
 
@@ -289,15 +339,15 @@ class CreateTicketParams(_Params):
     priority: Priority = Field(
         default="normal", description="low, normal, high or urgent", examples=["high"]
     )
-    team: str | None = Field(default=None, description="Team owning the ticket")
+    team: Name | None = Field(default=None, description="Team owning the ticket")
 
     def templates(self) -> dict[str, str]:
         return {"title": self.title, "description": self.description}
 
 
 class NotifyParams(_Params):
-    team: str | None = Field(default=None, description="Notify every member of this team")
-    agent: str | None = Field(default=None, description="Notify this agent")
+    team: Name | None = Field(default=None, description="Notify every member of this team")
+    agent: Name | None = Field(default=None, description="Notify this agent")
     message: Template = Field(min_length=1, description="Notification text; placeholders allowed")
 
     @model_validator(mode="after")
@@ -315,7 +365,7 @@ class EscalateParams(_Params):
     priority: Priority = Field(
         default="urgent", description="Priority to raise the conversation to", examples=["urgent"]
     )
-    to: str | None = Field(
+    to: Name | None = Field(
         default=None, description="Agent to escalate to; default: supervisor of the assigned team"
     )
 
@@ -431,10 +481,8 @@ TITLE = "WorkflowDefinitionIn"
 class WorkflowDefinitionIn(Strict):
     """A workflow definition: one trigger, then steps run in order."""
 
-    name: str = Field(
-        min_length=1, max_length=200, description="Name", examples=["VIP Customer Auto-Route"]
-    )
-    description: str = Field(
+    name: Name = Field(min_length=1, description="Name", examples=["VIP Customer Auto-Route"])
+    description: Text = Field(
         default="",
         max_length=2000,
         description="What it is for",
@@ -445,8 +493,31 @@ class WorkflowDefinitionIn(Strict):
     )
     trigger: Trigger = Field(description="When it runs: exactly one trigger")
     steps: list[Step] = Field(
-        min_length=1, max_length=50, description="Condition and action steps, run in order"
+        min_length=1, max_length=MAX_STEPS, description="Condition and action steps, run in order"
     )
+    schedule: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Id of the business-hours schedule that business-time steps use (SPEC §2.3)",
+        examples=["support-hours"],
+    )
+
+    @model_validator(mode="after")
+    def _small_enough(self) -> WorkflowDefinitionIn:
+        definition = self.model_dump_json(include=set(WorkflowDefinitionIn.model_fields))
+        size = len(definition.encode())
+        if size > MAX_DEFINITION_BYTES:
+            reject_at(
+                (),
+                f"a definition is at most {MAX_DEFINITION_BYTES // 1024} KiB of JSON, "
+                f"this one is {size // 1024} KiB",
+                None,
+                title=TITLE,
+                kind="too_large",
+            )
+        return self
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> WorkflowDefinitionIn:

@@ -182,7 +182,7 @@ def apply_action(
 ) -> ActionResult:
     """Apply one action step exactly once per (args.idempotency_scope, args.step.id).
 
-    Raises DeskNotFound (nothing written) for an unknown team/agent or an escalation with nobody
+    Raises NotFound (nothing written) for an unknown team/agent or an escalation with nobody
     to escalate to. Database errors propagate (the caller retries). `after_commit` runs after the
     effect is committed (tests use it to simulate a crash before the result is returned)."""
     now = as_utc(now) or utcnow()

@@ -1,4 +1,4 @@
-"""The teams and agents actions need, or a `DeskNotFound` that tells the admin how to add them."""
+"""The teams and agents actions need, or a `NotFound` that tells the admin how to add them."""
 
 from __future__ import annotations
 

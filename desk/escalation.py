@@ -7,30 +7,34 @@ from typing import Any
 
 from sqlmodel import Session
 
+from definitions.errors import NotFound
 from definitions.models import EscalateParams
 from definitions.vocabulary import ESCALATED_TAG
 from desk.directory import require_agent, require_team
 from desk.effect import Effect
-from desk.errors import DeskNotFound
 from desk.mirror import union_tags
 from desk.notifications import notify_agents
 from store.models import ConversationRow
 
 
 def escalation_target(session: Session, conversation: ConversationRow, to: str | None) -> str:
-    """Who takes the escalation; DeskNotFound when nobody can."""
+    """Who takes the escalation; NotFound when nobody can."""
     if to is not None:
         return require_agent(session, to).id
     if conversation.assignee_team is None:
-        raise DeskNotFound(
+        raise NotFound(
+            "supervisor",
+            conversation.id,
             f"escalate has no 'to' and conversation {conversation.id!r} has no assigned team "
-            "whose supervisor could take it — set 'to' or route to a team first"
+            "whose supervisor could take it — set 'to' or route to a team first",
         )
     team = require_team(session, conversation.assignee_team)
     if team.supervisor is None:
-        raise DeskNotFound(
+        raise NotFound(
+            "supervisor",
+            team.id,
             f"team {team.id!r} has no supervisor to escalate to — set one with "
-            f"PUT /teams/{team.id} or give the escalate step a 'to'"
+            f"PUT /teams/{team.id} or give the escalate step a 'to'",
         )
     return require_agent(session, team.supervisor, f"supervisor of team {team.id!r}").id
 

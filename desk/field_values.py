@@ -17,8 +17,8 @@ from typing import NamedTuple
 from sqlmodel import Session
 
 from definitions.context import ConversationState, CustomerState
+from definitions.errors import NotFound
 from definitions.events import Event
-from desk.errors import DeskNotFound
 from desk.mirror import mirror_event
 from desk.sentiment import event_for_context, fill_sentiment
 from desk.state import load_state
@@ -38,7 +38,7 @@ def run_fields(session: Session, event: Event, now: datetime | None = None) -> F
     first, so this should not happen) reads as `sample_fields` has it."""
     try:
         conversation, customer = load_state(session, event.conversation.id, now)
-    except DeskNotFound:
+    except NotFound:
         return sample_fields(session, event, now)
     return FieldSource(conversation, customer, event_for_context(session, event))
 

@@ -47,7 +47,7 @@ def pick_least_busy(session: Session, team: TeamRow, conversation_id: str) -> st
 
 
 def assign(session: Session, conversation: ConversationRow, params: RouteParams) -> None:
-    """Set the conversation's assignment as `params` say (DeskNotFound for a missing target)."""
+    """Set the conversation's assignment as `params` say (NotFound for a missing target)."""
     if params.agent is not None:
         require_agent(session, params.agent)
         conversation.assignee_agent = params.agent

@@ -3,6 +3,7 @@ Temporal client by the app's gateway and by `temporal_edge.TemporalRunStarter`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from definitions.events import Event
@@ -18,6 +19,7 @@ class RunStarter(Protocol):
         Must be idempotent: an id that was already started is not an error."""
         ...
 
-    async def signal_sla(self, event: Event) -> None:
-        """Signal-with-start the ConversationSla tracker of `event.conversation.id`."""
+    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
+        """Signal-with-start the ConversationSla tracker of `event.conversation.id`;
+        `accepted_at`: when the event was accepted (None: now), which bounds its time."""
         ...

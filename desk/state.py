@@ -13,8 +13,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from definitions.context import ConversationState, CustomerState
+from definitions.errors import NotFound
 from definitions.utc import as_utc
-from desk.errors import DeskNotFound
 from store.models import (
     ConversationRow,
     CustomerRow,
@@ -72,10 +72,14 @@ def load_state(
 ) -> tuple[ConversationState, CustomerState | None]:
     """The conversation and its customer as the desk store has them now (fresh state).
 
-    Raises DeskNotFound when the conversation was never mirrored."""
+    Raises NotFound when the conversation was never mirrored."""
     row = session.get(ConversationRow, conversation_id)
     if row is None:
-        raise DeskNotFound(f"conversation {conversation_id!r} is not in the desk store")
+        raise NotFound(
+            "conversation",
+            conversation_id,
+            f"conversation {conversation_id!r} is not in the desk store",
+        )
     return state_of(session, row, as_utc(now) or utcnow())
 
 

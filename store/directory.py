@@ -14,6 +14,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 
+from definitions.limits import MAX_ITEMS, Line, Name
 from store.models import AgentRow, TeamRow
 
 
@@ -22,13 +23,14 @@ class TeamIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
-        min_length=1, max_length=200, description="Team name", examples=["VIP support"]
+    name: Name = Field(min_length=1, description="Team name", examples=["VIP support"])
+    members: list[Name] = Field(
+        default=[],
+        max_length=MAX_ITEMS,
+        description="Agent ids, in round-robin order",
+        examples=[["ana", "bo"]],
     )
-    members: list[str] = Field(
-        default=[], description="Agent ids, in round-robin order", examples=[["ana", "bo"]]
-    )
-    supervisor: str | None = Field(
+    supervisor: Name | None = Field(
         default=None, description="Agent id that escalations go to", examples=["sam"]
     )
 
@@ -53,8 +55,8 @@ class AgentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Agent name", examples=["Ana"])
-    email: str | None = Field(
+    name: Name = Field(min_length=1, description="Agent name", examples=["Ana"])
+    email: Line | None = Field(
         default=None, max_length=320, description="Email", examples=["ana@example.com"]
     )
     available: bool = Field(default=True, description="Picked by round_robin / least_busy")

@@ -11,7 +11,7 @@ large), `TemporalUnavailable` for everything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from temporalio.common import (
@@ -189,10 +189,17 @@ async def start_breach_run(
 
 
 async def signal_sla(
-    client: Client, event: Event, *, task_queue: str, rpc_timeout: timedelta = RPC_TIMEOUT
+    client: Client,
+    event: Event,
+    *,
+    task_queue: str,
+    accepted_at: datetime | None = None,
+    rpc_timeout: timedelta = RPC_TIMEOUT,
 ) -> None:
-    """Hand an event to its conversation's SLA tracker, starting the tracker if needed. At least
-    once: the tracker ignores an event id it has seen (`SlaClocks.apply`)."""
+    """Hand an event to its conversation's SLA tracker, starting the tracker if needed.
+    `accepted_at` is when we accepted the event (default: now): it bounds the event's time (the
+    outbox relay passes the acceptance time, not the delivery time). At least once: the tracker
+    ignores an event id it has seen (`SlaClocks.apply`)."""
     conversation_id = event.conversation.id
     try:
         await client.start_workflow(
@@ -201,7 +208,9 @@ async def signal_sla(
             id=sla_workflow_id(conversation_id),
             task_queue=task_queue,
             start_signal=SLA_EVENT_SIGNAL,
-            start_signal_args=[SlaSignal(event=event)],
+            start_signal_args=[
+                SlaSignal(event=event, accepted_at=accepted_at or datetime.now(UTC))
+            ],
             static_summary=sla_static_summary(conversation_id),
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(SearchAttr.CONVERSATION_ID.key, conversation_id)]
@@ -227,5 +236,5 @@ class TemporalRunStarter:
     async def start_run(self, run_input: RunInput) -> None:
         await start_event_run(self.client, run_input, task_queue=self.task_queue)
 
-    async def signal_sla(self, event: Event) -> None:
-        await signal_sla(self.client, event, task_queue=self.task_queue)
+    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
+        await signal_sla(self.client, event, task_queue=self.task_queue, accepted_at=accepted_at)

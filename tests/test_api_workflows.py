@@ -460,7 +460,7 @@ async def test_unknown_workflow_is_not_found(admin: httpx.AsyncClient) -> None:
     assert error == {
         "code": "not_found",
         "message": "workflow 'wf_nope' not found",
-        "details": [{"loc": ["path", "id"], "msg": "workflow 'wf_nope' not found"}],
+        "details": [{"loc": ["path", "workflow_id"], "msg": "workflow 'wf_nope' not found"}],
     }
 
 

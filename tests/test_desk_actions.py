@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from definitions.errors import NotFound
 from definitions.runs import ActionResult
 from desk.actions import apply_action
-from desk.errors import DeskNotFound
 from desk.mirror import mirror_event
 from desk.state import conversation_view
 from store.db import session_scope
@@ -295,7 +295,7 @@ def test_escalate_to_an_explicit_agent_with_priority(desk: Engine) -> None:
 def test_unknown_targets_fail_with_a_readable_message_and_write_nothing(
     desk: Engine, step: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(DeskNotFound) as caught:
+    with pytest.raises(NotFound) as caught:
         _apply(desk, {"id": "bad", **step})
     assert message in str(caught.value)
     with Session(desk) as session:
@@ -306,5 +306,5 @@ def test_unknown_targets_fail_with_a_readable_message_and_write_nothing(
 
 def test_escalate_without_a_supervisor_names_the_team(desk: Engine) -> None:
     _apply(desk, {"id": "r", "action": "route", "params": {"team": "billing"}})
-    with pytest.raises(DeskNotFound, match="team 'billing' has no supervisor"):
+    with pytest.raises(NotFound, match="team 'billing' has no supervisor"):
         _apply(desk, {"id": "esc", "action": "escalate", "params": {"reason": "x"}})

@@ -22,10 +22,7 @@ import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.fault_stack import FaultStack, Tally, message_events, ticket_definition
-from store.db import make_engine, session_scope
-from store.trigger_index import index_definition
-from tests.desk_builders import store_definition
+from bench.fault_stack import BLOB_LIMIT, FaultStack, Tally, message_events, ticket_definition
 
 BURST = 60
 
@@ -142,31 +139,24 @@ async def test_a_refused_start_is_a_failed_run_and_never_blocks_the_others(
     stack: FaultStack,
 ) -> None:
     small = await stack.create_definition(ticket_definition("small"))
-    # A definition Temporal's JSON encoder refuses (conditions nested 150 deep; the definition
-    # limits now refuse it at the API, so it is written as an older release could have stored it).
-    rule: dict[str, Any] = {"field": "conversation.id", "operator": "is_set"}
-    for _ in range(150):
-        rule = {"all": [rule]}
-    deep = ticket_definition("deep")
-    deep["steps"].insert(0, {"id": "deep", "type": "condition", **rule})
-    engine = make_engine(stack.db_url)
-    with session_scope(engine) as session:
-        index_definition(session, store_definition(session, "wf_deep", deep))
-    engine.dispose()
-    await asyncio.sleep(1.5)  # the API's trigger index cache
+    # Within the definition limits, over this stack's blob limit: Temporal refuses its runs.
+    big = ticket_definition("big")
+    reply = {"type": "action", "action": "auto_reply", "params": {"message": "x" * 5000}}
+    big["steps"] = [{"id": f"reply{n}", **reply} for n in range(BLOB_LIMIT // 5000 + 5)]
+    big_id = await stack.create_definition(big)
 
     [answer] = await stack.send(message_events("rf", 1))
-    assert {f"run:{small}:rf-0", "run:wf_deep:rf-0"} <= set(answer["run_ids"])
+    assert {f"run:{small}:rf-0", f"run:{big_id}:rf-0"} <= set(answer["run_ids"])
     _assert_exact(await stack.settle(small, ["rf-0"], "rf-", "rf-c"), stack)
     deadline = time.monotonic() + 30
-    while await stack.count_runs("wf_deep", "rf-", "Failed") < 1:
+    while await stack.count_runs(big_id, "rf-", "Failed") < 1:
         assert time.monotonic() < deadline, "the refused run's record never failed"
         await asyncio.sleep(0.5)
     async with httpx.AsyncClient(
         base_url=stack.api_url(), headers={"Authorization": f"Bearer {stack.admin_key}"}
     ) as http:
-        run = (await http.get("/runs/run:wf_deep:rf-0")).json()
+        run = (await http.get(f"/runs/run:{big_id}:rf-0")).json()
         assert run["status"] == "failed", run
-        assert "could not be started" in str(run) and "serialis" in str(run), run
-        listed = (await http.get("/runs", params={"workflow_id": "wf_deep"})).json()
+        assert "could not be started" in str(run) and "size" in str(run).lower(), run
+        listed = (await http.get("/runs", params={"workflow_id": big_id})).json()
         assert "failed" in str(listed), listed

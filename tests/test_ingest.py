@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ class RecordingStarter:
     def __init__(self, fail_on_start: bool = False) -> None:
         self.started: list[RunInput] = []
         self.signalled: list[Event] = []
+        self.accepted_at: list[datetime | None] = []
         self.fail_on_start = fail_on_start
 
     async def start_run(self, run_input: RunInput) -> None:
@@ -41,8 +43,9 @@ class RecordingStarter:
             raise ConnectionError("temporal is down")
         self.started.append(run_input)
 
-    async def signal_sla(self, event: Event) -> None:
+    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
         self.signalled.append(event)
+        self.accepted_at.append(accepted_at)
 
 
 def _save(engine: Engine, definition_id: str, body: dict[str, Any], version: int = 1) -> None:
@@ -156,6 +159,10 @@ async def test_temporal_down_accepts_the_event_and_the_relay_starts_its_runs_lat
         first.run_ids
     )
     assert [e.id for e in up.signalled] == ["evt-1"]
+    # The signal carries when the event was accepted, not when the relay delivered it.
+    [accepted_at] = up.accepted_at
+    assert accepted_at is not None and accepted_at.tzinfo is not None
+    assert accepted_at < datetime.now(UTC)
     assert outbox.pending_count(defs) == 0
     with Session(defs) as session:  # mirrored once
         view = conversation_view(session, "c-9")

@@ -22,7 +22,15 @@ from worker.workflows import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
-EXPECTED_SHAPES = {"completed", "stopped", "skip_next", "failed_step"}
+EXPECTED_SHAPES = {
+    "completed",
+    "stopped",
+    "skip_next",
+    "failed_step",
+    # ConversationSla after patches sla-event-time / sla-definitions-version (issues 11, 17)
+    "sla_reply_after_deadline_during_outage",
+    "sla_definitions_versioned",
+}
 
 
 def load(path: Path) -> WorkflowHistory:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.api.params import WorkflowId
 from app.auth import Permission, Principal, allows
 from app.errors import ApiError, ErrorDetail
 from app.temporal.gateway import TemporalGateway
@@ -130,10 +131,7 @@ CanWrite: DependsParam = Depends(require(Permission.WRITE))
 CanIngest: DependsParam = Depends(require(Permission.INGEST))
 
 
-def get_definition(
-    session: SessionDep,
-    workflow_id: Annotated[str, Path(description="Workflow id", examples=["wf_3f9a1c2b7d4e5f60"])],
-) -> WorkflowDefinitionRow:
+def get_definition(session: SessionDep, workflow_id: WorkflowId) -> WorkflowDefinitionRow:
     """Load a stored definition or answer 404."""
     return definitions_repo.get(session, workflow_id)
 

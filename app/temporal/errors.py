@@ -1,20 +1,13 @@
-"""The domain errors of the runs API; `app.errors` turns them into 404 / 409 / 422 (and
-`temporal_edge.TemporalUnavailable` into 503)."""
+"""The domain errors of the runs API; `app.errors` turns them into 409 / 422 (a missing run is the
+shared `NotFound`, a 404; `temporal_edge.TemporalUnavailable` a 503)."""
 
 from __future__ import annotations
 
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.runs_schemas import RunStatus
+from definitions.errors import NotFound
 from temporal_edge import TemporalUnavailable
-
-
-class RunNotFound(LookupError):
-    """No WorkflowRun with this id in the namespace (never started, or past retention)."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id!r} not found")
-        self.run_id = run_id
 
 
 class RunConflict(Exception):
@@ -39,7 +32,7 @@ def rpc_failure(exc: RPCError, address: str, run_id: str | None = None) -> Excep
     """Our error for a failed visibility/history call: unknown run, rejected query, or Temporal
     unavailable."""
     if exc.status == RPCStatusCode.NOT_FOUND and run_id is not None:
-        return RunNotFound(run_id)
+        return NotFound("run", run_id)
     if exc.status == RPCStatusCode.INVALID_ARGUMENT:
         return InvalidRunsQuery("query", f"Temporal rejected the query: {exc.message}")
     return TemporalUnavailable(f"Temporal call failed at {address}: {exc.message or exc}")

@@ -18,13 +18,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio.service import RPCError
 
 from app.temporal.errors import rpc_failure
 from definitions.events import Event
-from definitions.runs import CONVERSATION_SLA, SLA_REFRESH_SIGNAL, RunInput
+from definitions.runs import RunInput
 from store.settings import Settings
 from temporal_edge import (
     RPC_TIMEOUT,
@@ -122,12 +122,14 @@ class TemporalGateway:
         )
         self._counts.pop(run_input.definition_id, None)
 
-    async def signal_sla(self, event: Event) -> None:
-        """Hand an event to the conversation's SLA tracker, starting the tracker if needed."""
+    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
+        """Hand an event to the conversation's SLA tracker, starting the tracker if needed;
+        `accepted_at`: when the event was accepted (default: now)."""
         await signal_sla(
             await self.client(),
             event,
             task_queue=self.settings.task_queue,
+            accepted_at=accepted_at,
             rpc_timeout=START_RPC_TIMEOUT,
         )
 
@@ -186,31 +188,3 @@ class TemporalGateway:
         return count
 
     # ------------------------------------------------------------ SLA trackers
-
-    async def refresh_sla_trackers(self) -> int:
-        """Tell every running ConversationSla tracker that sla_breach definitions changed.
-        Returns how many were signalled."""
-        client = await self.client()
-        query = (
-            f'WorkflowType={quote(CONVERSATION_SLA)} AND ExecutionStatus="Running" '
-            f"AND TaskQueue={quote(self.settings.task_queue)}"
-        )
-        limit = asyncio.Semaphore(COUNT_CONCURRENCY)
-
-        async def signal(workflow_id: str) -> bool:
-            async with limit:
-                try:
-                    await client.get_workflow_handle(workflow_id).signal(
-                        SLA_REFRESH_SIGNAL, rpc_timeout=RPC_TIMEOUT
-                    )
-                except RPCError as exc:  # closed meanwhile: nothing to refresh
-                    log.debug("refreshing %s: %s", workflow_id, exc)
-                    return False
-                return True
-
-        try:
-            ids = [execution.id async for execution in client.list_workflows(query)]
-        except RPCError as exc:
-            raise rpc_failure(exc, self.settings.temporal_address) from exc
-        results = await asyncio.gather(*(signal(i) for i in ids))
-        return sum(results)

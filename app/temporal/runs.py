@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,8 +33,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.runs_schemas import Outcome, RunControl, RunDetail, RunsPage, RunStatus, RunSummary
-from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound, rpc_failure
+from app.temporal.errors import InvalidRunsQuery, RunConflict, rpc_failure
 from app.temporal.gateway import TemporalGateway
+from definitions.errors import NotFound
 from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
 from temporal_edge import (
     MAX_RETRIES,
@@ -86,8 +88,14 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _check(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()[:6]
+
+
 def encode_cursor(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode("ascii") if token else None
+    """Temporal's page token with a checksum: a cursor we did not hand out is refused here (422)
+    rather than sent to Temporal, which retries a garbled token, then fails as if it were down."""
+    return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
 
 
 def decode_cursor(cursor: str | None) -> bytes | None:
@@ -95,12 +103,13 @@ def decode_cursor(cursor: str | None) -> bytes | None:
         return None
     try:
         padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
         raise InvalidRunsQuery("cursor", "not a cursor returned by GET /runs") from exc
-
-
-# ---------------------------------------------------------------- the gateway
+    check, token = raw[:6], raw[6:]
+    if not token or check != _check(token):
+        raise InvalidRunsQuery("cursor", "not a cursor returned by GET /runs")
+    return token
 
 
 class RunsGateway:
@@ -146,7 +155,7 @@ class RunsGateway:
         except RPCError as exc:
             raise self._rpc_failure(exc, run_id) from exc
         if description.workflow_type != WORKFLOW_RUN:
-            raise RunNotFound(run_id)
+            raise NotFound("run", run_id)
         return client, description
 
     # ------------------------------------------------------------ runs

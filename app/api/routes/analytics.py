@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CanRead, GatewayDep, SessionDep
+from app.api.params import WorkflowFilter
 from app.errors import responses
 from app.runs_schemas import AnalyticsReport, Bucket
 from app.temporal.analytics import MAX_RANKED_DEFINITIONS, analytics_report
@@ -55,7 +56,7 @@ async def get_analytics(
     ] = None,
     to: Annotated[datetime | None, Query(description="Window end (ISO 8601); default now")] = None,
     bucket: Annotated[Bucket, Query(description="Trend granularity (UTC hours or days)")] = "day",
-    workflow_id: Annotated[str | None, Query(description="Only runs of this workflow")] = None,
+    workflow_id: WorkflowFilter = None,
     top: Annotated[int, Query(ge=0, le=50, description="How many most-triggered workflows")] = 5,
 ) -> AnalyticsReport:
     """Runs started in the window: trend, success/failure rates, duration, most triggered."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CanRead, SessionDep
+from app.api.params import ConversationId
 from app.errors import responses
 from app.schemas import ConversationPublic
 from desk.state import conversation_view
@@ -20,7 +21,9 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
     dependencies=[CanRead],
     responses=responses(401, 403, 404),
 )
-async def read_conversation(*, session: SessionDep, conversation_id: str) -> ConversationPublic:
+async def read_conversation(
+    *, session: SessionDep, conversation_id: ConversationId
+) -> ConversationPublic:
     """The conversation as supportflow mirrors it: status, tags, assignment, messages, tickets."""
     view = await run_in_threadpool(conversation_view, session, conversation_id)
     if view is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import CanRead, CanWrite, SessionDep
+from app.api.params import AgentId, TeamId
 from app.errors import responses
 from app.schemas import AgentsPublic, TeamsPublic
 from store import directory
@@ -14,13 +15,6 @@ from store.definitions_repo import NotFound
 from store.directory import AgentIn, AgentPublic, TeamIn, TeamPublic
 
 router = APIRouter(tags=["directory"])
-
-TeamId = Annotated[
-    str, Path(min_length=1, max_length=200, description="Team id", examples=["vip-support"])
-]
-AgentId = Annotated[
-    str, Path(min_length=1, max_length=200, description="Agent id", examples=["ana"])
-]
 
 
 @router.get(

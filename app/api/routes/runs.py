@@ -10,23 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import CanRead, CanWrite, RunsDep
+from app.api.params import ConversationFilter, Cursor, RunId, WorkflowFilter
 from app.errors import responses
 from app.runs_schemas import RunControl, RunDetail, RunsPage, RunStatus
 from app.temporal.runs import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-
-RunIdPath = Annotated[
-    str,
-    Path(
-        description="The run id, e.g. `run:wf_3f9a1c2b7d4e5f60:evt-123` (URL-encode it if it has "
-        "a `/`)",
-        examples=["run:wf_3f9a1c2b7d4e5f60:evt-123"],
-    ),
-]
 
 
 @router.get(
@@ -38,21 +30,17 @@ RunIdPath = Annotated[
 async def list_runs(
     *,
     runs: RunsDep,
-    workflow_id: Annotated[
-        str | None, Query(description="Only runs of this workflow definition")
-    ] = None,
+    workflow_id: WorkflowFilter = None,
     status_: Annotated[
         RunStatus | None, Query(alias="status", description="Current status")
     ] = None,
-    conversation_id: Annotated[
-        str | None, Query(description="Only runs for this conversation")
-    ] = None,
+    conversation_id: ConversationFilter = None,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Started at or after (ISO 8601)")
     ] = None,
     to: Annotated[datetime | None, Query(description="Started before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 50,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> RunsPage:
     """List runs from Temporal visibility, running first, then most recently closed."""
     return await runs.list_runs(
@@ -73,7 +61,7 @@ async def list_runs(
     dependencies=[CanWrite],
     responses=responses(401, 403, 404, 409, 503),
 )
-async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
+async def retry_run(*, runs: RunsDep, run_id: RunId) -> RunControl:
     """Re-run a failed run with its pinned version and event; steps that took effect are kept."""
     return await runs.retry(run_id)
 
@@ -85,7 +73,7 @@ async def retry_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     dependencies=[CanWrite],
     responses=responses(401, 403, 404, 409, 503),
 )
-async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
+async def cancel_run(*, runs: RunsDep, run_id: RunId) -> RunControl:
     """Cancel a running run; it stops before its next step and ends as cancelled."""
     return await runs.cancel(run_id)
 
@@ -96,6 +84,6 @@ async def cancel_run(*, runs: RunsDep, run_id: RunIdPath) -> RunControl:
     dependencies=[CanRead],
     responses=responses(401, 403, 404, 503),
 )
-async def get_run(*, runs: RunsDep, run_id: RunIdPath) -> RunDetail:
+async def get_run(*, runs: RunsDep, run_id: RunId) -> RunDetail:
     """One run: status, times, pinned version and event, step-by-step trace, error, UI link."""
     return await runs.get_run(run_id)

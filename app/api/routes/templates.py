@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CanRead, CanWrite, SessionDep
+from app.api.params import TemplateId
 from app.errors import responses
 from app.schemas import TemplateCard, TemplatesPublic, TemplateUse, WorkflowPublic
 from definitions.gallery import Template, TemplateCategory, get_template, list_templates
@@ -17,7 +18,7 @@ from store.definitions_repo import NotFound
 router = APIRouter(prefix="/templates", tags=["templates"])
 
 
-def _template(template_id: str) -> Template:
+def _template(template_id: TemplateId) -> Template:
     template = get_template(template_id)
     if template is None:
         raise NotFound("template", template_id)
@@ -46,7 +47,7 @@ def list_gallery(
     dependencies=[CanRead],
     responses=responses(401, 403, 404),
 )
-def read_template(*, template_id: str) -> Template:
+def read_template(*, template_id: TemplateId) -> Template:
     """Preview one template with its full definition."""
     return _template(template_id)
 
@@ -62,7 +63,7 @@ async def use_template(
     *,
     session: SessionDep,
     response: Response,
-    template_id: str,
+    template_id: TemplateId,
     use: Annotated[TemplateUse | None, Body(description="Optional overrides")] = None,
 ) -> WorkflowPublic:
     """Create a draft workflow from a template."""
