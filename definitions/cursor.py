@@ -81,6 +81,14 @@ class StepCursor:
             parts.append(f"{side} {position[at + 1] + 1}/{size}")
         return " › ".join(parts)
 
+    def where(self, position: Position) -> str | None:
+        """The list a nested step sits in, `<branch id>.then` / `<branch id>.else`; None at the
+        top level."""
+        if len(position) < 3:
+            return None
+        branch = self.step_at(position[:-2])
+        return f"{branch.id}.{'then' if position[-2] == THEN else 'else'}"
+
     def rest(self, position: Position) -> list[Step]:
         """The steps after `position` in run order that a stop there leaves unrun: the rest of
         its list, then the rest of each enclosing list (nested steps not included)."""

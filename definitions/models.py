@@ -706,7 +706,7 @@ class WorkflowDefinitionIn(Strict):
                             title=TITLE,
                             kind="invalid_definition",
                         )
-            if isinstance(step, _ActionStep):
+            if step.type == "action":
                 for param, template in step.params.templates().items():
                     param_loc = (*loc, "params", param)
                     try:
@@ -718,7 +718,7 @@ class WorkflowDefinitionIn(Strict):
                         )
             seen[step.id] = (
                 step.action
-                if isinstance(step, _ActionStep)
+                if step.type == "action"
                 else step.type
                 if step.type in STEP_OUTPUTS
                 else ""

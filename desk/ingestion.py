@@ -16,7 +16,9 @@ caused by runs, e.g. a status change).
 5. Each match starts `WorkflowRun` with the deterministic id `run_workflow_id(definition, event)`
    through the injected `RunStarter` (Temporal lives outside the domain); the SLA tracker of the
    conversation gets the event once any sla_breach definition exists (`_feeds_sla_tracker`).
-6. The EventRow is recorded last, with the run ids. A crash between 5 and 6 is safe: the retry
+6. Runs waiting in a `wait_for` that the event may end (desk/waits.py, same transaction as the
+   mirror) get a hint (`signal_wait`) after the commit; they re-check the desk state themselves.
+7. The EventRow is recorded last, with the run ids. A crash between 5 and 7 is safe: the retry
    starts the same ids, which the starter treats as already started.
 """
 
@@ -36,6 +38,7 @@ from definitions.matching import TRIGGER_FOR_EVENT, match_trigger
 from definitions.runs import MAX_CAUSAL_DEPTH, RunInput, run_workflow_id
 from desk.mirror import mirror_event
 from desk.sentiment import fill_sentiment
+from desk.waits import journal_change, waits_to_wake
 from store import definitions_repo
 from store.db import session_scope
 from store.models import ConversationRow, EventRow
@@ -56,6 +59,18 @@ class RunStarter(Protocol):
     async def signal_sla(self, event: Event) -> None:
         """Signal-with-start the ConversationSla tracker of `event.conversation.id`."""
         ...
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        """Hint the run `workflow_id`, waiting in a wait_for, to look again (a run that is gone
+        is not an error)."""
+        ...
+
+
+@dataclass
+class _Matched:
+    runs: list[RunInput]
+    track_sla: bool
+    wake: list[str]
 
 
 @dataclass
@@ -126,8 +141,9 @@ class EventIngestor:
             row = session.get(EventRow, event_id)
             return None if row is None else list(row.run_ids)
 
-    def _mirror_and_match(self, event: Event) -> tuple[list[RunInput], bool]:
-        """Mirror the event; return the runs it starts and whether its SLA tracker needs it.
+    def _mirror_and_match(self, event: Event) -> _Matched:
+        """Mirror the event; return the runs it starts, whether its SLA tracker needs it and the
+        waiting runs it may wake (desk/waits.py: journaled and read in this same transaction).
 
         Two events about the same new customer or conversation can race to insert it (on
         PostgreSQL; SQLite serialises writers): the loser's transaction is rolled back and run
@@ -136,7 +152,10 @@ class EventIngestor:
             try:
                 with session_scope(self.engine) as session:
                     mirror_event(session, event)
-                    return runs_for_event(session, event), _feeds_sla_tracker(session, event)
+                    wake = waits_to_wake(session, event) if journal_change(session, event) else []
+                    return _Matched(
+                        runs_for_event(session, event), _feeds_sla_tracker(session, event), wake
+                    )
             except IntegrityError:
                 if attempt == MIRROR_ATTEMPTS - 1:
                     raise
@@ -169,10 +188,12 @@ class EventIngestor:
         if stored is not None:
             return IngestResult(run_ids=stored, duplicate=True)
         event = fill_sentiment(event)
-        runs, track_sla = await asyncio.to_thread(self._mirror_and_match, event)
-        for run_input in runs:
+        matched = await asyncio.to_thread(self._mirror_and_match, event)
+        for run_input in matched.runs:
             await self.starter.start_run(run_input)
-        if track_sla:
+        if matched.track_sla:
             await self.starter.signal_sla(event)
-        run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
+        for workflow_id in matched.wake:  # hints only: the run re-checks the desk state
+            await self.starter.signal_wait(workflow_id)
+        run_ids = [run_workflow_id(run.definition_id, event.id) for run in matched.runs]
         return await asyncio.to_thread(self._record, event, run_ids)

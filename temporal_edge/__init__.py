@@ -3,7 +3,7 @@
 - `connection`: `connect()` (pydantic data converter), `TemporalUnavailable`, the `Client` type.
 - `search`: the search attributes (`SearchAttr`), declared once; `quote`, `runs_scope`.
 - `starts`: every start of a `WorkflowRun` (ingested and dispatched events, retries, SLA
-  breaches) through one private path, and the signal-with-start of the SLA tracker.
+  breaches) through one private path, the signal-with-start of the SLA tracker, and `signal_wait`: the hint to a waiting run.
 
 The workflow/activity names and payload models stay in the pure `definitions.runs`, which the
 workflow sandbox imports; this package adds what needs the SDK's client. Only it imports
@@ -30,6 +30,7 @@ from temporal_edge.starts import (
     TemporalRunStarter,
     run_summary,
     signal_sla,
+    signal_wait,
     start_breach_run,
     start_event_run,
     start_retry_run,
@@ -55,6 +56,7 @@ __all__ = [
     "run_summary",
     "runs_scope",
     "signal_sla",
+    "signal_wait",
     "start_breach_run",
     "start_event_run",
     "start_retry_run",

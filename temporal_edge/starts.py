@@ -18,13 +18,14 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from definitions.events import Event
 from definitions.runs import (
     CONVERSATION_SLA,
     RETRY_MARK,
     SLA_EVENT_SIGNAL,
+    WAIT_HINT_SIGNAL,
     WORKFLOW_RUN,
     RunInput,
     SlaSignal,
@@ -177,6 +178,19 @@ async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
         raise rpc_failure(client, exc) from exc
 
 
+async def signal_wait(client: Client, workflow_id: str) -> None:
+    """Hint a run waiting in a `wait_for` to re-check the desk (by workflow id, so it reaches the
+    current execution). A run that closed meanwhile is not an error: hints are only hints."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(
+            WAIT_HINT_SIGNAL, rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return
+        raise rpc_failure(client, exc) from exc
+
+
 class TemporalRunStarter:
     """`desk.ingestion.RunStarter` over a connected client: what the worker's `dispatch_event`
     (and any other ingestion outside the API) hands to `EventIngestor`."""
@@ -190,3 +204,6 @@ class TemporalRunStarter:
 
     async def signal_sla(self, event: Event) -> None:
         await signal_sla(self.client, event, task_queue=self.task_queue)
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        await signal_wait(self.client, workflow_id)

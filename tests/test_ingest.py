@@ -32,6 +32,7 @@ class RecordingStarter:
     def __init__(self, fail_on_start: bool = False) -> None:
         self.started: list[RunInput] = []
         self.signalled: list[Event] = []
+        self.woken: list[str] = []
         self.fail_on_start = fail_on_start
 
     async def start_run(self, run_input: RunInput) -> None:
@@ -41,6 +42,9 @@ class RecordingStarter:
 
     async def signal_sla(self, event: Event) -> None:
         self.signalled.append(event)
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        self.woken.append(workflow_id)
 
 
 def _save(engine: Engine, definition_id: str, body: dict[str, Any], version: int = 1) -> None:

@@ -35,6 +35,7 @@ from temporal_edge import (
     quote,
     runs_scope,
     signal_sla,
+    signal_wait,
     start_event_run,
 )
 
@@ -49,7 +50,8 @@ PING_TIMEOUT = 2.0  # seconds
 
 class TemporalGateway:
     """The app's Temporal client (reconnecting), its health, run starts, counts and the SLA
-    tracker refresh. Implements `desk.ingestion.RunStarter` (`start_run`, `signal_sla`)."""
+    tracker refresh. Implements `desk.ingestion.RunStarter` (`start_run`, `signal_sla`,
+    `signal_wait`)."""
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
@@ -117,6 +119,10 @@ class TemporalGateway:
     async def signal_sla(self, event: Event) -> None:
         """Hand an event to the conversation's SLA tracker, starting the tracker if needed."""
         await signal_sla(await self.client(), event, task_queue=self.settings.task_queue)
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        """Hint a run waiting in a wait_for to re-check the desk (docs/DESIGN.md)."""
+        await signal_wait(await self.client(), workflow_id)
 
     # ------------------------------------------------------------ counts
 

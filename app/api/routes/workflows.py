@@ -321,4 +321,4 @@ async def dry_run_workflow(
     definition = definitions_repo.definition_of(row)
     # The sample event applied to the desk store as ingestion would apply it, then rolled back.
     conversation, customer, event = await run_in_threadpool(sample_fields, session, request.event)
-    return dry_run(definition, event, conversation, customer, request.sla)
+    return dry_run(definition, event, conversation, customer, request.sla, request.assume)
