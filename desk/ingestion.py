@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
@@ -41,7 +43,7 @@ from desk.sentiment import fill_sentiment
 from desk.waits import journal_change, waits_to_wake
 from store import definitions_repo
 from store.db import session_scope
-from store.models import ConversationRow, EventRow
+from store.models import ConversationRow, EventRow, utcnow
 from store.trigger_index import candidate_definitions
 
 log = logging.getLogger(__name__)
@@ -131,9 +133,14 @@ MIRROR_ATTEMPTS = 3
 class EventIngestor:
     """The ingestion core; `engine` is the supportflow database, `starter` talks to Temporal."""
 
-    def __init__(self, engine: Engine, starter: RunStarter) -> None:
+    def __init__(
+        self, engine: Engine, starter: RunStarter, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.engine = engine
         self.starter = starter
+        # When supportflow learned of a change, compared with a wait's watermark (workflow time):
+        # tests on the time-skipping server pass its clock.
+        self.clock = clock
 
     def recorded_run_ids(self, event_id: str) -> list[str] | None:
         """The run ids of an already-ingested event, or None if it is new."""
@@ -152,7 +159,8 @@ class EventIngestor:
             try:
                 with session_scope(self.engine) as session:
                     mirror_event(session, event)
-                    wake = waits_to_wake(session, event) if journal_change(session, event) else []
+                    journaled = journal_change(session, event, self.clock())
+                    wake = waits_to_wake(session, event) if journaled else []
                     return _Matched(
                         runs_for_event(session, event), _feeds_sla_tracker(session, event), wake
                     )

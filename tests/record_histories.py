@@ -128,15 +128,20 @@ def mirror(engine: Engine, event: Event) -> None:
 
 
 async def start_run(
-    client: Client, run_input: RunInput, task_queue: str
+    client: Client,
+    run_input: RunInput,
+    task_queue: str,
+    *,
+    execution_timeout: timedelta | None = timedelta(minutes=5),
 ) -> WorkflowHandle[Any, Any]:
+    """Start a run; waiting runs (days on the time-skipping server) pass execution_timeout=None."""
     return await client.start_workflow(
         WORKFLOW_RUN,
         run_input,
         id=f"{run_workflow_id(run_input.definition_id, run_input.event.id)}:{uuid.uuid4().hex[:6]}",
         task_queue=task_queue,
         result_type=RunResult,
-        execution_timeout=timedelta(minutes=5),
+        execution_timeout=execution_timeout,
     )
 
 
