@@ -556,7 +556,11 @@ class BranchStep(Strict):
                 {
                     "id": "still-pending",
                     "type": "branch",
-                    "if": {"field": "conversation.status", "operator": "equals", "value": "pending"},
+                    "if": {
+                        "field": "conversation.status",
+                        "operator": "equals",
+                        "value": "pending",
+                    },
                     "then": [
                         {
                             "id": "nudge",
@@ -574,7 +578,8 @@ class BranchStep(Strict):
     id: StepId
     type: Literal["branch"] = Field(description="An if/else branch")
     if_: Condition = Field(
-        alias="if", description="A rule {field, operator, value} or a group {all: [...]}/{any: [...]}"
+        alias="if",
+        description="A rule {field, operator, value} or a group {all: [...]} / {any: [...]}",
     )
     then: list[Step] = Field(default=[], description="Steps run when the condition holds")
     else_: list[Step] = Field(default=[], alias="else", description="Steps run otherwise")
@@ -780,7 +785,10 @@ def _rules_in(loc: Loc, condition: Condition) -> Iterator[tuple[Loc, Rule]]:
     if isinstance(condition, Rule):
         yield loc, condition
         return
-    key, members = ("all", condition.all) if isinstance(condition, AllGroup) else ("any", condition.any)
+    if isinstance(condition, AllGroup):
+        key, members = "all", condition.all
+    else:
+        key, members = "any", condition.any
     for index, member in enumerate(members):
         yield from _rules_in((*loc, key, index), member)
 

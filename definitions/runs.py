@@ -125,9 +125,7 @@ class StepTrace(BaseModel):
     """What one step did in a run: the trace that explains it."""
 
     step_id: str = Field(description="The step's id in the definition", examples=["route"])
-    step_type: StepType = Field(
-        description="condition, action, wait, wait_for, branch or stop"
-    )
+    step_type: StepType = Field(description="condition, action, wait, wait_for, branch or stop")
     action: str | None = Field(default=None, description="The action's name (action steps)")
     status: StepStatus = Field(
         description="running; waiting (waits); passed/failed (conditions, branches); completed "

@@ -21,9 +21,14 @@ from desk.ingestion import EventIngestor
 from store.models import RunWaitRow
 from store.settings import Settings
 from temporal_edge import TemporalRunStarter
+from tests import test_workflow_run
 from tests.record_histories import make_event, make_input, mirror
 from tests.record_histories import start_run as start_any_run
-from tests.test_workflow_run import db, local_settings, result_of, running_worker  # noqa: F401
+from tests.test_workflow_run import result_of, running_worker
+
+# The fixtures of the interpreter's tests: a seeded database and settings for the test server.
+db = test_workflow_run.db
+local_settings = test_workflow_run.local_settings
 
 TAG = {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["after-wait"]}}
 FOLLOW_UP = {
@@ -88,7 +93,7 @@ def wait_rows(engine: Engine) -> list[RunWaitRow]:
 async def test_a_48h_wait_passes_in_seconds(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -117,7 +122,7 @@ async def test_a_48h_wait_passes_in_seconds(
 async def test_wait_for_times_out_and_the_run_goes_on(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -142,7 +147,7 @@ async def test_wait_for_times_out_and_the_run_goes_on(
 async def test_a_customer_reply_wakes_the_run(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -174,13 +179,13 @@ class DroppingStarter(TemporalRunStarter):
     """Ingestion whose hints are lost (Temporal unreachable for the signal, say)."""
 
     async def signal_wait(self, workflow_id: str) -> None:
-        return None
+        del workflow_id  # lost
 
 
 async def test_a_lost_hint_is_found_at_the_deadline(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -206,7 +211,7 @@ async def test_a_lost_hint_is_found_at_the_deadline(
 async def test_status_change_to_given_statuses_only(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -243,7 +248,7 @@ async def test_status_change_to_given_statuses_only(
 async def test_a_cancelled_wait_records_it_and_drops_its_row(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     event = make_event()
     mirror(db, event)
@@ -268,7 +273,7 @@ async def test_a_cancelled_wait_records_it_and_drops_its_row(
 async def test_branch_after_a_wait_reads_fresh_state(
     time_env: WorkflowEnvironment,
     db: Engine,
-    local_settings: Settings,  # noqa: F811
+    local_settings: Settings,
 ) -> None:
     """`steps.<id>.outcome` drives a branch; nested steps carry their path."""
     event = make_event()

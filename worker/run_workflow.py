@@ -26,6 +26,7 @@ non-determinism does, on purpose: fixing the code lets it continue).
 from __future__ import annotations
 
 import asyncio
+import builtins
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, assert_never
 
@@ -345,7 +346,9 @@ class WorkflowRun:
         deadline = trace.wait.deadline
         while True:
             self._woken = False  # a hint from now on means: look again
-            found: WaitFound = await self._attempts(trace, ACT_CHECK_WAIT, check, WaitFound, summary)
+            found: WaitFound = await self._attempts(
+                trace, ACT_CHECK_WAIT, check, WaitFound, summary
+            )
             if found.found or check.mode == "final":
                 return found
             remaining = deadline - workflow.now()
@@ -355,7 +358,7 @@ class WorkflowRun:
                         lambda: self._woken, timeout=remaining, timeout_summary=summary
                     )
                     continue
-                except asyncio.TimeoutError:
+                except builtins.TimeoutError:  # (TimeoutError here is temporalio's)
                     pass
             # The deadline: look once more (a hint may have been lost), then it is a timeout.
             check = check.model_copy(update={"mode": "final"})
