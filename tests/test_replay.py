@@ -22,7 +22,15 @@ from worker.workflows import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
-EXPECTED_SHAPES = {"completed", "stopped", "skip_next", "failed_step"}
+EXPECTED_SHAPES = {
+    "completed",
+    "stopped",
+    "skip_next",
+    "failed_step",
+    "wait_timer",
+    "wait_event",
+    "wait_cancelled",
+}
 
 
 def load(path: Path) -> WorkflowHistory:
