@@ -4,7 +4,9 @@ A breach starts a normal `WorkflowRun` from this activity (not as a child workfl
 - the run is independent of the tracker's lifetime (the tracker continues-as-new, ends on
   resolution, may be terminated or reset) without any parent-close policy to get right;
 - the definition is re-read at fire time, so a definition deactivated after the tracker's last
-  lookup (a missed refresh signal) never fires, and the run carries the version stored now;
+  lookup never fires, and the run carries the version stored now; the outcome also carries the
+  store's SLA definitions version (store/sla_version.py), which tells the tracker to look the
+  definitions up again when any of them changed;
 - a deterministic id with `REJECT_DUPLICATE` makes a retried activity or a replayed tracker start
   nothing twice, and the memo naming the clock start tells a duplicate from an id taken by an
   earlier tracker of the same conversation (a reopened conversation): then the next n is used.
@@ -33,6 +35,7 @@ from definitions.sla import (
     SlaLookupInput,
     breach_run_id,
 )
+from store import sla_version
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
 
@@ -81,38 +84,54 @@ class SlaActivities:
 
     # -------------------------------------------------------------- lookup
 
-    def _active_definitions(self) -> list[SlaDefinition]:
+    def _active_definitions(self, known_version: int | None) -> SlaDefinitions:
         with Session(self._engine) as session:
+            # The version first: a save committed between the two reads makes the tracker look
+            # up once more later, never miss the change.
+            version = sla_version.current(session)
+            if version == known_version:
+                return SlaDefinitions(version=version, unchanged=True)
             rows = session.exec(
                 select(WorkflowDefinitionRow)
                 .where(WorkflowDefinitionRow.trigger_type == SLA_TRIGGER)
                 .where(WorkflowDefinitionRow.status == "active")
             ).all()
         found = (sla_definition_from_row(row) for row in rows)
-        return sorted((d for d in found if d is not None), key=lambda d: d.id)
+        definitions = sorted((d for d in found if d is not None), key=lambda d: d.id)
+        return SlaDefinitions(definitions=definitions, version=version)
 
-    def _definition(self, definition_id: str) -> SlaDefinition | None:
+    def _definition(self, definition_id: str) -> tuple[SlaDefinition | None, int]:
+        """The definition as stored now, and the definitions version."""
         with Session(self._engine) as session:
+            version = sla_version.current(session)
             row = session.get(WorkflowDefinitionRow, definition_id)
-        return sla_definition_from_row(row) if row is not None else None
+        return (sla_definition_from_row(row) if row is not None else None), version
 
     @activity.defn(name=ACT_LOOKUP_SLA_DEFINITIONS)
     async def lookup_sla_definitions(self, request: SlaLookupInput) -> SlaDefinitions:
-        """The active sla_breach definitions (every SLA type), frozen as stored now."""
-        del request  # thresholds do not depend on the conversation (SPEC §2.1 has no filters)
-        return SlaDefinitions(definitions=await asyncio.to_thread(self._active_definitions))
+        """The active sla_breach definitions (every SLA type), frozen as stored now, with the
+        definitions version; only the version when it is the one the tracker knows.
+        Thresholds do not depend on the conversation (SPEC §2.1 has no filters)."""
+        return await asyncio.to_thread(self._active_definitions, request.known_version)
 
     # -------------------------------------------------------------- breach
 
     @activity.defn(name=ACT_START_SLA_BREACH_RUN)
     async def start_sla_breach_run(self, request: SlaBreachInput) -> SlaBreachOutcome:
         """Start the WorkflowRun of one breach, once; re-checks the definition first."""
-        current = await asyncio.to_thread(self._definition, request.definition.id)
+        current, version = await asyncio.to_thread(self._definition, request.definition.id)
         if current is None or current.sla_type != request.clock:
-            return SlaBreachOutcome(outcome="inactive", number=request.number)
+            return SlaBreachOutcome(
+                outcome="inactive", number=request.number, definitions_version=version
+            )
         due_at = request.clock_started_at + timedelta(seconds=current.threshold_seconds)
         if due_at > request.fired_at + DUE_TOLERANCE:
-            return SlaBreachOutcome(outcome="not_due", number=request.number, definition=current)
+            return SlaBreachOutcome(
+                outcome="not_due",
+                number=request.number,
+                definition=current,
+                definitions_version=version,
+            )
 
         client = self._client or activity.client()
         memo = clock_memo(request.clock, request.clock_started_at)
@@ -143,14 +162,22 @@ class SlaActivities:
             )
             if started == "already_started":
                 return SlaBreachOutcome(
-                    outcome="already_started", run_id=run_id, number=number, definition=current
+                    outcome="already_started",
+                    run_id=run_id,
+                    number=number,
+                    definition=current,
+                    definitions_version=version,
                 )
             if started == "id_taken":
                 number += 1  # taken by an earlier start of this clock (a reopened conversation)
                 continue
             activity.logger.info("SLA breach %s started", run_id)
             return SlaBreachOutcome(
-                outcome="started", run_id=run_id, number=number, definition=current
+                outcome="started",
+                run_id=run_id,
+                number=number,
+                definition=current,
+                definitions_version=version,
             )
         raise ApplicationError(
             f"no free breach run id after {MAX_NUMBER_PROBES} numbers",

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
 from store.definitions_repo import NotFound, VersionConflict
+from store.schedules_repo import ScheduleInUse
 from temporal_edge import TemporalUnavailable
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_runs_query(_: Request, exc: InvalidRunsQuery) -> JSONResponse:
         detail = ErrorDetail(loc=["query", exc.field], msg=exc.message)
         return error_response(422, "validation_error", str(exc), [detail])
+
+    @app.exception_handler(ScheduleInUse)
+    async def _schedule_in_use(_: Request, exc: ScheduleInUse) -> JSONResponse:
+        details = [
+            ErrorDetail(loc=["workflow", definition_id], msg=f"{name!r} uses this schedule")
+            for definition_id, name in exc.users
+        ]
+        return error_response(409, "schedule_in_use", str(exc), details)
 
     @app.exception_handler(TemporalUnavailable)
     async def _temporal_down(_: Request, exc: TemporalUnavailable) -> JSONResponse:

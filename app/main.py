@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app import console  # console: the web console (issue 6)
+from app import api_reference, console  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
     conversations,
@@ -22,6 +22,7 @@ from app.api.routes import (
     events,
     health,
     runs,
+    schedules,
     templates,
     workflows,
 )
@@ -53,6 +54,7 @@ TAGS = [
     {"name": "events", "description": "Events in from the help desk (role integration)"},
     {"name": "conversations", "description": "The desk mirror of conversations"},
     {"name": "directory", "description": "Teams and agents that actions route to and notify"},
+    {"name": "schedules", "description": "Business hours: time zone, weekly hours, holidays"},
     {"name": "runs", "description": "Runs from Temporal: list, detail with trace, retry, cancel"},
     {"name": "analytics", "description": "Run trend, rates, durations, most triggered workflows"},
     {"name": "health", "description": "Liveness of the database and Temporal (no auth)"},
@@ -88,9 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: app.api_reference, no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
+    api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)
+    app.include_router(schedules.router)
     console.install(app)  # console hook: pages, /console/static, session-cookie auth
     return app

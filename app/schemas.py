@@ -105,6 +105,9 @@ class WorkflowUpdate(BaseModel):
     )
     trigger: Trigger | None = Field(default=None, description="Replaces the whole trigger")
     steps: list[Step] | None = Field(default=None, description="Replaces the whole list of steps")
+    schedule: str | None = Field(
+        default=None, description="Business-hours schedule id; null removes it"
+    )
     version: int | None = VersionField
 
     def changes(self) -> dict[str, Any]:

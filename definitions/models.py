@@ -677,6 +677,14 @@ class WorkflowDefinitionIn(Strict):
         max_length=50,
         description="Steps, run in order: condition, action, wait, wait_for, branch, stop",
     )
+    schedule: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Id of the business-hours schedule that business-time steps use (SPEC §2.3)",
+        examples=["support-hours"],
+    )
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> WorkflowDefinitionIn:

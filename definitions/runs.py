@@ -248,3 +248,8 @@ class SlaTrackerInput(BaseModel):
 
 class SlaSignal(BaseModel):
     event: Event
+    accepted_at: datetime | None = Field(
+        default=None,
+        description="When ingestion accepted the event: bounds its occurred_at for the tracker "
+        "(None: the tracker's clock at receipt)",
+    )

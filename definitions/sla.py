@@ -18,16 +18,27 @@ Choices (where SPEC §2.1 is silent; also written down in the README):
   resolved/closed) starts `resolution` again (a new clock start, so definitions may fire again).
   `first_response` is never started again: the conversation has been answered or closed once.
 - `pending` and `snoozed` do not pause any clock.
-- A clock starts at the event's `occurred_at` when that is plausible (not in the future and at most
-  `EVENT_TIME_TOLERANCE` before the tracker received it: transport, queue or worker backlog);
-  otherwise at the time the tracker received the event, so a help desk with a skewed clock or a
-  backfill of old events does not breach everything at once.
+- An event happened at its `occurred_at` when that is plausible (not after it was received and at
+  most `EVENT_TIME_TOLERANCE` before: transport, queue or worker backlog); otherwise when it was
+  received, so a help desk with a skewed clock or a backfill of old events does not breach
+  everything at once (`clock_start_time`). "Received" is when ingestion accepted it (the
+  signal's `accepted_at`), or the tracker's clock for signals sent without it. That time starts
+  clocks, and it orders events against deadlines: a deadline due before an event's time fires
+  before the event is applied, however late the tracker gets to either (worker outage, backlog).
 - Each definition fires at most once per clock start: the clock records the definitions it fired.
 - Duplicate events (same id) are ignored; the last `SEEN_EVENT_IDS` ids are remembered.
 - Thresholds are looked up when a clock starts, unless the tracker looked them up less than
-  `LOOKUP_MAX_AGE` ago (a busy conversation does not query the store per message; changes reach
-  running trackers at once through SLA_REFRESH_SIGNAL), and the breach activity re-checks the
-  stored definition before it starts a run.
+  `LOOKUP_MAX_AGE` ago (a busy conversation does not query the store per message), and the breach
+  activity re-checks the stored definition before it starts a run.
+- Every save of an sla_breach definition bumps a definitions version in the store
+  (store/sla_version.py); nobody signals the trackers. A tracker compares the version it knows at
+  its next wake-up: an event while a clock runs (at most one check per `LOOKUP_MAX_AGE`) or a
+  deadline (the breach activity reports the version it read). When it changed, the tracker looks
+  the definitions up and re-arms its timers; deadlines stay measured from the clock's start, so one
+  already passed fires at once. (Trackers started before the version existed still obey
+  SLA_REFRESH_SIGNAL, which nothing sends any more.)
+- A breach that could not be started for good is recorded in the clock's `failed` (definition id
+  -> reason), never retried, and does not count as a breach started.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from definitions.durations import format_duration
 from definitions.events import Event
@@ -54,6 +65,8 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "closed"})
 EVENT_TIME_TOLERANCE = timedelta(minutes=15)
 SEEN_EVENT_IDS = 500
 LOOKUP_MAX_AGE = timedelta(seconds=30)
+# How trackers before the `failed` field recorded a breach that could not be started.
+FAILED_PREFIX = "failed: "
 
 
 def sla_static_summary(conversation_id: str) -> str:
@@ -67,7 +80,8 @@ def breach_run_id(definition_id: str, conversation_id: str, clock: SlaType, numb
 
 
 def clock_start_time(occurred_at: datetime, received_at: datetime) -> datetime:
-    """When a clock started by an event starts (see the module docstring)."""
+    """When an event happened, for the clocks (see the module docstring): its `occurred_at`
+    bounded by its receipt."""
     if received_at - EVENT_TIME_TOLERANCE <= occurred_at <= received_at:
         return occurred_at
     return received_at
@@ -83,6 +97,11 @@ def timer_summary(clock: SlaType, threshold_seconds: int) -> str:
 
 class SlaLookupInput(BaseModel):
     conversation_id: str
+    known_version: int | None = Field(
+        default=None,
+        description="The definitions version the tracker has: unchanged, the lookup answers "
+        "without the definitions",
+    )
 
 
 class SlaDefinition(BaseModel):
@@ -97,7 +116,13 @@ class SlaDefinition(BaseModel):
 
 
 class SlaDefinitions(BaseModel):
-    definitions: list[SlaDefinition]
+    definitions: list[SlaDefinition] = []
+    version: int | None = Field(
+        default=None, description="The definitions version read before the definitions"
+    )
+    unchanged: bool = Field(
+        default=False, description="The version is the known one: `definitions` left empty"
+    )
 
 
 class SlaBreachInput(BaseModel):
@@ -119,6 +144,9 @@ class SlaBreachOutcome(BaseModel):
     definition: SlaDefinition | None = Field(
         default=None, description="The definition as stored now (inactive: None)"
     )
+    definitions_version: int | None = Field(
+        default=None, description="The definitions version as stored at fire time"
+    )
 
 
 # ---------------------------------------------------------------- the state machine
@@ -134,6 +162,23 @@ class Clock(BaseModel):
     fired: dict[str, str] = Field(
         default={}, description="Definition id -> breach run id, for this clock start"
     )
+    failed: dict[str, str] = Field(
+        default={},
+        description="Definition id -> why its breach run could not be started (never retried)",
+    )
+
+    @model_validator(mode="after")
+    def _failures_out_of_fired(self) -> Clock:
+        """State carried by older trackers kept a failure as a run id "failed: <reason>"."""
+        for definition_id, run_id in list(self.fired.items()):
+            if run_id.startswith(FAILED_PREFIX):
+                self.failed[definition_id] = run_id.removeprefix(FAILED_PREFIX)
+                del self.fired[definition_id]
+        return self
+
+    def settled(self, definition_id: str) -> bool:
+        """The definition fired on this clock start, or failed to for good."""
+        return definition_id in self.fired or definition_id in self.failed
 
 
 class Deadline(BaseModel):
@@ -164,6 +209,9 @@ class SlaClocks(BaseModel):
         default=False, description="A clock started since the thresholds were last looked up"
     )
     definitions_checked_at: datetime | None = None
+    definitions_version: int | None = Field(
+        default=None, description="The store's definitions version the thresholds were read at"
+    )
     latest_event: Event | None = None
     seen_event_ids: list[str] = []
     events_applied: int = 0
@@ -182,8 +230,7 @@ class SlaClocks(BaseModel):
         at = clock_start_time(event.occurred_at, received_at)
         applied = Applied()
         previous = self.status
-        if event.type == "conversation.status_changed":
-            assert event.to_status is not None  # the Event validator guarantees it
+        if event.type == "conversation.status_changed" and event.to_status is not None:
             self.status = event.to_status
         else:
             self.status = event.conversation.status
@@ -208,8 +255,7 @@ class SlaClocks(BaseModel):
         )
         if reopened:
             applied.started += self._start("resolution", at, event.id)
-        if event.type == "message.created":
-            assert event.message is not None  # the Event validator guarantees it
+        if event.type == "message.created" and event.message is not None:
             sender = event.message.sender_type
             if sender in ANSWERING_SENDERS:
                 self.first_response_done = True
@@ -245,9 +291,27 @@ class SlaClocks(BaseModel):
             self.definitions_checked_at = checked_at
             self.lookup_needed = False
 
+    def looked_up(self, found: SlaDefinitions, checked_at: datetime) -> None:
+        """Take in a lookup's answer (an unchanged version keeps the thresholds known)."""
+        if not found.unchanged:
+            self.set_definitions(found.definitions)
+        self.definitions_version = found.version
+        self.definitions_checked_at = checked_at
+        self.lookup_needed = False
+
     def definitions_changed(self) -> None:
-        """SLA_REFRESH_SIGNAL: the thresholds known are stale."""
+        """SLA_REFRESH_SIGNAL, or a newer definitions version seen: the thresholds are stale."""
         self.definitions_checked_at = None
+
+    def version_seen(self, version: int | None) -> None:
+        """The store's definitions version, as the breach activity read it."""
+        if version is not None and version != self.definitions_version:
+            self.definitions_changed()
+
+    def woken_by_event(self) -> None:
+        """An event arrived: check the definitions version (throttled by `LOOKUP_MAX_AGE`)."""
+        if self.running:
+            self.lookup_needed = True
 
     def should_look_up(self, now: datetime) -> bool:
         """Look thresholds up when definitions changed, or when a clock started and the last
@@ -274,7 +338,7 @@ class SlaClocks(BaseModel):
             if clock is None:
                 continue
             for definition in self.definitions:
-                if definition.sla_type != clock_type or definition.id in clock.fired:
+                if definition.sla_type != clock_type or clock.settled(definition.id):
                     continue
                 found.append(
                     Deadline(
@@ -290,6 +354,10 @@ class SlaClocks(BaseModel):
     def due(self, now: datetime) -> list[Deadline]:
         return [deadline for deadline in self.deadlines() if deadline.due_at <= now]
 
+    def due_before(self, at: datetime) -> list[Deadline]:
+        """The deadlines an event at `at` comes too late for (at the deadline is in time)."""
+        return [deadline for deadline in self.deadlines() if deadline.due_at < at]
+
     def mark_fired(self, deadline: Deadline, run_id: str, number: int) -> None:
         """Record a fired definition on the clock start it belongs to (if it still runs)."""
         clock = self.running.get(deadline.clock)
@@ -300,6 +368,13 @@ class SlaClocks(BaseModel):
             clock.number = number
             self.starts[deadline.clock] = max(self.starts.get(deadline.clock, 0), number)
         self.breaches_started += 1
+
+    def mark_failed(self, deadline: Deadline, reason: str) -> None:
+        """Record a breach that could not be started for good (it is not retried)."""
+        clock = self.running.get(deadline.clock)
+        if clock is None or clock.started_at != deadline.started_at:
+            return
+        clock.failed[deadline.definition.id] = reason
 
     # -------------------------------------------------------------- lifecycle and visibility
 
@@ -334,6 +409,8 @@ class SlaClocks(BaseModel):
                     )
             for definition_id, run_id in sorted(clock.fired.items()):
                 lines.append(f"  - breached: {definition_id} → `{run_id}`")
+            for definition_id, reason in sorted(clock.failed.items()):
+                lines.append(f"  - breach not started: {definition_id} ({reason})")
         if not self.definitions:
             lines.append("")
             lines.append("No active sla_breach definition.")

@@ -22,14 +22,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
-from definitions.models import WorkflowDefinitionIn
+from definitions.errors import reject_at
+from definitions.models import TITLE, WorkflowDefinitionIn
 from definitions.vocabulary import SLA_BREACH_TRIGGER
-from store.models import WorkflowDefinitionRow, WorkflowVersionRow, utcnow
+from store import sla_version
+from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 from store.parsed_definitions import parsed_definitions
 from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
-PATCHABLE = ("name", "description", "status", "trigger", "steps")
+PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule")
 
 
 class NotFound(LookupError):
@@ -201,6 +203,23 @@ def _save_version(session: Session, row: WorkflowDefinitionRow) -> None:
     )
 
 
+def _require_schedule(session: Session, definition: WorkflowDefinitionIn) -> None:
+    """The schedule a definition names must exist (422 at `schedule`). Share-locks it until the
+    save commits, so a concurrent `schedules_repo.delete` sees this definition and answers 409."""
+    if definition.schedule is None:
+        return
+    query = select(ScheduleRow.id).where(col(ScheduleRow.id) == definition.schedule)
+    if session.exec(query.with_for_update(read=True)).first() is None:
+        reject_at(
+            ("schedule",),
+            f"no schedule {definition.schedule!r}: create it first with PUT /schedules/"
+            f"{definition.schedule}",
+            definition.schedule,
+            title=TITLE,
+            kind="invalid_definition",
+        )
+
+
 def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None:
     row.name = definition.name
     row.description = definition.description
@@ -213,6 +232,7 @@ def create(
     session: Session, definition: WorkflowDefinitionIn, *, definition_id: str | None = None
 ) -> WorkflowDefinitionRow:
     """Store a new definition at version 1 (with its version row and trigger index)."""
+    _require_schedule(session, definition)
     now = utcnow()
     row = WorkflowDefinitionRow(
         id=definition_id or new_definition_id(),
@@ -224,6 +244,7 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    sla_version.bump_if_sla(session, definition.trigger.type)
     _apply(row, definition)
     session.add(row)
     _save_version(session, row)
@@ -242,6 +263,8 @@ def _update(
     definition: WorkflowDefinitionIn,
     expected: int | None,
 ) -> WorkflowDefinitionRow:
+    _require_schedule(session, definition)
+    sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
     _apply(row, definition)
     row.version += 1
     row.updated_at = utcnow()
@@ -304,6 +327,7 @@ def delete(session: Session, definition_id: str) -> None:
     """Delete a definition, its versions and its trigger index entries. Runs in flight keep their
     frozen copy and finish."""
     row = get(session, definition_id)
+    sla_version.bump_if_sla(session, row.trigger_type)
     for version in session.exec(
         select(WorkflowVersionRow).where(col(WorkflowVersionRow.definition_id) == definition_id)
     ):

@@ -1,4 +1,5 @@
-"""SQLModel tables: stored definitions, the desk mirror, the directory, events and API keys.
+"""SQLModel tables: stored definitions, the desk mirror, the directory, schedules, events and API
+keys.
 
 Imported by the app and the activities, never importing them. JSON columns hold lists and
 documents so the same schema works on SQLite and PostgreSQL.
@@ -37,6 +38,16 @@ class WorkflowDefinitionRow(SQLModel, table=True):
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # WorkflowDefinitionIn
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SlaDefinitionsVersionRow(SQLModel, table=True):
+    """One row: bumped with every save of an sla_breach definition (store/sla_version.py), so SLA
+    trackers notice changes by reading it instead of being signalled."""
+
+    __tablename__ = "sla_definitions_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
 
 
 class WorkflowVersionRow(SQLModel, table=True):
@@ -188,6 +199,21 @@ class AgentRow(SQLModel, table=True):
     name: str
     email: str | None = None
     available: bool = True
+
+
+# ---------------------------------------------------------------- schedules
+
+
+class ScheduleRow(SQLModel, table=True):
+    """A business-hours schedule (SPEC §2.3); `body` is a `definitions.schedules.Schedule`."""
+
+    __tablename__ = "schedules"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # ---------------------------------------------------------------- auth

@@ -9,6 +9,7 @@ again), the RPC timeout and the mapping of RPC failures to `TemporalUnavailable`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from temporalio.common import (
@@ -157,8 +158,11 @@ async def start_breach_run(
     return "already_started" if same else "id_taken"
 
 
-async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
-    """Hand an event to its conversation's SLA tracker, starting the tracker if needed."""
+async def signal_sla(
+    client: Client, event: Event, *, task_queue: str, accepted_at: datetime | None = None
+) -> None:
+    """Hand an event to its conversation's SLA tracker, starting the tracker if needed.
+    `accepted_at` is when we accepted the event (default: now): it bounds the event's time."""
     conversation_id = event.conversation.id
     try:
         await client.start_workflow(
@@ -167,7 +171,9 @@ async def signal_sla(client: Client, event: Event, *, task_queue: str) -> None:
             id=sla_workflow_id(conversation_id),
             task_queue=task_queue,
             start_signal=SLA_EVENT_SIGNAL,
-            start_signal_args=[SlaSignal(event=event)],
+            start_signal_args=[
+                SlaSignal(event=event, accepted_at=accepted_at or datetime.now(UTC))
+            ],
             static_summary=sla_static_summary(conversation_id),
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(SearchAttr.CONVERSATION_ID.key, conversation_id)]

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from definitions.events import Event
     from definitions.models import WorkflowDefinitionIn
     from definitions.runs import WORKFLOW_RUN, RunInput
+    from store import sla_version
     from store.models import WorkflowDefinitionRow, utcnow
 
 
@@ -73,9 +74,11 @@ def store_definition(
     *,
     version: int = 1,
 ) -> None:
-    """Insert or replace a stored definition row (as the definitions API would)."""
+    """Insert or replace a stored definition row, bumping the SLA definitions version (as the
+    definitions API would)."""
     with Session(engine) as session:
         row = session.get(WorkflowDefinitionRow, definition_id)
+        sla_version.bump_if_sla(session, row.trigger_type if row else None, definition.trigger.type)
         if row is None:
             row = WorkflowDefinitionRow(
                 id=definition_id,

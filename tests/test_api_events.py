@@ -200,12 +200,17 @@ async def test_vip_flow_end_to_end_with_a_worker(
         assert view_again["messages"] == view["messages"]
 
 
-async def test_saving_sla_definitions_refreshes_running_trackers(
+async def test_saving_sla_definitions_signals_no_tracker_and_bumps_the_version(
     api: Api, admin: httpx.AsyncClient, dev_env: WorkflowEnvironment
 ) -> None:
-    from temporalio.api.enums.v1 import EventType
+    """Issue 17: a save costs no call per tracker; trackers read the version instead."""
+    from sqlmodel import Session
 
-    from definitions.runs import SLA_REFRESH_SIGNAL
+    from store import sla_version
+
+    def version() -> int:
+        with Session(api.engine) as session:
+            return sla_version.current(session)
 
     conversation_id = f"c-sla-{api.settings.task_queue}"
     # A draft SLA definition is enough for conversations to get a tracker.
@@ -215,31 +220,21 @@ async def test_saving_sla_definitions_refreshes_running_trackers(
         "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}],
     }
     assert (await admin.post("/workflows", json=draft)).status_code == 201
+    assert version() == 1
     await admin.post("/events", json=vip_event(f"evt-{conversation_id}", conversation_id))
     tracker = dev_env.client.get_workflow_handle(sla_workflow_id(conversation_id))
-    query = (
-        f'WorkflowType="ConversationSla" AND ExecutionStatus="Running" '
-        f'AND TaskQueue="{api.settings.task_queue}"'
-    )
 
-    async def tracker_visible() -> None:
-        assert [e.id async for e in dev_env.client.list_workflows(query)] == [tracker.id]
+    async def history_length() -> int:
+        return len((await tracker.fetch_history()).events)
 
-    await assert_eventually(tracker_visible, timeout=20)
+    async def started() -> int:  # started with the event's signal
+        length = await history_length()
+        assert length >= 3
+        return length
 
-    async def refreshes() -> int:
-        count = 0
-        async for event in tracker.fetch_history_events():
-            if (
-                event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-                and event.workflow_execution_signaled_event_attributes.signal_name
-                == SLA_REFRESH_SIGNAL
-            ):
-                count += 1
-        return count
-
-    # A non-SLA definition does not disturb the trackers.
-    await admin.post("/workflows", json=VIP)
+    before = await assert_eventually(started, timeout=20)
+    await admin.post("/workflows", json=VIP)  # not an SLA rule: the version stays
+    assert version() == 1
     sla = {
         "name": "First response breach",
         "status": "active",
@@ -249,15 +244,11 @@ async def test_saving_sla_definitions_refreshes_running_trackers(
         ],
     }
     created = (await admin.post("/workflows", json=sla)).json()
-
-    async def signalled(times: int) -> None:
-        assert await refreshes() == times
-
-    await assert_eventually(lambda: signalled(1), timeout=10)
     await admin.patch(f"/workflows/{created['id']}", json={"status": "draft"})
-    await assert_eventually(lambda: signalled(2), timeout=10)
     await admin.delete(f"/workflows/{created['id']}")
-    await assert_eventually(lambda: signalled(3), timeout=10)
+    assert version() == 4
+    await asyncio.sleep(1)
+    assert await history_length() == before  # no signal (each would add events)
 
 
 async def test_sla_tracker_keeps_its_events_after_the_sla_definitions_go(

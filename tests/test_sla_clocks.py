@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from definitions.sla import (
     EVENT_TIME_TOLERANCE,
+    LOOKUP_MAX_AGE,
     SlaClocks,
     SlaDefinition,
+    SlaDefinitions,
     breach_run_id,
     clock_start_time,
     timer_summary,
@@ -182,3 +184,68 @@ def test_visibility_texts() -> None:
     details = clocks.details(T0)
     assert "`c-1`" in details and "**first_response**" in details
     assert "deadline 2026-11-27T10:30:00+00:00" in details
+
+
+def test_due_before_an_event_excludes_a_deadline_met_exactly() -> None:
+    clocks = _clocks()
+    clocks.apply(event("e1", "created", "c-1", T0), T0)
+    assert clocks.due_before(_at(30)) == []  # an answer at the deadline is in time
+    assert [d.definition.id for d in clocks.due_before(_at(30.01))] == ["fr"]
+
+
+def test_a_breach_that_failed_is_recorded_apart_and_never_due_again() -> None:
+    clocks = _clocks()
+    clocks.apply(event("e1", "created", "c-1", T0), T0)
+    (deadline,) = clocks.due(_at(31))
+    clocks.mark_failed(deadline, "no free breach run id")
+    assert clocks.running["first_response"].failed == {"fr": "no free breach run id"}
+    assert clocks.running["first_response"].fired == {}
+    assert clocks.due(_at(60)) == [] and clocks.breaches_started == 0
+    assert "breach not started: fr (no free breach run id)" in clocks.details(_at(60))
+
+
+def test_state_carried_by_older_trackers_moves_failures_out_of_the_run_ids() -> None:
+    clocks = _clocks()
+    clocks.apply(event("e1", "created", "c-1", T0), T0)
+    state = clocks.model_dump(mode="json")
+    state["running"]["first_response"]["fired"] = {"fr": "failed: boom", "x": "run:x"}
+    carried = SlaClocks.model_validate(state)
+    assert carried.running["first_response"].fired == {"x": "run:x"}
+    assert carried.running["first_response"].failed == {"fr": "boom"}
+
+
+def test_a_newer_definitions_version_makes_the_thresholds_stale() -> None:
+    clocks = _clocks()
+    clocks.apply(event("e1", "created", "c-1", T0), T0)
+    clocks.looked_up(SlaDefinitions(definitions=clocks.definitions, version=3), checked_at=T0)
+    assert not clocks.should_look_up(_at(1))
+    clocks.version_seen(3)
+    clocks.version_seen(None)  # an activity of an older worker says nothing
+    assert not clocks.should_look_up(_at(1))
+    clocks.version_seen(4)
+    assert clocks.should_look_up(_at(1))
+    clocks.looked_up(SlaDefinitions(version=4, unchanged=True), checked_at=_at(1))
+    assert len(clocks.definitions) == 3 and clocks.definitions_version == 4  # kept
+
+
+def test_events_check_the_version_at_most_every_lookup_max_age() -> None:
+    clocks = _clocks()
+    clocks.apply(event("e1", "created", "c-1", T0), T0)
+    clocks.looked_up(SlaDefinitions(definitions=clocks.definitions, version=1), checked_at=T0)
+    clocks.woken_by_event()
+    assert not clocks.should_look_up(T0 + LOOKUP_MAX_AGE / 2)
+    clocks.woken_by_event()
+    assert clocks.should_look_up(T0 + LOOKUP_MAX_AGE)
+
+
+def test_workflow_code_has_no_bare_assert() -> None:
+    """An AssertionError fails the workflow task and the tracker hangs: code the tracker runs
+    handles the impossible case instead."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("worker/sla_workflow.py", "definitions/sla.py"):
+        tree = ast.parse((root / name).read_text())
+        asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert asserts == [], f"{name}: assert on lines {asserts}"

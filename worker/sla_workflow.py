@@ -3,9 +3,13 @@
 One tracker per conversation (`sla:{conversation_id}`), started and fed by event ingestion with
 signal-with-start (`SLA_EVENT_SIGNAL`, one `SlaSignal` per event). The clock logic is the pure
 `definitions.sla.SlaClocks`; this workflow only
-- buffers signals and applies them in order (received time = the workflow's clock),
-- looks thresholds up (local activity `lookup_sla_definitions`) whenever a clock starts and when
-  `SLA_REFRESH_SIGNAL` says definitions changed,
+- buffers signals and applies them in arrival order, each at its event time (`occurred_at`
+  bounded by when ingestion accepted it; patch `EVENT_TIME_PATCH`): deadlines due before an
+  event's time fire before the event is applied, so a reply that came after the deadline cannot
+  cancel a breach the tracker was too late to fire (worker outage or backlog),
+- looks thresholds up (local activity `lookup_sla_definitions`) whenever a clock starts, and
+  again when the store's SLA definitions version moved (checked on events and at fire time; patch
+  `DEFINITIONS_VERSION_PATCH`; older trackers obey `SLA_REFRESH_SIGNAL`, which nobody sends now),
 - keeps one durable timer per pending deadline (summary "first_response 30m"), cancelling it the
   moment its clock is satisfied,
 - starts each breach through the `start_sla_breach_run` activity (see activities/sla.py for why an
@@ -27,7 +31,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from definitions.events import Event
     from definitions.runs import (
         CONVERSATION_SLA,
         SLA_EVENT_SIGNAL,
@@ -44,12 +47,17 @@ with workflow.unsafe.imports_passed_through():
         SlaClocks,
         SlaDefinitions,
         SlaLookupInput,
+        clock_start_time,
         timer_summary,
     )
     from definitions.vocabulary import SlaType
     from temporal_edge import SearchAttr
 
 SLA_STATE_QUERY = "sla_state"
+#: Signals are applied at their event time, after the deadlines due before it (issue 11).
+EVENT_TIME_PATCH = "sla-event-time"
+#: Definition changes are read through the store's definitions version, not signals (issue 17).
+DEFINITIONS_VERSION_PATCH = "sla-definitions-version"
 
 _CONVERSATION_ID = SearchAttr.CONVERSATION_ID.key
 
@@ -63,17 +71,19 @@ class ConversationSla:
     continue_as_new_after_events = 2_000
 
     def __init__(self) -> None:
-        self._inbox: list[tuple[Event, datetime]] = []
+        self._inbox: list[tuple[SlaSignal, datetime]] = []  # with the tracker's clock at receipt
         self._refresh_requested = False
         self._clocks: SlaClocks | None = None
         self._timers: dict[TimerKey, asyncio.Task[None]] = {}
+        self._event_time = False
+        self._versioned = False
 
     # -------------------------------------------------------------- handlers
 
     @workflow.signal(name=SLA_EVENT_SIGNAL)
     def conversation_event(self, signal: SlaSignal) -> None:
         """One event of the conversation (every event, in ingestion order)."""
-        self._inbox.append((signal.event, workflow.now()))
+        self._inbox.append((signal, workflow.now()))
 
     @workflow.signal(name=SLA_REFRESH_SIGNAL)
     def definitions_changed(self, payload: Any = None) -> None:
@@ -90,6 +100,10 @@ class ConversationSla:
 
     @workflow.run
     async def run(self, tracker: SlaTrackerInput) -> dict[str, Any]:
+        # Decided once per run, before the first command: histories without the markers replay
+        # the old path.
+        self._event_time = workflow.patched(EVENT_TIME_PATCH)
+        self._versioned = workflow.patched(DEFINITIONS_VERSION_PATCH)
         if tracker.carried_state:
             clocks = SlaClocks.model_validate(tracker.carried_state)
         else:
@@ -99,9 +113,12 @@ class ConversationSla:
             workflow.upsert_search_attributes([_CONVERSATION_ID.value_set(clocks.conversation_id)])
 
         while True:
-            inbox, self._inbox = self._inbox, []
-            for event, received_at in inbox:
-                clocks.apply(event, received_at)
+            if self._event_time:
+                await self._apply_inbox_at_event_time(clocks)
+            else:
+                inbox, self._inbox = self._inbox, []
+                for signal, received_at in inbox:
+                    clocks.apply(signal.event, received_at)
             if self._refresh_requested:
                 self._refresh_requested = False
                 clocks.definitions_changed()
@@ -115,15 +132,7 @@ class ConversationSla:
                         carried_state=clocks.model_dump(mode="json"),
                     )
                 )
-            if clocks.should_look_up(workflow.now()):
-                found = await workflow.execute_local_activity(
-                    ACT_LOOKUP_SLA_DEFINITIONS,
-                    SlaLookupInput(conversation_id=clocks.conversation_id),
-                    result_type=SlaDefinitions,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                )
-                clocks.set_definitions(found.definitions, checked_at=workflow.now())
+            if await self._look_up_if_needed(clocks):
                 continue  # events may have arrived meanwhile
 
             due = clocks.due(workflow.now())
@@ -155,6 +164,44 @@ class ConversationSla:
             )
             for key in [key for key, timer in self._timers.items() if timer.done()]:
                 del self._timers[key]
+
+    async def _apply_inbox_at_event_time(self, clocks: SlaClocks) -> None:
+        """Apply the buffered events in arrival order; before each, fire the deadlines due
+        before the event happened (their thresholds looked up first if a clock needs them)."""
+        while self._inbox:
+            signal, signalled_at = self._inbox[0]
+            event = signal.event
+            # Received when ingestion accepted it (the tracker may get it much later), never
+            # after the tracker got it.
+            received_at = min(signal.accepted_at or signalled_at, signalled_at)
+            if await self._look_up_if_needed(clocks):
+                continue
+            late = clocks.due_before(clock_start_time(event.occurred_at, received_at))
+            if late:
+                for deadline in late:
+                    await self._fire(clocks, deadline)
+                continue  # a breach may have changed the definitions known
+            self._inbox.pop(0)
+            clocks.apply(event, received_at)
+            if self._versioned:
+                clocks.woken_by_event()
+
+    async def _look_up_if_needed(self, clocks: SlaClocks) -> bool:
+        """Look the thresholds up when the clocks need it; whether it did."""
+        if not clocks.should_look_up(workflow.now()):
+            return False
+        request = SlaLookupInput(conversation_id=clocks.conversation_id)
+        if self._versioned and clocks.definitions_checked_at is not None:
+            request.known_version = clocks.definitions_version
+        found = await workflow.execute_local_activity(
+            ACT_LOOKUP_SLA_DEFINITIONS,
+            request,
+            result_type=SlaDefinitions,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+        )
+        clocks.looked_up(found, checked_at=workflow.now())
+        return True
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -193,8 +240,10 @@ class ConversationSla:
     # -------------------------------------------------------------- breaches
 
     async def _fire(self, clocks: SlaClocks, deadline: Deadline) -> None:
-        assert clocks.latest_event is not None  # a clock only starts from an event
         definition = deadline.definition
+        if clocks.latest_event is None:  # cannot happen: a clock only starts from an event
+            clocks.mark_failed(deadline, "no event known to start the breach run with")
+            return
         try:
             outcome = await workflow.execute_activity(
                 ACT_START_SLA_BREACH_RUN,
@@ -214,12 +263,14 @@ class ConversationSla:
             )
         except ActivityError as err:  # permanent failure: never retry this breach forever
             workflow.logger.error("SLA breach of %s not started: %s", definition.id, err)
-            clocks.mark_fired(
-                deadline, run_id=f"failed: {err.cause or err}", number=deadline.number
-            )
+            clocks.mark_failed(deadline, str(err.cause or err))
             return
+        if self._versioned:
+            clocks.version_seen(outcome.definitions_version)
         if outcome.outcome in ("started", "already_started"):
-            assert outcome.run_id is not None
-            clocks.mark_fired(deadline, run_id=outcome.run_id, number=outcome.number)
+            if outcome.run_id is None:  # the activity always names the run it started
+                clocks.mark_failed(deadline, f"{outcome.outcome} without a run id")
+            else:
+                clocks.mark_fired(deadline, run_id=outcome.run_id, number=outcome.number)
         else:  # "inactive" or "not_due": take the definition as stored now
             clocks.update_definition(outcome.definition, definition.id)

@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 
 from app.temporal.errors import rpc_failure
 from definitions.events import Event
-from definitions.runs import CONVERSATION_SLA, SLA_REFRESH_SIGNAL, RunInput
+from definitions.runs import RunInput
 from store.settings import Settings
 from temporal_edge import (
     RPC_TIMEOUT,
@@ -179,31 +179,3 @@ class TemporalGateway:
         return count
 
     # ------------------------------------------------------------ SLA trackers
-
-    async def refresh_sla_trackers(self) -> int:
-        """Tell every running ConversationSla tracker that sla_breach definitions changed.
-        Returns how many were signalled."""
-        client = await self.client()
-        query = (
-            f'WorkflowType={quote(CONVERSATION_SLA)} AND ExecutionStatus="Running" '
-            f"AND TaskQueue={quote(self.settings.task_queue)}"
-        )
-        limit = asyncio.Semaphore(COUNT_CONCURRENCY)
-
-        async def signal(workflow_id: str) -> bool:
-            async with limit:
-                try:
-                    await client.get_workflow_handle(workflow_id).signal(
-                        SLA_REFRESH_SIGNAL, rpc_timeout=RPC_TIMEOUT
-                    )
-                except RPCError as exc:  # closed meanwhile: nothing to refresh
-                    log.debug("refreshing %s: %s", workflow_id, exc)
-                    return False
-                return True
-
-        try:
-            ids = [execution.id async for execution in client.list_workflows(query)]
-        except RPCError as exc:
-            raise rpc_failure(exc, self.settings.temporal_address) from exc
-        results = await asyncio.gather(*(signal(i) for i in ids))
-        return sum(results)

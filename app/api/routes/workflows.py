@@ -7,12 +7,10 @@ is unreachable the counts are null and the rest of the page is still served.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Response, status
-from sqlmodel import Session
+from fastapi import APIRouter, Body, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -47,8 +45,6 @@ from store import definitions_repo
 from store.models import WorkflowDefinitionRow
 from temporal_edge import TemporalUnavailable
 
-log = logging.getLogger(__name__)
-
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 IfMatch = Annotated[
@@ -70,22 +66,6 @@ async def _count(gateway: TemporalGateway, definition_id: str) -> int | None:
 
 async def _public(gateway: TemporalGateway, row: WorkflowDefinitionRow) -> WorkflowPublic:
     return WorkflowPublic.from_row(row, await _count(gateway, row.id))
-
-
-async def _refresh_sla_trackers(gateway: TemporalGateway) -> None:
-    """Best effort: SLA trackers re-read the sla_breach definitions (logged when it fails)."""
-    try:
-        signalled = await gateway.refresh_sla_trackers()
-        log.info("sla_breach definitions changed; refreshed %d SLA trackers", signalled)
-    except Exception:
-        log.warning("could not refresh SLA trackers", exc_info=True)
-
-
-def _after_save(
-    background: BackgroundTasks, gateway: TemporalGateway, *bodies: dict[str, Any] | None
-) -> None:
-    if any(definitions_repo.is_sla_definition(body) for body in bodies):
-        background.add_task(_refresh_sla_trackers, gateway)
 
 
 def _etag(response: Response, row: WorkflowDefinitionRow) -> None:
@@ -150,14 +130,11 @@ async def workflows_summary(*, session: SessionDep, gateway: GatewayDep) -> Work
 async def create_workflow(
     *,
     session: SessionDep,
-    gateway: GatewayDep,
-    background: BackgroundTasks,
     response: Response,
     workflow_in: Annotated[WorkflowCreate, Body(examples=[VIP_EXAMPLE])],
 ) -> WorkflowPublic:
     """Create a workflow (version 1)."""
     row = await run_in_threadpool(definitions_repo.create, session, workflow_in)
-    _after_save(background, gateway, row.body)
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
     return WorkflowPublic.from_row(row, 0)
@@ -187,7 +164,6 @@ async def replace_workflow(
     *,
     session: SessionDep,
     gateway: GatewayDep,
-    background: BackgroundTasks,
     response: Response,
     workflow_id: str,
     workflow_in: WorkflowReplace,
@@ -196,11 +172,7 @@ async def replace_workflow(
     """Replace a workflow's whole definition (new version)."""
     expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
     row = await _save(
-        session,
-        gateway,
-        background,
         response,
-        workflow_id,
         lambda: definitions_repo.replace(
             session, workflow_id, workflow_in.definition(), expected_versions=expected
         ),
@@ -218,7 +190,6 @@ async def update_workflow(
     *,
     session: SessionDep,
     gateway: GatewayDep,
-    background: BackgroundTasks,
     response: Response,
     workflow_id: str,
     workflow_in: WorkflowUpdate,
@@ -227,11 +198,7 @@ async def update_workflow(
     """Change part of a workflow, e.g. {"status": "active"} (new version)."""
     expected = {"If-Match": parse_if_match(if_match), "version": workflow_in.version}
     row = await _save(
-        session,
-        gateway,
-        background,
         response,
-        workflow_id,
         lambda: definitions_repo.patch(
             session, workflow_id, workflow_in.changes(), expected_versions=expected
         ),
@@ -240,22 +207,11 @@ async def update_workflow(
 
 
 async def _save(
-    session: Session,
-    gateway: TemporalGateway,
-    background: BackgroundTasks,
-    response: Response,
-    workflow_id: str,
-    change: Callable[[], WorkflowDefinitionRow],
+    response: Response, change: Callable[[], WorkflowDefinitionRow]
 ) -> WorkflowDefinitionRow:
-    """Apply a PUT or PATCH (in a thread: it is database work), then tell the SLA trackers if
-    an SLA definition changed and set the ETag."""
-
-    def apply() -> tuple[WorkflowDefinitionRow, dict[str, Any]]:
-        before = dict(definitions_repo.get(session, workflow_id).body)
-        return change(), before
-
-    row, before = await run_in_threadpool(apply)
-    _after_save(background, gateway, before, row.body)
+    """Apply a PUT or PATCH (in a thread: it is database work) and set the ETag. SLA trackers
+    are not told: the save bumped the SLA definitions version they read (store/sla_version.py)."""
+    row = await run_in_threadpool(change)
     _etag(response, row)
     return row
 
@@ -266,18 +222,9 @@ async def _save(
     dependencies=[CanWrite],
     responses=responses(401, 403, 404),
 )
-async def delete_workflow(
-    *, session: SessionDep, gateway: GatewayDep, background: BackgroundTasks, workflow_id: str
-) -> Response:
+async def delete_workflow(*, session: SessionDep, workflow_id: str) -> Response:
     """Delete a workflow; runs in flight finish with their frozen copy."""
-
-    def delete() -> dict[str, Any]:
-        body = dict(definitions_repo.get(session, workflow_id).body)
-        definitions_repo.delete(session, workflow_id)
-        return body
-
-    before = await run_in_threadpool(delete)
-    _after_save(background, gateway, before)
+    await run_in_threadpool(definitions_repo.delete, session, workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
