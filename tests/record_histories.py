@@ -308,7 +308,6 @@ def _write(name: str, history: Any) -> None:
 
 async def main(names: list[str]) -> None:
     from cli.temporal_server import find_binary
-
     from tests.temporal_fixtures import search_attribute_keys
 
     known = {*SCENARIOS, "retried", *WAIT_SHAPES}
