@@ -33,6 +33,7 @@ from definitions.runs import (
     ACT_DISPATCH_EVENT,
     ACT_EVALUATE_CONDITION,
     ACT_PERFORM_ACTION,
+    ACT_WAIT_DEADLINE,
 )
 from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
 from store.settings import Settings
@@ -40,7 +41,13 @@ from temporal_edge import Client
 
 # ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
 LOCAL_ACTIVITIES: frozenset[str] = frozenset(
-    {ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION, ACT_CHECK_WAIT, ACT_LOOKUP_SLA_DEFINITIONS}
+    {
+        ACT_EVALUATE_CONDITION,
+        ACT_PERFORM_ACTION,
+        ACT_CHECK_WAIT,
+        ACT_WAIT_DEADLINE,
+        ACT_LOOKUP_SLA_DEFINITIONS,
+    }
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
     {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN}
@@ -67,6 +74,7 @@ def build_activities(
         desk.evaluate_condition,
         desk.perform_action,
         waits.check_wait,
+        waits.wait_deadline,
         webhook.deliver_webhook,
         dispatch.dispatch_event,
         sla.lookup_sla_definitions,

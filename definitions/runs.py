@@ -38,6 +38,7 @@ ACT_PERFORM_ACTION = "perform_action"
 ACT_DELIVER_WEBHOOK = "deliver_webhook"
 ACT_DISPATCH_EVENT = "dispatch_event"
 ACT_CHECK_WAIT = "check_wait"
+ACT_WAIT_DEADLINE = "wait_deadline"
 
 #: The hint ingestion sends a run waiting in a `wait_for` (SPEC §2.3): "look again".
 WAIT_HINT_SIGNAL = "wait_hint"
@@ -222,6 +223,27 @@ class WaitCheck(BaseModel):
     watermark: datetime
     deadline: datetime
     mode: WaitMode = "check"
+
+
+class DeadlineInput(BaseModel):
+    """The `wait_deadline` activity's input: a business-time deadline from the definition's
+    schedule as it is now (computed once, so tz data and holidays never enter replay)."""
+
+    schedule_id: str
+    start: datetime
+    business_seconds: int | None = Field(
+        default=None, description="Business time to add; None: until the schedule is next open"
+    )
+    jitter_seconds: int = Field(
+        default=0, description="Added to an `until open` deadline so 09:00 is not a stampede"
+    )
+
+
+class Deadline(BaseModel):
+    deadline: datetime
+    local: str = Field(
+        description="The deadline on the schedule's clock: `Tue 10:00 Europe/Berlin`"
+    )
 
 
 class WaitFound(BaseModel):

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from definitions.events import Event
+from definitions.models import WorkflowDefinitionIn
 from definitions.runs import TRACE_QUERY, RunResult
 from desk.ingestion import EventIngestor
 from store.models import RunWaitRow
@@ -158,6 +159,10 @@ async def test_a_customer_reply_wakes_the_run(
             local_settings.task_queue,
         )
         await waiting(handle)
+        for _ in range(100):  # the first check records the wait row
+            if wait_rows(db):
+                break
+            await asyncio.sleep(0.05)
         [row] = wait_rows(db)
         assert (row.conversation_id, row.event) == (event.conversation.id, "customer_message")
         # An automation or agent message is not what it waits for.
@@ -259,6 +264,10 @@ async def test_a_cancelled_wait_records_it_and_drops_its_row(
             local_settings.task_queue,
         )
         await waiting(handle)
+        for _ in range(100):
+            if wait_rows(db):
+                break
+            await asyncio.sleep(0.05)
         assert len(wait_rows(db)) == 1
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
@@ -301,3 +310,52 @@ async def test_branch_after_a_wait_reads_fresh_state(
     ]
     assert result.steps[1].branch_taken == "then"
     assert (result.outcome, result.stopped_at) == ("stopped", "end")
+
+
+async def test_business_time_deadlines_come_from_the_schedule(
+    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
+) -> None:
+    """1 business hour on a 09:00-17:00 UTC weekday schedule: the deadline is fixed when the wait
+    begins, from the schedule, and the timer fires then; `until: open` waits for the opening."""
+    from definitions.business_time import BusinessClock
+    from definitions.schedules import Schedule
+    from store import schedules_repo
+
+    day = [["09:00", "17:00"]]
+    schedule = Schedule.model_validate(
+        {
+            "name": "UTC office",
+            "timezone": "UTC",
+            "hours": {d: day for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [], "sun": []},
+        }
+    )
+    with Session(db) as session:
+        schedules_repo.put(session, "office", schedule)
+        session.commit()
+    event = make_event()
+    mirror(db, event)
+    run_input = make_input([TAG], event)
+    run_input.definition = WorkflowDefinitionIn.model_validate(
+        {
+            **run_input.definition.model_dump(),
+            "schedule": "office",
+            "steps": [
+                {"id": "hour", "type": "wait", "for": "1h", "business_hours": True},
+                {"id": "open", "type": "wait", "until": "open"},
+                wait_for_reply(timeout="2h", business_hours=True),
+            ],
+        }
+    )
+    async with running_worker(time_env.client, db, local_settings):
+        result = await result_of(
+            await start_run(time_env.client, run_input, local_settings.task_queue)
+        )
+    clock = BusinessClock(schedule)
+    hour, open_, reply = (step.wait for step in result.steps)
+    assert hour is not None and open_ is not None and reply is not None
+    assert hour.deadline == clock.add(hour.started_at, timedelta(hours=1))
+    assert clock.is_open(open_.deadline)
+    assert open_.deadline - clock.next_opening(open_.started_at) < timedelta(minutes=1)
+    assert reply.deadline == clock.add(reply.started_at, timedelta(hours=2))
+    assert result.steps[0].note is not None and "UTC" in result.steps[0].note
+    assert reply.outcome == "timeout"

@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         ACT_DISPATCH_EVENT,
         ACT_EVALUATE_CONDITION,
         ACT_PERFORM_ACTION,
+        ACT_WAIT_DEADLINE,
         ERR_INVALID_DEFINITION,
         ERR_NOT_FOUND,
         ERR_STEP_FAILED,
@@ -80,6 +81,8 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionResult,
         ConditionInput,
+        Deadline,
+        DeadlineInput,
         DispatchResult,
         RunInput,
         RunResult,
@@ -205,7 +208,7 @@ class WorkflowRun:
                 passed = await self._branch(step, input, run_id, outputs, label)
                 move = cursor.after(position, passed)
             elif isinstance(step, WaitStep):
-                await self._wait(step, label)
+                await self._wait(step, input, label)
                 move = cursor.after(position)
             elif isinstance(step, WaitForStep):
                 outcome = await self._wait_for(step, input, run_id, label)
@@ -267,17 +270,21 @@ class WorkflowRun:
 
     # ------------------------------------------------------------ waits (SPEC §2.3)
 
-    async def _wait(self, step: WaitStep, position: str) -> None:
-        """A durable timer; the deadline is absolute, fixed when the wait begins."""
-        if step.seconds is None or step.business_hours:
-            raise StepFailure("business-time waits need schedules, which this worker lacks")
-        summary = f"wait {step.for_}"
+    async def _wait(self, step: WaitStep, input: RunInput, position: str) -> None:
+        """A durable timer; the deadline is absolute, fixed when the wait begins (business time:
+        by the `wait_deadline` local activity, from the schedule as it is then)."""
+        what = "until open" if step.until else f"{step.for_}"
+        if step.business_hours:
+            what += " business time"
+        summary = f"wait {what}"
         trace = self._start(step, position, summary)
         began = workflow.now()
-        deadline = began + timedelta(seconds=step.seconds)
-        trace.wait = WaitTrace(
-            kind="wait", waiting_for=summary[5:], started_at=began, deadline=deadline
-        )
+        if step.needs_schedule:
+            deadline = await self._business_deadline(trace, input, began, step.seconds, summary)
+        else:
+            assert step.seconds is not None
+            deadline = began + timedelta(seconds=step.seconds)
+        trace.wait = WaitTrace(kind="wait", waiting_for=what, started_at=began, deadline=deadline)
         self._waiting(trace, position, summary)
         try:
             await workflow.sleep(deadline - began, summary=summary)
@@ -292,12 +299,14 @@ class WorkflowRun:
         """Wait for a desk change on the run's conversation after the wait began, or the
         timeout. The desk state decides: `check_wait` (one transaction) records the wait and
         looks for a matching change, at the start, on every hint and at the deadline."""
-        if step.business_hours:
-            raise StepFailure("business-time waits need schedules, which this worker lacks")
-        summary = f"wait_for {describe_wait_for(step)} {step.timeout}"
+        business = " business time" if step.business_hours else ""
+        summary = f"wait_for {describe_wait_for(step)} {step.timeout}{business}"
         trace = self._start(step, position, summary)
         began = workflow.now()
-        deadline = began + timedelta(seconds=step.seconds)
+        if step.business_hours:
+            deadline = await self._business_deadline(trace, input, began, step.seconds, summary)
+        else:
+            deadline = began + timedelta(seconds=step.seconds)
         trace.wait = WaitTrace(
             kind="wait_for",
             waiting_for=describe_wait_for(step),
@@ -340,6 +349,34 @@ class WorkflowRun:
         then = step.on_event if found.found else step.on_timeout
         trace.note = _join(trace.note, f"{outcome}: {then}")
         return outcome
+
+    async def _business_deadline(
+        self,
+        trace: StepTrace,
+        input: RunInput,
+        began: datetime,
+        business_seconds: int | None,
+        summary: str,
+    ) -> datetime:
+        schedule = input.definition.schedule
+        if schedule is None:  # rejected at save time; a lenient wire model may still carry it
+            raise StepFailure("business time needs the definition's schedule")
+        # Deterministic jitter (0-59 s) for "until open", so 09:00 is not a thundering herd.
+        jitter = sum(workflow.info().workflow_id.encode()) % 60
+        found: Deadline = await self._attempts(
+            trace,
+            ACT_WAIT_DEADLINE,
+            DeadlineInput(
+                schedule_id=schedule,
+                start=began,
+                business_seconds=business_seconds,
+                jitter_seconds=jitter,
+            ),
+            Deadline,
+            f"deadline of {summary} ({schedule})",
+        )
+        trace.note = _join(trace.note, f"until {found.local}")
+        return found.deadline
 
     async def _await_change(self, trace: StepTrace, check: WaitCheck, summary: str) -> WaitFound:
         assert trace.wait is not None
