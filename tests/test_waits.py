@@ -326,7 +326,11 @@ async def test_business_time_deadlines_come_from_the_schedule(
         {
             "name": "UTC office",
             "timezone": "UTC",
-            "hours": {d: day for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [], "sun": []},
+            "hours": {
+                **dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), day),
+                "sat": [],
+                "sun": [],
+            },
         }
     )
     with Session(db) as session:
