@@ -2,8 +2,11 @@
 
 Request: `POST <url>` with the JSON body `WebhookDelivery.model_dump(mode="json")` (compact, sorted
 keys) and the headers
-- `X-Supportflow-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes, key
-  SUPPORTFLOW_WEBHOOK_SECRET>` (omitted when no secret is configured),
+- `X-Supportflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<exact body bytes>", key
+  SUPPORTFLOW_WEBHOOK_SECRET>` — Stripe's scheme: the receiver recomputes it and rejects a `t` older
+  than 5 minutes, so a captured delivery cannot be replayed later. Each attempt is signed afresh
+  (new `t`, same body). Sent unsigned only when SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1 (the start
+  commands refuse a URL without a secret otherwise, `Settings.webhook_signing`).
 - `Idempotency-Key: <scope>:<step id>` (the same on every retry: the receiver deduplicates),
 - `X-Supportflow-Action: <action name>`.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 import httpx
@@ -30,8 +34,10 @@ SIGNATURE_HEADER = "X-Supportflow-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ACTION_HEADER = "X-Supportflow-Action"
 ERR_WEBHOOK_UNAVAILABLE = "WebhookUnavailable"  # retryable
+ERR_WEBHOOK_UNSIGNED = "WebhookUnsigned"  # a URL without a secret, unsigned not allowed
 RETRYABLE_STATUSES = frozenset({408, 429})
 EXCERPT_CHARS = 200
+SIGNATURE_TOLERANCE_SECONDS = 300  # what receivers are told to accept (SPEC §3)
 
 
 def webhook_body(delivery: WebhookDelivery) -> bytes:
@@ -41,14 +47,33 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
     ).encode()
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The X-Supportflow-Signature value of `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """The X-Supportflow-Signature value of `body` sent at `timestamp` (unix seconds)."""
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
 
 
-def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
-    """What a receiver does: constant-time comparison of the header with our signature."""
-    return header is not None and hmac.compare_digest(sign(body, secret), header)
+def verify_signature(
+    body: bytes,
+    secret: str,
+    header: str | None,
+    *,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does (README §Webhooks): parse `t` and `v1`, refuse a `t` outside the
+    tolerance, compare the HMAC in constant time."""
+    if not header:
+        return False
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    timestamp, received = parts.get("t", ""), parts.get("v1", "")
+    if not timestamp.isdigit() or not received:
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
+        return False
+    expected = sign(body, secret, int(timestamp)).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, received)
 
 
 class WebhookActivities:
@@ -71,7 +96,15 @@ class WebhookActivities:
             ACTION_HEADER: delivery.action,
         }
         if self.settings.webhook_secret:
-            headers[SIGNATURE_HEADER] = sign(body, self.settings.webhook_secret)
+            headers[SIGNATURE_HEADER] = sign(body, self.settings.webhook_secret, int(time.time()))
+        elif not self.settings.webhook_allow_unsigned:
+            # The start commands refuse this configuration; never send unsigned by accident.
+            raise ApplicationError(
+                "refusing to deliver an unsigned webhook: set SUPPORTFLOW_WEBHOOK_SECRET "
+                "(or SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1)",
+                type=ERR_WEBHOOK_UNSIGNED,
+                non_retryable=True,
+            )
         # Network errors (httpx.TransportError) propagate: retryable.
         response = await self.http.post(url, content=body, headers=headers)
         status = response.status_code

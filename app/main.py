@@ -27,6 +27,7 @@ from app.api.routes import (
     workflows,
 )
 from app.errors import install_error_handlers
+from app.security_headers import SecurityHeaders
 from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
 from desk.ingestion import EventIngestor
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing (app/security_headers.py)
     for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
         app.include_router(module.router)
     api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)

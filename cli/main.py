@@ -36,8 +36,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 events_app = typer.Typer(help="Send events to the API.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
+app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
 
 
@@ -51,15 +53,42 @@ def _echo_err(message: str) -> None:
     typer.secho(message, err=True, fg=typer.colors.RED)
 
 
-def _open_engine(settings: Settings) -> Engine:
-    """The database of `settings`, with every table created (idempotent)."""
-    from store.db import create_all, make_engine
+def _open_engine(settings: Settings, *, announce: bool = False) -> Engine:
+    """The database of `settings`, migrated to the newest schema (pending revisions applied, a
+    database from before migrations adopted). A database that cannot be opened or migrated is one
+    clear line and exit 1. `announce` prints what the migration did."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.db import make_engine
+    from store.migrate import SchemaMismatch, upgrade_database
 
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    create_all(engine)
+    try:
+        result = upgrade_database(engine)
+    except (SQLAlchemyError, SchemaMismatch) as error:
+        engine.dispose()
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        _echo_err(f"Cannot prepare the database {where}: {reason}")
+        raise typer.Exit(1) from error
+    if announce:
+        typer.echo(f"Database: {result.describe()}")
     return engine
+
+
+def _webhook_mode(settings: Settings) -> str:
+    """How webhooks go out, for the banner; a URL without a secret (unless unsigned deliveries
+    are allowed) is refused with one line and exit 1 (SPEC §3)."""
+    from store.settings import UnsignedWebhook
+
+    try:
+        return settings.webhook_signing()
+    except UnsignedWebhook as error:
+        _echo_err(f"Refusing to start: {error}")
+        raise typer.Exit(1) from error
 
 
 def _configure_logging() -> None:
@@ -118,9 +147,10 @@ async def _run_dev(
     from store.keys import count_keys, create_key
     from worker.main import run_worker
 
+    webhooks = _webhook_mode(settings)
     api_server = _uvicorn_server(create_app(settings), host, port)
 
-    engine = _open_engine(settings)
+    engine = _open_engine(settings, announce=True)
     try:
         first_start = count_keys(engine) == 0
     finally:
@@ -172,7 +202,7 @@ async def _run_dev(
                     new_admin_key = create_key(engine, "admin", name="dev admin")
                 finally:
                     engine.dispose()
-            _print_banner(settings, host, port, temporal, new_admin_key)
+            _print_banner(settings, host, port, temporal, new_admin_key, webhooks)
         done, _ = await asyncio.wait(
             {worker_task, api_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
         )
@@ -196,7 +226,12 @@ async def _run_dev(
 
 
 def _print_banner(
-    settings: Settings, host: str, port: int, temporal: Any, admin_key: str | None
+    settings: Settings,
+    host: str,
+    port: int,
+    temporal: Any,
+    admin_key: str | None,
+    webhooks: str,
 ) -> None:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown_host}:{port}"
@@ -210,6 +245,7 @@ def _print_banner(
         f"  Temporal     {temporal.address} (namespace {settings.temporal_namespace}, "
         f"task queue {settings.task_queue})",
         f"  Data         {settings.data_dir.resolve()}",
+        f"  Webhooks     {webhooks}",
     ]
     if admin_key:
         lines += [
@@ -264,7 +300,8 @@ def api(
     from app.main import create_app
 
     settings = get_settings()
-    _open_engine(settings).dispose()
+    typer.echo(f"Webhooks: {_webhook_mode(settings)}")
+    _open_engine(settings, announce=True).dispose()
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
 
@@ -287,8 +324,23 @@ def worker() -> None:
     """Run the Temporal worker only (settings from the environment)."""
     from worker.main import run_worker
 
+    settings = get_settings()
+    typer.echo(f"Webhooks: {_webhook_mode(settings)}")
     _configure_logging()
-    _run_until_signal(run_worker(get_settings()))
+    _run_until_signal(run_worker(settings))
+
+
+# --------------------------------------------------------------------------------------------
+# supportflow db
+# --------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations to DATABASE_URL (`dev` and `api` do this at start).
+
+    A database created before migrations existed is adopted without losing data."""
+    _open_engine(get_settings(), announce=True).dispose()
 
 
 # --------------------------------------------------------------------------------------------

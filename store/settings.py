@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, AnyHttpUrl, Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,10 @@ def _check_http_url(value: str | None) -> str | None:
         return None
     _HTTP_URL.validate_python(value)
     return value
+
+
+class UnsignedWebhook(ValueError):
+    """A webhook URL without a secret, and unsigned deliveries not allowed."""
 
 
 class Settings(BaseSettings):
@@ -106,6 +111,17 @@ class Settings(BaseSettings):
     )
     """HMAC-SHA256 key for `X-Supportflow-Signature` on outbound webhooks."""
 
+    webhook_allow_unsigned: bool = Field(
+        default=False,
+        validation_alias=_env("SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED", "webhook_allow_unsigned"),
+        description=(
+            "SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED: set to 1 to deliver webhooks without a signature "
+            "when SUPPORTFLOW_WEBHOOK_SECRET is unset. Otherwise such a configuration is refused "
+            "at start."
+        ),
+    )
+    """Deliver unsigned webhooks when there is a URL but no secret (otherwise refused at start)."""
+
     task_queue: str = Field(
         default=DEFAULT_TASK_QUEUE,
         validation_alias=_env("SUPPORTFLOW_TASK_QUEUE", "task_queue"),
@@ -155,6 +171,21 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'supportflow.db'}"
         return self
+
+    def webhook_signing(self) -> str:
+        """One line for the start banner saying how webhooks go out; raises `UnsignedWebhook`
+        for a URL without a secret unless unsigned deliveries are allowed (SPEC §3)."""
+        if not self.webhook_url:
+            return "off (SUPPORTFLOW_WEBHOOK_URL is not set)"
+        host = urlsplit(self.webhook_url).netloc  # not the path: it may hold a token
+        if self.webhook_secret:
+            return f"signed, to {host} (X-Supportflow-Signature t=...,v1=...)"
+        if self.webhook_allow_unsigned:
+            return f"UNSIGNED, to {host} (SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1)"
+        raise UnsignedWebhook(
+            "SUPPORTFLOW_WEBHOOK_URL is set but SUPPORTFLOW_WEBHOOK_SECRET is not: set a secret, "
+            "or SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1 to deliver unsigned webhooks."
+        )
 
     @property
     def resolved_api_base_url(self) -> str:

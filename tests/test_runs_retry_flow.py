@@ -142,7 +142,9 @@ async def test_cancel_stops_a_running_run_and_only_running_runs(
     settings: Settings, dev_env: WorkflowEnvironment
 ) -> None:
     # The webhook is down (nothing listens there): the run stays in flight, retrying delivery.
-    down = settings.model_copy(update={"webhook_url": "http://127.0.0.1:9/hook"})
+    down = settings.model_copy(
+        update={"webhook_url": "http://127.0.0.1:9/hook", "webhook_secret": "s3cret"}
+    )
     async with start_stack(down, dev_env.client) as stack:
         await stack.create_workflow(
             "Tag only",

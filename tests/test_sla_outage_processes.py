@@ -32,8 +32,8 @@ from definitions.models import WorkflowDefinitionIn
 from definitions.runs import sla_workflow_id
 from definitions.sla import breach_run_id
 from desk.ingestion import EventIngestor
+from desk.state import conversation_view
 from store import definitions_repo
-from store.desk import conversation_view
 from tests.temporal_fixtures import assert_eventually
 from worker.sla_workflow import SLA_STATE_QUERY
 

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from temporalio.worker import Worker
 
 from activities import build_activities
-from store.db import create_all, make_engine
+from store.db import make_engine
+from store.migrate import upgrade_database
 from store.settings import Settings
 from temporal_edge import Client, connect
 from worker.workflows import WORKFLOWS
@@ -98,7 +99,7 @@ async def run_worker(
     own_engine = engine is None
     if engine is None:
         engine = make_engine(settings.database_url)
-        create_all(engine)
+        upgrade_database(engine)  # never create_all: a table ahead of its revision breaks it
     queue = task_queue or settings.task_queue
     with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="supportflow-activity") as pool:
         worker = build_worker(client, engine, settings, queue, activity_executor=pool)

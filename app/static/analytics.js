@@ -9,7 +9,10 @@ const COLORS = { completed: "#22c55e", failed: "#ef4444", other: "#94a3b8", runn
 
 function s(tag, attrs = {}, ...children) {
   const n = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "style") n.style.cssText = v; // CSSOM: the CSP refuses style attributes
+    else n.setAttribute(k, v);
+  }
   for (const c of children) n.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return n;
 }

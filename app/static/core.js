@@ -45,6 +45,8 @@ export function el(tag, attrs = {}, ...children) {
     else if (key === "html") node.innerHTML = value;
     else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(node.dataset, value);
+    // Through the CSSOM: the Content-Security-Policy (style-src 'self') refuses style attributes.
+    else if (key === "style") node.style.cssText = value;
     else if (value === true) node.setAttribute(key, "");
     else node.setAttribute(key, value);
   }
