@@ -60,6 +60,15 @@ async def post_event(stack: RunsStack, event: dict[str, Any]) -> list[str]:
     return list(response.json()["run_ids"])
 
 
+async def closed(stack: RunsStack, run_id: str) -> None:
+    """Until the run ends; a run still open after a minute fails the test with its detail."""
+    try:
+        await asyncio.wait_for(stack.wait_closed(run_id), 60)
+    except TimeoutError:
+        detail = await stack.viewer.get(f"/runs/{run_id}")
+        raise AssertionError(f"run {run_id} did not end: {detail.text}") from None
+
+
 async def follow_ups(stack: RunsStack, conversation_id: str) -> int:
     response = await stack.viewer.get(f"/conversations/{conversation_id}")
     assert response.status_code == 200, response.text
@@ -80,7 +89,7 @@ async def test_a_reply_within_the_wait_means_no_follow_up(runs_stack: RunsStack)
     await asyncio.sleep(1)
     sent = time.monotonic()
     await post_event(runs_stack, customer_reply(conversation))
-    await runs_stack.wait_closed(run_id)
+    await closed(runs_stack, run_id)
     woke_in = time.monotonic() - sent
     detail = await runs_stack.run_detail(run_id, "completed")
     assert (detail["outcome"], detail["stopped_at"]) == ("stopped", "reply")
@@ -104,7 +113,7 @@ async def test_no_reply_means_exactly_one_follow_up(runs_stack: RunsStack) -> No
         assert rows[run_id]["waiting_for"] == "customer_message"
 
     await assert_eventually(listed, timeout=10)
-    await runs_stack.wait_closed(run_id)
+    await closed(runs_stack, run_id)
     detail = await runs_stack.run_detail(run_id, "completed")
     assert detail["outcome"] == "completed"
     wait = detail["trace"][0]["wait"]
@@ -176,7 +185,7 @@ async def test_dry_run_and_real_run_agree_on_a_branching_definition(
     assert response.status_code == 200, response.text
     report = response.json()
     [run_id] = await post_event(runs_stack, event)
-    await runs_stack.wait_closed(run_id)
+    await closed(runs_stack, run_id)
     detail = await runs_stack.run_detail(run_id, "completed")
 
     # The real trace lists what ran; the dry run also lists the path not taken and what a stop
