@@ -25,12 +25,15 @@ from sqlalchemy.engine import Engine
 from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
+from activities.waits import WaitActivities
 from activities.webhook import WebhookActivities
 from definitions.runs import (
+    ACT_CHECK_WAIT,
     ACT_DELIVER_WEBHOOK,
     ACT_DISPATCH_EVENT,
     ACT_EVALUATE_CONDITION,
     ACT_PERFORM_ACTION,
+    ACT_WAIT_DEADLINE,
 )
 from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
 from store.settings import Settings
@@ -38,7 +41,13 @@ from temporal_edge import Client
 
 # ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
 LOCAL_ACTIVITIES: frozenset[str] = frozenset(
-    {ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION, ACT_LOOKUP_SLA_DEFINITIONS}
+    {
+        ACT_EVALUATE_CONDITION,
+        ACT_PERFORM_ACTION,
+        ACT_CHECK_WAIT,
+        ACT_WAIT_DEADLINE,
+        ACT_LOOKUP_SLA_DEFINITIONS,
+    }
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
     {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN}
@@ -60,9 +69,12 @@ def build_activities(
     webhook = WebhookActivities(settings, http_client or httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT))
     dispatch = DispatchActivities(engine, client, settings.task_queue)
     sla = SlaActivities(engine, client)  # ConversationSla: threshold lookup and breach runs
+    waits = WaitActivities(engine)
     return [
         desk.evaluate_condition,
         desk.perform_action,
+        waits.check_wait,
+        waits.wait_deadline,
         webhook.deliver_webhook,
         dispatch.dispatch_event,
         sla.lookup_sla_definitions,
@@ -76,6 +88,7 @@ __all__ = [
     "DeskActivities",
     "DispatchActivities",
     "SlaActivities",
+    "WaitActivities",
     "WebhookActivities",
     "build_activities",
 ]

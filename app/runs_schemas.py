@@ -13,7 +13,14 @@ from definitions.events import Event
 from definitions.runs import StepTrace
 
 RunStatus = Literal[
-    "running", "completed", "failed", "cancelled", "terminated", "timed_out", "continued_as_new"
+    "running",
+    "waiting",
+    "completed",
+    "failed",
+    "cancelled",
+    "terminated",
+    "timed_out",
+    "continued_as_new",
 ]
 Bucket = Literal["hour", "day"]
 
@@ -44,6 +51,15 @@ class RunSummary(BaseModel):
     )
     is_retry: bool = Field(description="True when this run retries a failed one")
     temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
+    waiting_for: str | None = Field(
+        default=None,
+        description="While waiting: what for (`4h`, `customer_message`, `status_change → "
+        "resolved`)",
+        examples=["customer_message"],
+    )
+    waiting_until: datetime | None = Field(
+        default=None, description="While waiting: the wait's deadline"
+    )
 
 
 class RunsPage(BaseModel):
@@ -86,6 +102,16 @@ class RunDetail(RunSummary):
         description="The stable error type, e.g. StepFailed", examples=["StepFailed"]
     )
     note: str | None = Field(default=None, description="Anything partial about this answer")
+
+
+class CancelRuns(BaseModel):
+    """The answer of POST /workflows/{id}/runs/cancel."""
+
+    workflow_id: str
+    cancel_requested: list[str] = Field(description="Runs asked to cancel (running or waiting)")
+    failed: dict[str, str] = Field(
+        default={}, description="Runs that could not be asked, with the reason"
+    )
 
 
 class RunControl(BaseModel):

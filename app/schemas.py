@@ -348,6 +348,14 @@ class DryRunRequest(BaseModel):
         ),
         examples=[{"type": "first_response", "elapsed_minutes": 35, "threshold": "30m"}],
     )
+    assume: dict[str, Literal["event", "timeout"]] = Field(
+        default={},
+        description=(
+            "How each wait_for step ends in the dry run, by step id: `event` (what it waits for "
+            "happens) or `timeout`; a wait_for not named times out"
+        ),
+        examples=[{"reply": "event"}],
+    )
 
 
 # ---------------------------------------------------------------- templates

@@ -10,6 +10,7 @@ such as "<ticket id from step ticket>".
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,8 +23,14 @@ from definitions.events import Event
 from definitions.matching import match_sla, match_trigger
 from definitions.models import (
     ActionStep,
+    BranchStep,
     ConditionStep,
     SlaBreachTrigger,
+    Step,
+    StopStep,
+    WaitForStep,
+    WaitOutcome,
+    WaitStep,
     WorkflowDefinitionIn,
 )
 from definitions.placeholders import render
@@ -45,17 +52,33 @@ class DryRunRule(BaseModel):
     result: bool
 
 
-DryRunStatus = Literal["passed", "failed", "would_run", "skipped"]
+DryRunStatus = Literal["passed", "failed", "would_run", "would_wait", "skipped", "not_taken"]
 
 
 class DryRunStep(BaseModel):
     """What one step would do."""
 
     step_id: str
-    step_type: Literal["condition", "action"]
+    step_type: Literal["condition", "action", "wait", "wait_for", "branch", "stop"]
     action: str | None = Field(default=None, description="Action name, for an action step")
     status: DryRunStatus = Field(
-        description="passed / failed (condition), would_run (action), or skipped"
+        description="passed / failed (condition, branch), would_run (action, stop), would_wait "
+        "(wait, wait_for), skipped, or not_taken (a step on the branch path the run would not "
+        "take)"
+    )
+    path: str | None = Field(
+        default=None, description="Where a nested step sits: `<branch id>.then` / `.else`"
+    )
+    branch_taken: Literal["then", "else"] | None = Field(
+        default=None, description="A branch's path that the run would take"
+    )
+    wait: str | None = Field(
+        default=None,
+        description="A wait in words: `would wait 4h`, `would wait up to 48h for a "
+        "customer_message`",
+    )
+    assumed: Literal["event", "timeout"] | None = Field(
+        default=None, description="A wait_for's outcome as assumed (`assume`, default timeout)"
     )
     result: bool | None = Field(default=None, description="A condition's result")
     rules: list[DryRunRule] = Field(default=[], description="A condition's rules, in order")
@@ -80,7 +103,7 @@ class DryRunReport(BaseModel):
     steps: list[DryRunStep]
     outcome: DryRunOutcome
     stopped_at: str | None = Field(
-        default=None, description="The condition step that would stop the run"
+        default=None, description="The step that would stop the run (condition, wait_for, stop)"
     )
     summary: str = Field(description="The outcome in one sentence")
 
@@ -91,8 +114,11 @@ def dry_run(
     conversation: ConversationState,
     customer: CustomerState | None,
     sla: SlaInfo | None = None,
+    assume: Mapping[str, WaitOutcome] | None = None,
 ) -> DryRunReport:
-    """Walk the definition over a sample event and state, reporting what would happen."""
+    """Walk the definition over a sample event and state, reporting what would happen. A
+    wait_for ends as `assume` says (by step id; default: timeout)."""
+    assume = assume or {}
     trigger = _match(definition, event, sla)
     if not trigger.matched:
         skipped = [
@@ -113,16 +139,43 @@ def dry_run(
     while position is not None:
         step = cursor.step_at(position)
         context = build_context(conversation, customer, event, sla, outputs)
+        report: DryRunStep
         if isinstance(step, ConditionStep):
             outcome = evaluate_condition(step.condition, context)
             move = cursor.after(position, outcome.result)
-            steps.append(_condition(step, outcome, move))
+            report = _condition(step, outcome, move)
+        elif isinstance(step, BranchStep):
+            outcome = evaluate_condition(step.if_, context)
+            move = cursor.after(position, outcome.result)
+            report = _branch(step, outcome)
+        elif isinstance(step, WaitStep):
+            move = cursor.after(position)
+            report = _wait(step)
+        elif isinstance(step, WaitForStep):
+            assumed = assume.get(step.id, "timeout")
+            outputs[step.id] = {"outcome": assumed}
+            move = cursor.after(position, outcome=assumed)
+            report = _wait_for(step, assumed)
+        elif isinstance(step, StopStep):
+            move = cursor.after(position)
+            report = DryRunStep(
+                step_id=step.id,
+                step_type="stop",
+                status="would_run",
+                effect="the run would end here, stopped",
+            )
         else:
             report = _action(step, context)
-            steps.append(report)
             # A later step reads the conversation as this action would leave it.
             outputs[step.id], conversation = would_do(step, conversation, report.rendered)
             move = cursor.after(position)
+        report.path = cursor.where(position)
+        steps.append(report)
+        if isinstance(step, BranchStep):
+            # Both paths are shown: the one not taken is listed, marked not_taken.
+            side, other = ("else", step.else_) if report.result else ("then", step.then)
+            reason = f"on the {side} path of branch {step.id!r}, which the run would not take"
+            steps.extend(_not_taken(other, f"{step.id}.{side}", reason))
         for passed_over in move.skipped:
             reason = f"condition {passed_over.by!r} is false and says skip_next"
             steps.append(_skipped(passed_over.step, reason))
@@ -137,9 +190,9 @@ def dry_run(
             steps=steps,
             outcome="would_stop",
             stopped_at=move.stopped_at,
-            summary=f"The run would stop at step {move.stopped_at!r}: its condition is false.",
+            summary=f"The run would stop at step {move.stopped_at!r}: {_why_stop(steps, move)}.",
         )
-    actions = sum(1 for s in steps if s.status == "would_run")
+    actions = sum(1 for s in steps if s.status == "would_run" and s.step_type == "action")
     skipped_count = sum(1 for s in steps if s.status == "skipped")
     return DryRunReport(
         trigger=trigger,
@@ -191,6 +244,77 @@ def _condition(step: ConditionStep, outcome: ConditionOutcome, move: Move) -> Dr
     )
 
 
+def _why_stop(steps: list[DryRunStep], move: Move) -> str:
+    stopper = next(s for s in reversed(steps) if s.step_id == move.stopped_at)
+    if stopper.step_type == "wait_for":
+        return f"its wait_for ends with {stopper.assumed} and says stop"
+    if stopper.step_type == "stop":
+        return "it is a stop step"
+    return "its condition is false"
+
+
+def _branch(step: BranchStep, outcome: ConditionOutcome) -> DryRunStep:
+    taken: Literal["then", "else"] = "then" if outcome.result else "else"
+    steps = step.then if outcome.result else step.else_
+    return DryRunStep(
+        step_id=step.id,
+        step_type="branch",
+        status="passed" if outcome.result else "failed",
+        result=outcome.result,
+        rules=[_rule(rule) for rule in outcome.rules],
+        branch_taken=taken,
+        effect=(
+            f"{'true' if outcome.result else 'false'}: the run would take the {taken} path "
+            f"({len(steps)} step(s))"
+            if steps
+            else f"{'true' if outcome.result else 'false'}: the {taken} path is empty, the run "
+            "would go on after the branch"
+        ),
+    )
+
+
+def _wait(step: WaitStep) -> DryRunStep:
+    if step.until == "open":
+        text = "would wait until the schedule is next open"
+    else:
+        text = f"would wait {step.for_}" + (" of business time" if step.business_hours else "")
+    return DryRunStep(step_id=step.id, step_type="wait", status="would_wait", wait=text)
+
+
+def _wait_for(step: WaitForStep, assumed: WaitOutcome) -> DryRunStep:
+    what = step.event.replace("_", " ")
+    if step.to_statuses:
+        what += " to " + " or ".join(step.to_statuses)
+    business = " of business time" if step.business_hours else ""
+    then = step.on_event if assumed == "event" else step.on_timeout
+    happened = f"a {what} arrives" if assumed == "event" else "the timeout passes"
+    return DryRunStep(
+        step_id=step.id,
+        step_type="wait_for",
+        status="would_wait",
+        wait=f"would wait up to {step.timeout}{business} for a {what}",
+        assumed=assumed,
+        effect=(
+            f"assumed {assumed} ({happened}): "
+            + ("the run would stop here" if then == "stop" else "the run goes on")
+        ),
+    )
+
+
+def _not_taken(steps: Sequence[Step], path: str, reason: str) -> list[DryRunStep]:
+    """The steps of a path the run would not take, nested ones included, in order."""
+    out: list[DryRunStep] = []
+    for step in steps:
+        report = _skipped(step, reason)
+        report.status = "not_taken"
+        report.path = path
+        out.append(report)
+        if isinstance(step, BranchStep):
+            out.extend(_not_taken(step.then, f"{step.id}.then", reason))
+            out.extend(_not_taken(step.else_, f"{step.id}.else", reason))
+    return out
+
+
 def _action(step: ActionStep, context: dict[str, Any]) -> DryRunStep:
     templates = step.params.templates()
     other = step.params.model_dump(mode="json", exclude=set(templates), exclude_none=True)
@@ -218,8 +342,8 @@ def _skipped(step: Any, reason: str) -> DryRunStep:
     is_condition = isinstance(step, ConditionStep)
     return DryRunStep(
         step_id=step.id,
-        step_type="condition" if is_condition else "action",
-        action=None if is_condition else step.action,
+        step_type=step.type,
+        action=getattr(step, "action", None),
         status="skipped",
         on_false=step.on_false if is_condition else None,
         reason=reason,

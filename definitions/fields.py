@@ -1,5 +1,6 @@
 """The typed field catalogue: every dotted path a condition or a placeholder may read."""
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,8 +59,16 @@ FIELD_CATALOGUE: dict[str, FieldSpec] = {
         _f("sla.type", S, "SLA clock that was breached", v.SLA_TYPES),
         _f("sla.elapsed_minutes", N, "Minutes the SLA clock had run when it was breached"),
         _f("event.type", S, "Type of the triggering event", v.EVENT_TYPES),
+        # Need the definition's schedule (checked when a definition is saved).
+        _f("time.business_hours", S, "Is the schedule open now: true or false", ("true", "false")),
+        _f("time.weekday", S, "Day of the week in the schedule's time zone", v.WEEKDAYS),
+        _f("time.local_time", S, 'Time of day in the schedule\'s time zone, "HH:MM"'),
     )
 }
+
+TIME_PREFIX = "time."
+#: `steps.<wait_for id>.outcome`: how a wait_for ended.
+STEP_OUTCOME = re.compile(r"^steps\.[A-Za-z0-9_\-]{1,64}\.outcome$")
 
 ATTRIBUTE_PREFIX = "customer.attributes."
 
@@ -72,6 +81,8 @@ def field_spec(path: str) -> FieldSpec | None:
     """
     if path in FIELD_CATALOGUE:
         return FIELD_CATALOGUE[path]
+    if STEP_OUTCOME.match(path):
+        return FieldSpec(path, FieldType.STRING, "How a wait_for step ended", ("event", "timeout"))
     if path.startswith(ATTRIBUTE_PREFIX) and len(path) > len(ATTRIBUTE_PREFIX):
         key = path[len(ATTRIBUTE_PREFIX) :]
         if key.replace("_", "").replace("-", "").isalnum():
@@ -83,5 +94,5 @@ def describe_unknown(path: str) -> str:
     return (
         f"unknown field {path!r}; known fields are "
         + ", ".join(sorted(FIELD_CATALOGUE))
-        + f", and {ATTRIBUTE_PREFIX}<key>"
+        + f", {ATTRIBUTE_PREFIX}<key> and steps.<wait_for id>.outcome"
     )

@@ -7,6 +7,8 @@ location of the offending field.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,7 +25,7 @@ from pydantic import (
 
 from definitions.durations import parse_duration
 from definitions.errors import reject_at
-from definitions.fields import describe_unknown, field_spec
+from definitions.fields import TIME_PREFIX, describe_unknown, field_spec
 from definitions.limits import (
     LINE_PATTERN,
     MAX_ACTION_TAGS,
@@ -445,19 +447,243 @@ ActionStep = Annotated[
 ]
 
 
+# ---------------------------------------------------------------- time and flow (SPEC §2.3)
+
+#: The longest a `wait` may last.
+MAX_WAIT = timedelta(days=90)
+#: Branches nest at most this deep (a branch inside a branch inside a branch).
+MAX_BRANCH_DEPTH = 3
+
+StepId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Unique in the whole definition (nested steps included)",
+    ),
+]
+WaitEvent = Literal["customer_message", "agent_message", "status_change"]
+WaitOutcome = Literal["event", "timeout"]
+AfterWait = Literal["continue", "stop"]
+
+
+def _wait_duration(text: str, *, limit: timedelta = MAX_WAIT) -> str:
+    if parse_duration(text) > limit:
+        raise ValueError(f"{text!r} is longer than the longest wait, {limit.days} days")
+    return text
+
+
+class WaitStep(Strict):
+    """Pauses the run for a duration (durable, on a Temporal timer), or until the definition's
+    schedule is next open."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_extra={
+            "examples": [
+                {"id": "cool-off", "type": "wait", "for": "4h", "business_hours": False},
+                {"id": "until-open", "type": "wait", "until": "open"},
+            ]
+        },
+    )
+
+    id: StepId
+    type: Literal["wait"] = Field(description="A wait step")
+    for_: str | None = Field(
+        default=None,
+        alias="for",
+        description='How long: "30m", "4h", "2d" (at most 90 days)',
+        examples=["4h"],
+    )
+    business_hours: bool = Field(
+        default=False,
+        description="Count only the open hours of the definition's schedule (needs `schedule`)",
+    )
+    until: Literal["open"] | None = Field(
+        default=None,
+        description='"open": resume when the schedule is next open, at once if it is open now '
+        "(needs `schedule`)",
+    )
+
+    @field_validator("for_")
+    @classmethod
+    def _for_parses(cls, value: str | None) -> str | None:
+        return None if value is None else _wait_duration(value)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WaitStep:
+        if (self.for_ is None) == (self.until is None):
+            raise ValueError("a wait has either 'for' (a duration) or 'until': \"open\"")
+        if self.until is not None and self.business_hours:
+            raise ValueError("'business_hours' goes with 'for', not with 'until'")
+        return self
+
+    @property
+    def seconds(self) -> int | None:
+        return None if self.for_ is None else int(parse_duration(self.for_).total_seconds())
+
+    @property
+    def needs_schedule(self) -> bool:
+        return self.business_hours or self.until is not None
+
+
+class WaitForStep(Strict):
+    """Waits until a customer message, an agent (or AI) message or a status change happens on the
+    run's conversation after the wait began, or the timeout passes. Output
+    `steps.<id>.outcome`: `event` or `timeout`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "reply",
+                    "type": "wait_for",
+                    "event": "customer_message",
+                    "timeout": "48h",
+                    "on_event": "stop",
+                    "on_timeout": "continue",
+                }
+            ]
+        },
+    )
+
+    id: StepId
+    type: Literal["wait_for"] = Field(description="A wait for an event, with a timeout")
+    event: WaitEvent = Field(
+        description="customer_message, agent_message (includes AI) or status_change; automation "
+        "messages never count"
+    )
+    to_statuses: list[Status] = Field(
+        default=[], description="status_change only: the new statuses that count; empty = any"
+    )
+    timeout: str = Field(
+        description='How long to wait at most: "30m", "48h", "2d" (at most 90 days)',
+        examples=["48h"],
+    )
+    business_hours: bool = Field(
+        default=False,
+        description="Count the timeout in the schedule's open hours (needs `schedule`)",
+    )
+    on_event: AfterWait = Field(default="continue", description="What the event does to the run")
+    on_timeout: AfterWait = Field(
+        default="continue", description="What the timeout does to the run"
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_parses(cls, value: str) -> str:
+        return _wait_duration(value)
+
+    @model_validator(mode="after")
+    def _statuses_fit(self) -> WaitForStep:
+        if self.to_statuses and self.event != "status_change":
+            raise ValueError("'to_statuses' only goes with event 'status_change'")
+        return self
+
+    @property
+    def seconds(self) -> int:
+        return int(parse_duration(self.timeout).total_seconds())
+
+    @property
+    def needs_schedule(self) -> bool:
+        return self.business_hours
+
+
+class BranchStep(Strict):
+    """If/else: the `then` steps when the condition holds, else the `else` steps (either may be
+    empty); afterwards the run goes on with the step after the branch."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "still-pending",
+                    "type": "branch",
+                    "if": {
+                        "field": "conversation.status",
+                        "operator": "equals",
+                        "value": "pending",
+                    },
+                    "then": [
+                        {
+                            "id": "nudge",
+                            "type": "action",
+                            "action": "auto_reply",
+                            "params": {"message": "Anything else we can help with?"},
+                        }
+                    ],
+                    "else": [],
+                }
+            ]
+        },
+    )
+
+    id: StepId
+    type: Literal["branch"] = Field(description="An if/else branch")
+    if_: Condition = Field(
+        alias="if",
+        description="A rule {field, operator, value} or a group {all: [...]} / {any: [...]}",
+    )
+    then: list[Step] = Field(default=[], description="Steps run when the condition holds")
+    else_: list[Step] = Field(default=[], alias="else", description="Steps run otherwise")
+
+    def as_condition(self) -> ConditionStep:
+        """The branch's test as a condition step (how conditions are evaluated and traced)."""
+        condition = self.if_
+        if isinstance(condition, AllGroup):
+            return ConditionStep(id=self.id, type="condition", all=condition.all)
+        if isinstance(condition, AnyGroup):
+            return ConditionStep(id=self.id, type="condition", any=condition.any)
+        return ConditionStep(
+            id=self.id,
+            type="condition",
+            field=condition.field,
+            operator=condition.operator,
+            value=condition.value,
+        )
+
+
+class StopStep(Strict):
+    """Ends the run, outcome `stopped`."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"id": "done", "type": "stop"}]}
+    )
+
+    id: StepId
+    type: Literal["stop"] = Field(description="Stop the run")
+
+
+STEP_TYPES = ("condition", "action", "wait", "wait_for", "branch", "stop")
+
+
 def _step_kind(raw: Any) -> str | None:
     value = raw.get("type") if isinstance(raw, dict) else getattr(raw, "type", None)
-    return value if value in ("condition", "action") else None
+    return value if value in STEP_TYPES else None
 
 
 # Tagged by a function rather than Field(discriminator=...): a string discriminator over a nested
 # tagged union makes pydantic emit an OpenAPI mapping that is not a $ref, which breaks /docs.
 Step = Annotated[
-    Annotated[ConditionStep, Tag("condition")] | Annotated[ActionStep, Tag("action")],
+    Annotated[ConditionStep, Tag("condition")]
+    | Annotated[ActionStep, Tag("action")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[WaitForStep, Tag("wait_for")]
+    | Annotated[BranchStep, Tag("branch")]
+    | Annotated[StopStep, Tag("stop")],
     Discriminator(
         _step_kind,
         custom_error_type="invalid_step_type",
-        custom_error_message="a step's 'type' must be 'condition' or 'action'",
+        custom_error_message=(
+            "a step's 'type' must be one of: condition, action, wait, wait_for, branch, stop"
+        ),
     ),
 ]
 
@@ -471,6 +697,8 @@ ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
     "notify": ("recipients", "notification_ids"),
     "escalate": ("agent", "priority", "reason"),
 }
+#: What the other step types expose (keyed by step type).
+STEP_OUTPUTS: dict[str, tuple[str, ...]] = {"wait_for": ("outcome",)}
 
 # ---------------------------------------------------------------- the definition
 
@@ -493,7 +721,9 @@ class WorkflowDefinitionIn(Strict):
     )
     trigger: Trigger = Field(description="When it runs: exactly one trigger")
     steps: list[Step] = Field(
-        min_length=1, max_length=MAX_STEPS, description="Condition and action steps, run in order"
+        min_length=1,
+        max_length=MAX_STEPS,
+        description="Steps, run in order: condition, action, wait, wait_for, branch, stop",
     )
     schedule: str | None = Field(
         default=None,
@@ -521,26 +751,123 @@ class WorkflowDefinitionIn(Strict):
 
     @model_validator(mode="after")
     def _steps_consistent(self) -> WorkflowDefinitionIn:
-        seen: dict[str, str] = {}  # step id -> action name ("" for conditions)
-        for index, step in enumerate(self.steps):
+        seen: dict[str, str] = {}  # step id -> what it outputs: action name, "wait_for" or ""
+        for loc, step, depth in walk_steps(self.steps):
             if step.id in seen:
                 reject_at(
-                    ("steps", index, "id"),
-                    f"duplicate step id {step.id!r}",
+                    (*loc, "id"),
+                    f"duplicate step id {step.id!r} (ids are unique across nested steps too)",
                     step.id,
                     title=TITLE,
                     kind="invalid_definition",
                 )
-            if not isinstance(step, ConditionStep):
+            if isinstance(step, BranchStep) and depth >= MAX_BRANCH_DEPTH:
+                reject_at(
+                    (*loc, "type"),
+                    f"branches nest at most {MAX_BRANCH_DEPTH} deep",
+                    step.type,
+                    title=TITLE,
+                    kind="invalid_definition",
+                )
+            self._check_schedule_needs(loc, step)
+            for rule_loc, rule in _rules_of(loc, step):
+                if rule.field.startswith(STEP_PREFIX):
+                    try:
+                        _check_outcome_ref(rule.field, seen)
+                    except ValueError as exc:
+                        reject_at(
+                            (*rule_loc, "field"),
+                            str(exc),
+                            rule.field,
+                            title=TITLE,
+                            kind="invalid_definition",
+                        )
+            if step.type == "action":
                 for param, template in step.params.templates().items():
-                    loc = ("steps", index, "params", param)
+                    param_loc = (*loc, "params", param)
                     try:
                         for ref in check_field_placeholders(template):
                             _check_step_ref(ref, seen)
                     except ValueError as exc:
-                        reject_at(loc, str(exc), template, title=TITLE, kind="invalid_definition")
-            seen[step.id] = "" if isinstance(step, ConditionStep) else step.action
+                        reject_at(
+                            param_loc, str(exc), template, title=TITLE, kind="invalid_definition"
+                        )
+            seen[step.id] = (
+                step.action
+                if step.type == "action"
+                else step.type
+                if step.type in STEP_OUTPUTS
+                else ""
+            )
         return self
+
+    def _check_schedule_needs(self, loc: tuple[Any, ...], step: Any) -> None:
+        """Business time and the time.* fields need the definition's `schedule`."""
+        if getattr(self, "schedule", None):
+            return
+        if isinstance(step, WaitStep | WaitForStep) and step.needs_schedule:
+            where = "until" if isinstance(step, WaitStep) and step.until else "business_hours"
+            reject_at(
+                (*loc, where),
+                "business time needs the definition's 'schedule' (a schedule id)",
+                getattr(step, where),
+                title=TITLE,
+                kind="invalid_definition",
+            )
+        for rule_loc, rule in _rules_of(loc, step):
+            if rule.field.startswith(TIME_PREFIX):
+                reject_at(
+                    (*rule_loc, "field"),
+                    f"{rule.field} needs the definition's 'schedule' (a schedule id)",
+                    rule.field,
+                    title=TITLE,
+                    kind="invalid_definition",
+                )
+
+
+Loc = tuple[Any, ...]
+
+
+def walk_steps(
+    steps: Sequence[Any], loc: Loc = ("steps",), depth: int = 0
+) -> Iterator[tuple[Loc, Any, int]]:
+    """Every step in run order (a branch, then its then-steps, then its else-steps), with its
+    location (as pydantic reports it) and how many branches it is nested in."""
+    for index, step in enumerate(steps):
+        here = (*loc, index)
+        yield here, step, depth
+        if isinstance(step, BranchStep):
+            yield from walk_steps(step.then, (*here, "then"), depth + 1)
+            yield from walk_steps(step.else_, (*here, "else"), depth + 1)
+
+
+def _rules_of(loc: Loc, step: Any) -> Iterator[tuple[Loc, Rule]]:
+    """The rules a condition or branch step reads, with their locations."""
+    if isinstance(step, ConditionStep):
+        if step.field is not None:
+            yield loc, step.condition  # type: ignore[misc]
+            return
+        yield from _rules_in(loc, step.condition)
+    elif isinstance(step, BranchStep):
+        yield from _rules_in((*loc, "if"), step.if_)
+
+
+def _rules_in(loc: Loc, condition: Condition) -> Iterator[tuple[Loc, Rule]]:
+    if isinstance(condition, Rule):
+        yield loc, condition
+        return
+    if isinstance(condition, AllGroup):
+        key, members = "all", condition.all
+    else:
+        key, members = "any", condition.any
+    for index, member in enumerate(members):
+        yield from _rules_in((*loc, key, index), member)
+
+
+def _check_outcome_ref(path: str, earlier: dict[str, str]) -> None:
+    step_id = path[len(STEP_PREFIX) :].split(".")[0]
+    if earlier.get(step_id) != "wait_for":
+        raise ValueError(f"{path} refers to {step_id!r}, which is not an earlier wait_for step")
 
 
 def _check_step_ref(ref: Placeholder, earlier: dict[str, str]) -> None:
@@ -551,9 +878,9 @@ def _check_step_ref(ref: Placeholder, earlier: dict[str, str]) -> None:
     if step_id not in earlier or not earlier[step_id]:
         raise ValueError(
             f"placeholder {{{{{ref.path}}}}} refers to {step_id!r}, which is not an earlier "
-            "action step"
+            "action step (nor an earlier wait_for step)"
         )
-    outputs = ACTION_OUTPUTS[earlier[step_id]]
+    outputs = ACTION_OUTPUTS.get(earlier[step_id]) or STEP_OUTPUTS[earlier[step_id]]
     if output not in outputs:
         raise ValueError(
             f"step {step_id!r} ({earlier[step_id]}) has no output {output!r}; "
@@ -562,5 +889,6 @@ def _check_step_ref(ref: Placeholder, earlier: dict[str, str]) -> None:
 
 
 AllGroup.model_rebuild()
+BranchStep.model_rebuild()
 AnyGroup.model_rebuild()
 ConditionStep.model_rebuild()

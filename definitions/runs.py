@@ -15,7 +15,13 @@ from definitions.context import SlaInfo
 from definitions.cursor import Outcome
 from definitions.evaluator import ConditionOutcome
 from definitions.events import Event
-from definitions.models import ActionStep, ConditionStep, WorkflowDefinitionIn
+from definitions.models import (
+    ActionStep,
+    ConditionStep,
+    WaitEvent,
+    WaitOutcome,
+    WorkflowDefinitionIn,
+)
 
 WORKFLOW_RUN = "WorkflowRun"
 CONVERSATION_SLA = "ConversationSla"
@@ -31,6 +37,11 @@ ACT_EVALUATE_CONDITION = "evaluate_condition"
 ACT_PERFORM_ACTION = "perform_action"
 ACT_DELIVER_WEBHOOK = "deliver_webhook"
 ACT_DISPATCH_EVENT = "dispatch_event"
+ACT_CHECK_WAIT = "check_wait"
+ACT_WAIT_DEADLINE = "wait_deadline"
+
+#: The hint ingestion sends a run waiting in a `wait_for` (SPEC §2.3): "look again".
+WAIT_HINT_SIGNAL = "wait_hint"
 
 # Stable ApplicationError types.
 ERR_NOT_FOUND = "NotFound"  # unknown team/agent: permanent
@@ -123,17 +134,45 @@ def refused_run_input(run_input: RunInput, reason: str) -> RunInput:
     return run_input.model_copy(update={"definition": placeholder, "start_refused": reason[:2000]})
 
 
-StepStatus = Literal["running", "passed", "failed", "completed", "skipped", "error"]
+StepStatus = Literal[
+    "running", "waiting", "passed", "failed", "completed", "skipped", "cancelled", "error"
+]
+StepType = Literal["condition", "action", "wait", "wait_for", "branch", "stop"]
+WokenBy = Literal["timer", "event", "cancelled"]
+
+
+class WaitTrace(BaseModel):
+    """One wait of a run: what it waits for, from when until when, and what ended it."""
+
+    kind: Literal["wait", "wait_for"] = Field(description="A timed wait, or a wait for an event")
+    waiting_for: str = Field(
+        description="In words: `4h`, `customer_message`, `status_change → resolved, closed`",
+        examples=["customer_message"],
+    )
+    event: WaitEvent | None = Field(default=None, description="wait_for: the awaited event")
+    to_statuses: list[str] = Field(default=[], description="wait_for status_change: which")
+    started_at: datetime = Field(description="When the wait began (the watermark)")
+    deadline: datetime = Field(description="When the timer fires (absolute, fixed at the start)")
+    woken_by: WokenBy | None = Field(
+        default=None, description="timer, event or cancelled; null while waiting"
+    )
+    outcome: WaitOutcome | None = Field(default=None, description="wait_for: event or timeout")
+    matched: str | None = Field(
+        default=None, description="wait_for: the message or status change that ended it"
+    )
+    ended_at: datetime | None = Field(default=None, description="When the wait ended")
+    hints: int = Field(default=0, description="Wake-up signals received while waiting")
 
 
 class StepTrace(BaseModel):
     """What one step did in a run: the trace that explains it."""
 
     step_id: str = Field(description="The step's id in the definition", examples=["route"])
-    step_type: Literal["condition", "action"] = Field(description="condition or action")
+    step_type: StepType = Field(description="condition, action, wait, wait_for, branch or stop")
     action: str | None = Field(default=None, description="The action's name (action steps)")
     status: StepStatus = Field(
-        description="running; passed/failed (conditions); completed (actions); skipped; error"
+        description="running; waiting (waits); passed/failed (conditions, branches); completed "
+        "(actions, waits); skipped; cancelled (a wait cancelled with its run); error"
     )
     started_at: datetime | None = Field(default=None, description="When the step started")
     finished_at: datetime | None = Field(default=None, description="When it finished")
@@ -150,6 +189,14 @@ class StepTrace(BaseModel):
     )
     error: str | None = Field(default=None, description="Why the step failed, in words")
     note: str | None = Field(default=None, description="Anything else worth knowing")
+    wait: WaitTrace | None = Field(default=None, description="wait and wait_for steps")
+    branch_taken: Literal["then", "else"] | None = Field(
+        default=None, description="branch steps: the list the run entered"
+    )
+    path: str | None = Field(
+        default=None,
+        description="Where the step sits when nested: `<branch id>.then` / `<branch id>.else`",
+    )
 
 
 class RunResult(BaseModel):
@@ -200,6 +247,54 @@ class ActionResult(BaseModel):
 
 class DispatchResult(BaseModel):
     run_ids: list[str]
+
+
+WaitMode = Literal["check", "final", "cancel"]
+
+
+class WaitCheck(BaseModel):
+    """The `check_wait` activity's input: upsert the wait row (mode `check`) and look for a
+    matching desk change newer than the watermark; a match, `final` (the deadline) or `cancel`
+    delete the row instead."""
+
+    workflow_id: str
+    step_id: str
+    conversation_id: str
+    event: WaitEvent
+    to_statuses: list[str] = []
+    watermark: datetime
+    deadline: datetime
+    mode: WaitMode = "check"
+
+
+class DeadlineInput(BaseModel):
+    """The `wait_deadline` activity's input: a business-time deadline from the definition's
+    schedule as it is now (computed once, so tz data and holidays never enter replay)."""
+
+    schedule_id: str
+    start: datetime
+    business_seconds: int | None = Field(
+        default=None, description="Business time to add; None: until the schedule is next open"
+    )
+    jitter_seconds: int = Field(
+        default=0, description="Added to an `until open` deadline so 09:00 is not a stampede"
+    )
+
+
+class Deadline(BaseModel):
+    deadline: datetime
+    local: str = Field(
+        description="The deadline on the schedule's clock: `Tue 10:00 Europe/Berlin`"
+    )
+
+
+class WaitFound(BaseModel):
+    """What `check_wait` found: the desk change that ends the wait_for (what it was and when
+    supportflow learned of it), or nothing yet."""
+
+    found: bool = False
+    description: str | None = None
+    recorded_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- SLA tracker (ConversationSla)

@@ -34,3 +34,6 @@ SLA_BREACH_TRIGGER: Final = "sla_breach"
 ANSWERING_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
 #: The tag an escalation adds (conditions read it to escalate once).
 ESCALATED_TAG = "escalated"
+
+#: Days of the week, as `time.weekday` and schedules spell them.
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -14,7 +14,8 @@ One database transaction accepts the event (SPEC §3.1, the transactional outbox
    (channel, "*")) — active definitions only, never a scan of every definition — and
    `match_trigger` decides; each match is run `run_workflow_id(definition, event)`.
 5. The EventRow (with the run ids) and the outbox rows (one per run start, one for the SLA
-   tracker once any sla_breach definition exists: `_feeds_sla_tracker`) are added.
+   tracker once any sla_breach definition exists: `_feeds_sla_tracker`, one wake-up hint per run
+   waiting in a `wait_for` that the event may end: desk/waits.py) are added.
 After the commit the event is accepted for good. Its rows are then handed to Temporal at once
 (`desk.outbox.OutboxDelivery.drain`, short RPC timeout); what Temporal could not take stays in the
 outbox for the relay, and the answer says `queued`. A repeated event id delivers whatever of it
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -44,9 +47,10 @@ from desk.mirror import mirror_event
 from desk.outbox import Known, OutboxDelivery
 from desk.sentiment import fill_sentiment
 from desk.starter import RunStarter
+from desk.waits import journal_change, waits_to_wake
 from store import definitions_repo, outbox
 from store.db import session_scope
-from store.models import ConversationRow, EventRow, OutboxRow
+from store.models import ConversationRow, EventRow, OutboxRow, utcnow
 from store.trigger_index import candidate_definitions
 
 log = logging.getLogger(__name__)
@@ -127,11 +131,19 @@ class EventIngestor:
     `delivery` (default: one of its own) is shared with the relay in the API process."""
 
     def __init__(
-        self, engine: Engine, starter: RunStarter, delivery: OutboxDelivery | None = None
+        self,
+        engine: Engine,
+        starter: RunStarter,
+        delivery: OutboxDelivery | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.starter = starter
         self.delivery = delivery or OutboxDelivery(engine, starter)
+        # When supportflow learned of a change, compared with a wait's watermark (workflow time):
+        # tests on the time-skipping server pass its clock.
+        self.clock = clock
 
     def _accept(self, event: Event) -> _Accepted:
         """The one transaction (see the module docstring).
@@ -142,7 +154,7 @@ class EventIngestor:
         for attempt in range(ACCEPT_ATTEMPTS):
             try:
                 with session_scope(self.engine) as session:
-                    return _accept_in(session, event)
+                    return _accept_in(session, event, self.clock())
             except IntegrityError:
                 if attempt == ACCEPT_ATTEMPTS - 1:
                     raise
@@ -176,11 +188,12 @@ class EventIngestor:
         return left > 0
 
 
-def _accept_in(session: Session, event: Event) -> _Accepted:
+def _accept_in(session: Session, event: Event, now: datetime) -> _Accepted:
     stored = session.get(EventRow, event.id)
     if stored is not None:
         return _Accepted(list(stored.run_ids), True, stored.conversation_id)
     mirror_event(session, event)
+    wake = waits_to_wake(session, event) if journal_change(session, event, now) else []
     runs = runs_for_event(session, event)
     track_sla = _feeds_sla_tracker(session, event)
     run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
@@ -210,6 +223,11 @@ def _accept_in(session: Session, event: Event) -> _Accepted:
             event.conversation.id,
             sla_workflow_id(event.conversation.id),
             {},
+        )
+        rows.append((row, event))
+    for workflow_id in wake:  # hints only: the waiting run re-checks the desk state itself
+        row = outbox.outbox_row(
+            outbox.KIND_SIGNAL_WAIT, event.id, event.conversation.id, workflow_id, {}
         )
         rows.append((row, event))
     session.add_all([row for row, _ in rows])

@@ -132,6 +132,8 @@ class OutboxDelivery:
                     log.error(
                         "event %s not given to %s: %s", row.event_id, row.workflow_id, refused
                     )
+            elif row.kind == outbox.KIND_SIGNAL_WAIT:
+                await self.starter.signal_wait(row.workflow_id)
             else:
                 return f"unknown outbox kind {row.kind!r} (written by a newer version?)"
         except StartRefused as refused:  # even the refusal's record was refused

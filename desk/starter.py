@@ -23,3 +23,8 @@ class RunStarter(Protocol):
         """Signal-with-start the ConversationSla tracker of `event.conversation.id`;
         `accepted_at`: when the event was accepted (None: now), which bounds its time."""
         ...
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        """Hint the run `workflow_id`, waiting in a wait_for, to look again (a run that is gone
+        is not an error)."""
+        ...

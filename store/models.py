@@ -253,3 +253,39 @@ class ApiKeyRow(SQLModel, table=True):
     prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- waits (SPEC §2.3)
+
+
+class ConversationChangeRow(SQLModel, table=True):
+    """What a `wait_for` can wait for, journaled by ingestion in the mirror's transaction:
+    customer and agent/AI messages and status changes, stamped with when supportflow learned of
+    them (`recorded_at`), which is what a wait's watermark is compared with."""
+
+    __tablename__ = "conversation_changes"
+    __table_args__ = (Index("ix_conversation_changes_lookup", "conversation_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=200)
+    kind: str = Field(max_length=32)  # customer_message | agent_message | status_change
+    event_id: str = Field(max_length=300, index=True)
+    message_id: str | None = Field(default=None, max_length=300)
+    to_status: str | None = Field(default=None, max_length=16)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class RunWaitRow(SQLModel, table=True):
+    """A run waiting in a `wait_for`: written and deleted by the run's `check_wait` activity,
+    read by ingestion to know which runs to wake (SPEC §2.3; docs/DESIGN.md "Waking a run")."""
+
+    __tablename__ = "run_waits"
+
+    workflow_id: str = Field(primary_key=True, max_length=400)
+    step_id: str = Field(primary_key=True, max_length=64)
+    conversation_id: str = Field(index=True, max_length=200)
+    event: str = Field(max_length=32)
+    to_statuses: list[str] = _json()
+    watermark: datetime
+    deadline: datetime
+    created_at: datetime = Field(default_factory=utcnow)

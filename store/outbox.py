@@ -22,6 +22,8 @@ from store.models import OutboxRow
 
 KIND_START_RUN = "start_run"
 KIND_SIGNAL_SLA = "signal_sla"
+#: A hint to a run waiting in a `wait_for` (desk/waits.py); it re-checks the desk itself.
+KIND_SIGNAL_WAIT = "signal_wait"
 
 #: Longest `last_error` kept on a row.
 ERROR_CHARS = 2000

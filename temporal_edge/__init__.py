@@ -3,7 +3,8 @@
 - `connection`: `connect()` (pydantic data converter), `TemporalUnavailable`, the `Client` type.
 - `search`: the search attributes (`SearchAttr`), declared once; `quote`, `runs_scope`.
 - `starts`: every start of a `WorkflowRun` (ingested and dispatched events, retries, SLA
-  breaches) through one private path, and the signal-with-start of the SLA tracker.
+  breaches) through one private path, the signal-with-start of the SLA tracker, and
+  `signal_wait`: the hint to a run waiting in a wait_for.
 
 The workflow/activity names and payload models stay in the pure `definitions.runs`, which the
 workflow sandbox imports; this package adds what needs the SDK's client. Only it imports
@@ -22,7 +23,14 @@ from temporal_edge.connection import (
     rpc_failure,
     unavailable,
 )
-from temporal_edge.search import SearchAttr, quote, run_search_attributes, runs_scope
+from temporal_edge.search import (
+    PHASE_RUNNING,
+    PHASE_WAITING,
+    SearchAttr,
+    quote,
+    run_search_attributes,
+    runs_scope,
+)
 from temporal_edge.starts import (
     MAX_RETRIES,
     BreachStart,
@@ -30,6 +38,7 @@ from temporal_edge.starts import (
     TemporalRunStarter,
     run_summary,
     signal_sla,
+    signal_wait,
     start_breach_run,
     start_event_run,
     start_retry_run,
@@ -37,6 +46,8 @@ from temporal_edge.starts import (
 
 __all__ = [
     "MAX_RETRIES",
+    "PHASE_RUNNING",
+    "PHASE_WAITING",
     "RPC_TIMEOUT",
     "BreachStart",
     "Client",
@@ -55,6 +66,7 @@ __all__ = [
     "run_summary",
     "runs_scope",
     "signal_sla",
+    "signal_wait",
     "start_breach_run",
     "start_event_run",
     "start_retry_run",

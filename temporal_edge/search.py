@@ -20,16 +20,31 @@ class SearchAttr(StrEnum):
     DEFINITION_VERSION = "WorkflowDefinitionVersion"
     TRIGGER_TYPE = "TriggerType"
     CONVERSATION_ID = "ConversationId"
+    #: Upserted by a run around each wait (SPEC §2.3): `running` or `waiting`.
+    RUN_PHASE = "RunPhase"
+    #: While waiting: the wait's deadline.
+    WAITING_UNTIL = "WaitingUntil"
+    #: While waiting: what for, in words (`4h`, `customer_message`).
+    WAITING_FOR = "WaitingFor"
 
     @property
-    def kind(self) -> Literal["Keyword", "Int"]:
-        return "Int" if self is SearchAttr.DEFINITION_VERSION else "Keyword"
+    def kind(self) -> Literal["Keyword", "Int", "Datetime"]:
+        if self is SearchAttr.DEFINITION_VERSION:
+            return "Int"
+        return "Datetime" if self is SearchAttr.WAITING_UNTIL else "Keyword"
 
     @property
     def key(self) -> SearchAttributeKey[Any]:
         if self.kind == "Int":
             return SearchAttributeKey.for_int(self.value)
+        if self.kind == "Datetime":
+            return SearchAttributeKey.for_datetime(self.value)
         return SearchAttributeKey.for_keyword(self.value)
+
+
+#: The phases a run upserts as `RunPhase`.
+PHASE_RUNNING = "running"
+PHASE_WAITING = "waiting"
 
 
 def run_search_attributes(run_input: RunInput) -> TypedSearchAttributes:

@@ -28,6 +28,7 @@ from definitions.runs import (
     CONVERSATION_SLA,
     RETRY_MARK,
     SLA_EVENT_SIGNAL,
+    WAIT_HINT_SIGNAL,
     WORKFLOW_RUN,
     RunInput,
     SlaSignal,
@@ -225,6 +226,19 @@ async def signal_sla(
         raise rpc_failure(client, exc) from exc
 
 
+async def signal_wait(client: Client, workflow_id: str) -> None:
+    """Hint a run waiting in a `wait_for` to re-check the desk (by workflow id, so it reaches the
+    current execution). A run that closed meanwhile is not an error: hints are only hints."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(
+            WAIT_HINT_SIGNAL, rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return
+        raise rpc_failure(client, exc) from exc
+
+
 class TemporalRunStarter:
     """`desk.ingestion.RunStarter` over a connected client: what the worker's `dispatch_event`
     (and any other ingestion outside the API) hands to `EventIngestor`."""
@@ -238,3 +252,6 @@ class TemporalRunStarter:
 
     async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
         await signal_sla(self.client, event, task_queue=self.task_queue, accepted_at=accepted_at)
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        await signal_wait(self.client, workflow_id)

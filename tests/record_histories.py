@@ -128,15 +128,20 @@ def mirror(engine: Engine, event: Event) -> None:
 
 
 async def start_run(
-    client: Client, run_input: RunInput, task_queue: str
+    client: Client,
+    run_input: RunInput,
+    task_queue: str,
+    *,
+    execution_timeout: timedelta | None = timedelta(minutes=5),
 ) -> WorkflowHandle[Any, Any]:
+    """Start a run; waiting runs (days on the time-skipping server) pass execution_timeout=None."""
     return await client.start_workflow(
         WORKFLOW_RUN,
         run_input,
         id=f"{run_workflow_id(run_input.definition_id, run_input.event.id)}:{uuid.uuid4().hex[:6]}",
         task_queue=task_queue,
         result_type=RunResult,
-        execution_timeout=timedelta(minutes=5),
+        execution_timeout=execution_timeout,
     )
 
 
@@ -217,6 +222,55 @@ async def record_retried(
     return handle
 
 
+# Waiting runs (SPEC §2.3): a timer, a wait_for woken by a customer reply, a cancelled wait_for.
+WAIT_SHAPES = ("wait_timer", "wait_event", "wait_cancelled")
+WAIT_FOR_REPLY = {
+    "id": "reply",
+    "type": "wait_for",
+    "event": "customer_message",
+    "timeout": "1h",
+    "on_event": "continue",
+}
+FOLLOW_UP = {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["waited"]}}
+
+
+async def record_wait(
+    name: str, client: Client, engine: Engine, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    from desk.ingestion import EventIngestor
+    from temporal_edge import TemporalRunStarter
+
+    event = make_event(f"evt-{name}", conversation_id=f"c-{name}")
+    mirror(engine, event)
+    steps = [{"id": "pause", "type": "wait", "for": "2s"}, FOLLOW_UP]
+    if name != "wait_timer":
+        steps = [WAIT_FOR_REPLY, FOLLOW_UP]
+    handle = await start_run(client, make_input(steps, event), task_queue)
+    if name == "wait_timer":
+        await handle.result()
+        return handle
+    await asyncio.sleep(1)  # the run is waiting
+    if name == "wait_cancelled":
+        await handle.cancel()
+    else:
+        reply = Event.model_validate(
+            {
+                "id": f"evt-{name}-reply",
+                "type": "message.created",
+                "occurred_at": T0.isoformat(),
+                "conversation": {"id": event.conversation.id, "channel": "whatsapp"},
+                "message": {"id": f"m-{name}", "sender_type": "customer", "content": "ok"},
+            }
+        )
+        await EventIngestor(engine, TemporalRunStarter(client, task_queue)).ingest(reply)
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        if name != "wait_cancelled":
+            raise
+    return handle
+
+
 async def record(client: Client, engine: Engine, settings: Settings, names: list[str]) -> None:
     from worker.main import build_worker
 
@@ -224,6 +278,10 @@ async def record(client: Client, engine: Engine, settings: Settings, names: list
     task_queue = settings.task_queue
     async with build_worker(client, engine, settings, task_queue):
         for name in names:
+            if name in WAIT_SHAPES:
+                handle = await record_wait(name, client, engine, task_queue)
+                _write(name, await handle.fetch_history())
+                continue
             if name == "retried":
                 handle = await record_retried(client, engine, task_queue)
                 _write(name, await handle.fetch_history())
@@ -250,8 +308,9 @@ def _write(name: str, history: Any) -> None:
 
 async def main(names: list[str]) -> None:
     from cli.temporal_server import find_binary
+    from tests.temporal_fixtures import search_attribute_keys
 
-    known = {*SCENARIOS, "retried"}
+    known = {*SCENARIOS, "retried", *WAIT_SHAPES}
     unknown = set(names) - known
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -259,6 +318,7 @@ async def main(names: list[str]) -> None:
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(find_binary("temporal")),
             data_converter=pydantic_data_converter,
+            search_attributes=search_attribute_keys(),
         ) as env:
             engine = make_engine(f"sqlite:///{tmp}/record.db")
             create_all(engine)

@@ -53,11 +53,12 @@ EXISTING_SERVER_ENV = "SUPPORTFLOW_TEST_TEMPORAL_ADDRESS"
 _INDEXED_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
 
 
 def search_attribute_keys() -> list[SearchAttributeKey[Any]]:
-    """The four supportflow search attributes as SDK keys."""
+    """The supportflow search attributes as SDK keys."""
     return [attribute.key for attribute in SearchAttr]
 
 

@@ -36,6 +36,7 @@ class RecordingStarter:
         self.started: list[RunInput] = []
         self.signalled: list[Event] = []
         self.accepted_at: list[datetime | None] = []
+        self.woken: list[str] = []
         self.fail_on_start = fail_on_start
 
     async def start_run(self, run_input: RunInput) -> None:
@@ -46,6 +47,9 @@ class RecordingStarter:
     async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
         self.signalled.append(event)
         self.accepted_at.append(accepted_at)
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        self.woken.append(workflow_id)
 
 
 def _save(engine: Engine, definition_id: str, body: dict[str, Any], version: int = 1) -> None:

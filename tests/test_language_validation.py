@@ -146,7 +146,7 @@ REJECTED: list[tuple[str, dict[str, Any], tuple[Any, ...], str]] = [
     ("change-status-unknown", definition({"id": "s", "type": "action", "action": "change_status", "params": {"status": "done"}}), ("steps", 0, "action", "change_status", "params", "status"), "Input should be"),
     ("ticket-priority-unknown", definition({**ticket(), "params": {"title": "T", "priority": "p1"}}), ("steps", 0, "action", "create_ticket", "params", "priority"), "Input should be"),
     ("unknown-action", definition({"id": "x", "type": "action", "action": "send_sms", "params": {}}), ("steps", 0, "action"), "does not match any of the expected tags"),
-    ("unknown-step-type", definition({"id": "x", "type": "loop"}), ("steps", 0), "must be 'condition' or 'action'"),
+    ("unknown-step-type", definition({"id": "x", "type": "loop"}), ("steps", 0), "must be one of: condition, action, wait, wait_for, branch, stop"),
     # durations
     *[
         (f"duration-{text or 'empty'}", definition(trigger=sla(text)), ("trigger", "sla_breach", "threshold"), message)

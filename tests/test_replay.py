@@ -27,6 +27,9 @@ EXPECTED_SHAPES = {
     "stopped",
     "skip_next",
     "failed_step",
+    "wait_timer",
+    "wait_event",
+    "wait_cancelled",
     # ConversationSla after patches sla-event-time / sla-definitions-version (issues 11, 17)
     "sla_reply_after_deadline_during_outage",
     "sla_definitions_versioned",

@@ -86,7 +86,7 @@ async def test_cli_lists_shows_retries_and_refuses_like_the_api(runs_stack: Runs
     not_failed = await cli(stack, "runs", "retry", retry_id)
     assert not_failed.exit_code == 1 and "only failed runs" in not_failed.output
     not_running = await cli(stack, "runs", "cancel", retry_id)
-    assert not_running.exit_code == 1 and "only running runs" in not_running.output
+    assert not_running.exit_code == 1 and "only running or waiting runs" in not_running.output
     unknown = await cli(stack, "runs", "show", "run:nope:nothing")
     assert unknown.exit_code == 1 and "not found" in unknown.output
     bad = await cli(stack, "runs", "list", "--status", "sleeping")

@@ -25,7 +25,9 @@ non-determinism does, on purpose: fixing the code lets it continue).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import builtins
+from datetime import datetime, timedelta
 from typing import Any, NoReturn, assert_never
 
 from temporalio import workflow
@@ -49,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         AllGroup,
         AnyGroup,
         AutoReplyStep,
+        BranchStep,
         ChangeStatusStep,
         Condition,
         ConditionStep,
@@ -57,26 +60,40 @@ with workflow.unsafe.imports_passed_through():
         NotifyStep,
         RouteStep,
         Rule,
+        StopStep,
+        WaitForStep,
+        WaitOutcome,
+        WaitStep,
     )
     from definitions.runs import (
+        ACT_CHECK_WAIT,
         ACT_DELIVER_WEBHOOK,
         ACT_DISPATCH_EVENT,
         ACT_EVALUATE_CONDITION,
         ACT_PERFORM_ACTION,
+        ACT_WAIT_DEADLINE,
         ERR_INVALID_DEFINITION,
         ERR_NOT_FOUND,
         ERR_STEP_FAILED,
         ERR_WEBHOOK_REJECTED,
+        WAIT_HINT_SIGNAL,
         WORKFLOW_RUN,
         ActionInput,
         ActionResult,
         ConditionInput,
+        Deadline,
+        DeadlineInput,
         DispatchResult,
         RunInput,
         RunResult,
         StepTrace,
+        WaitCheck,
+        WaitFound,
+        WaitTrace,
         WebhookDelivery,
+        WokenBy,
     )
+    from temporal_edge.search import PHASE_RUNNING, PHASE_WAITING, SearchAttr
 
 # ---------------------------------------------------------------- timeouts and retries
 
@@ -135,6 +152,9 @@ class WorkflowRun:
         self._outcome: Outcome = "running"
         self._stopped_at: str | None = None
         self._error: str | None = None
+        self._where: str | None = None  # the branch list of the current step, if nested
+        self._woken = False  # a wait hint arrived since the last check (wait_for)
+        self._hints = 0
 
     # ------------------------------------------------------------ public surface
 
@@ -161,6 +181,13 @@ class WorkflowRun:
         workflow.set_current_details(self._details_done())
         return self._result()
 
+    @workflow.signal(name=WAIT_HINT_SIGNAL)
+    def wait_hint(self) -> None:
+        """A hint from ingestion: something the run may be waiting for happened. Only a hint:
+        the run re-checks the desk state (docs/DESIGN.md "Waking a waiting run")."""
+        self._woken = True
+        self._hints += 1
+
     @workflow.query(name="trace")
     def trace(self) -> RunResult:
         """The trace so far. While the run is in flight `outcome` is provisional ("completed"
@@ -176,13 +203,28 @@ class WorkflowRun:
         position = cursor.first()
         while position is not None:
             step = cursor.step_at(position)
+            label = cursor.label(position)
+            self._where = cursor.where(position)
             if isinstance(step, ConditionStep):
-                passed = await self._condition(step, input, run_id, outputs, cursor.label(position))
+                passed = await self._condition(step, input, run_id, outputs, label)
                 move = cursor.after(position, passed)
+            elif isinstance(step, BranchStep):
+                passed = await self._branch(step, input, run_id, outputs, label)
+                move = cursor.after(position, passed)
+            elif isinstance(step, WaitStep):
+                await self._wait(step, input, label)
+                move = cursor.after(position)
+            elif isinstance(step, WaitForStep):
+                outcome = await self._wait_for(step, input, run_id, label)
+                outputs[step.id] = {"outcome": outcome}
+                move = cursor.after(position, outcome=outcome)
+            elif isinstance(step, StopStep):
+                trace = self._start(step, label, f"stop {step.id}")
+                trace.status, trace.finished_at = "completed", workflow.now()
+                trace.note = "stop step: run stopped"
+                move = cursor.after(position)
             else:
-                outputs[step.id] = await self._action(
-                    step, input, run_id, outputs, cursor.label(position)
-                )
+                outputs[step.id] = await self._action(step, input, run_id, outputs, label)
                 move = cursor.after(position)
             for skipped in move.skipped:
                 reason = f"skipped because condition {skipped.by!r} was false (skip_next)"
@@ -192,6 +234,209 @@ class WorkflowRun:
                 self._stopped_at = move.stopped_at
                 return
             position = move.next
+
+    async def _branch(
+        self,
+        step: BranchStep,
+        input: RunInput,
+        run_id: str,
+        outputs: dict[str, dict[str, Any]],
+        position: str,
+    ) -> bool:
+        test = step.as_condition()
+        summary = f"branch {step.id}: {describe_condition(test.condition)}"
+        trace = self._start(step, position, summary)
+        outcome: ConditionOutcome = await self._attempts(
+            trace,
+            ACT_EVALUATE_CONDITION,
+            ConditionInput(
+                run_id=run_id,
+                step=test,
+                event=input.event,
+                sla=input.sla,
+                step_outputs=dict(outputs),
+            ),
+            ConditionOutcome,
+            summary,
+        )
+        trace.condition = outcome
+        trace.status = "passed" if outcome.result else "failed"
+        taken = step.then if outcome.result else step.else_
+        trace.branch_taken = "then" if outcome.result else "else"
+        trace.note = _join(
+            trace.note,
+            f"{trace.branch_taken}: {len(taken)} step(s)"
+            if taken
+            else f"{trace.branch_taken} is empty: on after the branch",
+        )
+        trace.finished_at = workflow.now()
+        return outcome.result
+
+    # ------------------------------------------------------------ waits (SPEC §2.3)
+
+    async def _wait(self, step: WaitStep, input: RunInput, position: str) -> None:
+        """A durable timer; the deadline is absolute, fixed when the wait begins (business time:
+        by the `wait_deadline` local activity, from the schedule as it is then)."""
+        what = "until open" if step.until else f"{step.for_}"
+        if step.business_hours:
+            what += " business time"
+        summary = f"wait {what}"
+        trace = self._start(step, position, summary)
+        began = workflow.now()
+        if step.needs_schedule:
+            deadline = await self._business_deadline(trace, input, began, step.seconds, summary)
+        else:
+            assert step.seconds is not None
+            deadline = began + timedelta(seconds=step.seconds)
+        trace.wait = WaitTrace(kind="wait", waiting_for=what, started_at=began, deadline=deadline)
+        self._waiting(trace, position, summary)
+        try:
+            await workflow.sleep(deadline - began, summary=summary)
+        except asyncio.CancelledError:
+            self._wait_ended(trace, "cancelled")
+            raise
+        self._wait_ended(trace, "timer")
+
+    async def _wait_for(
+        self, step: WaitForStep, input: RunInput, run_id: str, position: str
+    ) -> WaitOutcome:
+        """Wait for a desk change on the run's conversation after the wait began, or the
+        timeout. The desk state decides: `check_wait` (one transaction) records the wait and
+        looks for a matching change, at the start, on every hint and at the deadline."""
+        business = " business time" if step.business_hours else ""
+        summary = f"wait_for {describe_wait_for(step)} {step.timeout}{business}"
+        trace = self._start(step, position, summary)
+        began = workflow.now()
+        if step.business_hours:
+            deadline = await self._business_deadline(trace, input, began, step.seconds, summary)
+        else:
+            deadline = began + timedelta(seconds=step.seconds)
+        trace.wait = WaitTrace(
+            kind="wait_for",
+            waiting_for=describe_wait_for(step),
+            event=step.event,
+            to_statuses=list(step.to_statuses),
+            started_at=began,
+            deadline=deadline,
+        )
+        self._waiting(trace, position, summary)
+        check = WaitCheck(
+            workflow_id=run_id,
+            step_id=step.id,
+            conversation_id=input.event.conversation.id,
+            event=step.event,
+            to_statuses=list(step.to_statuses),
+            watermark=began,
+            deadline=deadline,
+        )
+        hints_before = self._hints
+        try:
+            found = await self._await_change(trace, check, summary)
+        except asyncio.CancelledError:
+            # Cancelled (POST /runs/.../cancel): record it and drop the wait row, then end.
+            trace.wait.hints = self._hints - hints_before
+            self._wait_ended(trace, "cancelled")
+            await workflow.execute_local_activity(
+                ACT_CHECK_WAIT,
+                check.model_copy(update={"mode": "cancel"}),
+                result_type=WaitFound,
+                start_to_close_timeout=STEP_ATTEMPT_TIMEOUT,
+                summary=f"end {summary} (cancelled)",
+            )
+            raise
+        trace.wait.hints = self._hints - hints_before
+        outcome: WaitOutcome = "event" if found.found else "timeout"
+        trace.wait.outcome = outcome
+        trace.wait.matched = found.description
+        trace.output = {"outcome": outcome}
+        self._wait_ended(trace, "event" if found.found else "timer")
+        then = step.on_event if found.found else step.on_timeout
+        trace.note = _join(trace.note, f"{outcome}: {then}")
+        return outcome
+
+    async def _business_deadline(
+        self,
+        trace: StepTrace,
+        input: RunInput,
+        began: datetime,
+        business_seconds: int | None,
+        summary: str,
+    ) -> datetime:
+        schedule = input.definition.schedule
+        if schedule is None:  # rejected at save time; a lenient wire model may still carry it
+            raise StepFailure("business time needs the definition's schedule")
+        # Deterministic jitter (0-59 s) for "until open", so 09:00 is not a thundering herd.
+        jitter = sum(workflow.info().workflow_id.encode()) % 60
+        found: Deadline = await self._attempts(
+            trace,
+            ACT_WAIT_DEADLINE,
+            DeadlineInput(
+                schedule_id=schedule,
+                start=began,
+                business_seconds=business_seconds,
+                jitter_seconds=jitter,
+            ),
+            Deadline,
+            f"deadline of {summary} ({schedule})",
+        )
+        trace.note = _join(trace.note, f"until {found.local}")
+        return found.deadline
+
+    async def _await_change(self, trace: StepTrace, check: WaitCheck, summary: str) -> WaitFound:
+        assert trace.wait is not None
+        deadline = trace.wait.deadline
+        while True:
+            self._woken = False  # a hint from now on means: look again
+            found: WaitFound = await self._attempts(
+                trace, ACT_CHECK_WAIT, check, WaitFound, summary
+            )
+            if found.found or check.mode == "final":
+                return found
+            remaining = deadline - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._woken, timeout=remaining, timeout_summary=summary
+                    )
+                    continue
+                except builtins.TimeoutError:  # (TimeoutError here is temporalio's)
+                    pass
+            # The deadline: look once more (a hint may have been lost), then it is a timeout.
+            check = check.model_copy(update={"mode": "final"})
+
+    def _waiting(self, trace: StepTrace, position: str, summary: str) -> None:
+        assert trace.wait is not None
+        trace.status = "waiting"
+        until = trace.wait.deadline
+        workflow.set_current_details(f"{position}: {summary} (until {until:%Y-%m-%d %H:%M} UTC)")
+        self._phase(until, trace.wait.waiting_for)
+
+    def _wait_ended(self, trace: StepTrace, woken_by: WokenBy) -> None:
+        assert trace.wait is not None
+        trace.wait.woken_by = woken_by
+        trace.wait.ended_at = trace.finished_at = workflow.now()
+        trace.status = "cancelled" if woken_by == "cancelled" else "completed"
+        if woken_by != "cancelled":
+            self._phase(None, None)
+
+    def _phase(self, until: datetime | None, waiting_for: str | None) -> None:
+        """`RunPhase`, `WaitingUntil` and `WaitingFor`, so run lists can show waiting runs."""
+        if until is None or waiting_for is None:
+            workflow.upsert_search_attributes(
+                [
+                    SearchAttr.RUN_PHASE.key.value_set(PHASE_RUNNING),
+                    SearchAttr.WAITING_UNTIL.key.value_unset(),
+                    SearchAttr.WAITING_FOR.key.value_unset(),
+                ]
+            )
+            return
+        workflow.upsert_search_attributes(
+            [
+                SearchAttr.RUN_PHASE.key.value_set(PHASE_WAITING),
+                SearchAttr.WAITING_UNTIL.key.value_set(until),
+                SearchAttr.WAITING_FOR.key.value_set(waiting_for),
+            ]
+        )
 
     async def _condition(
         self,
@@ -352,13 +597,16 @@ class WorkflowRun:
             action=getattr(step, "action", None),
             status="running",
             started_at=workflow.now(),
+            path=self._where,
         )
         self._steps.append(trace)
         workflow.set_current_details(f"{position}: {summary}")
         return trace
 
     def _fail(self, message: str) -> NoReturn:
-        running = next((s for s in reversed(self._steps) if s.status == "running"), None)
+        running = next(
+            (s for s in reversed(self._steps) if s.status in ("running", "waiting")), None
+        )
         if running is not None:
             running.status = "error"
             running.error = message
@@ -380,7 +628,7 @@ class WorkflowRun:
 
     def _details_done(self) -> str:
         if self._outcome == "stopped":
-            return f"stopped at condition {self._stopped_at!r}"
+            return f"stopped at step {self._stopped_at!r}"
         return f"completed {len(self._steps)} step(s)"
 
 
@@ -449,6 +697,13 @@ def describe_condition(condition: Condition) -> str:
     if isinstance(condition, AnyGroup):
         return f"any of {len(condition.any)} conditions"
     assert_never(condition)
+
+
+def describe_wait_for(step: WaitForStep) -> str:
+    """What a wait_for waits for, in words: `customer_message`, `status_change → resolved`."""
+    if step.to_statuses:
+        return f"{step.event} → {', '.join(step.to_statuses)}"
+    return step.event
 
 
 def _short(text: str, limit: int = 60) -> str:

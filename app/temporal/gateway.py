@@ -35,6 +35,7 @@ from temporal_edge import (
     quote,
     runs_scope,
     signal_sla,
+    signal_wait,
     start_event_run,
 )
 
@@ -51,7 +52,8 @@ START_RPC_TIMEOUT = timedelta(seconds=3)
 
 class TemporalGateway:
     """The app's Temporal client (reconnecting), its health, run starts, counts and the SLA
-    tracker refresh. Implements `desk.ingestion.RunStarter` (`start_run`, `signal_sla`)."""
+    tracker refresh. Implements `desk.ingestion.RunStarter` (`start_run`, `signal_sla`,
+    `signal_wait`)."""
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
@@ -132,6 +134,10 @@ class TemporalGateway:
             accepted_at=accepted_at,
             rpc_timeout=START_RPC_TIMEOUT,
         )
+
+    async def signal_wait(self, workflow_id: str) -> None:
+        """Hint a run waiting in a wait_for to re-check the desk (docs/DESIGN.md)."""
+        await signal_wait(await self.client(), workflow_id)
 
     # ------------------------------------------------------------ counts
 

@@ -32,13 +32,22 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from app.runs_schemas import Outcome, RunControl, RunDetail, RunsPage, RunStatus, RunSummary
+from app.runs_schemas import (
+    CancelRuns,
+    Outcome,
+    RunControl,
+    RunDetail,
+    RunsPage,
+    RunStatus,
+    RunSummary,
+)
 from app.temporal.errors import InvalidRunsQuery, RunConflict, rpc_failure
 from app.temporal.gateway import TemporalGateway
 from definitions.errors import NotFound
 from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
 from temporal_edge import (
     MAX_RETRIES,
+    PHASE_WAITING,
     RPC_TIMEOUT,
     Client,
     SearchAttr,
@@ -53,10 +62,13 @@ from temporal_edge import (
 #: The `trace` query needs a worker to answer; a run whose worker is gone must not hang the API.
 QUERY_TIMEOUT = timedelta(seconds=5)
 MAX_PAGE_SIZE = 200
+#: Cancel requests in flight at once when cancelling a definition's runs.
+CANCEL_CONCURRENCY = 10
 
 #: Our status names <-> the ExecutionStatus values of visibility queries.
 VISIBILITY_STATUS: dict[RunStatus, str] = {
     "running": "Running",
+    "waiting": "Running",
     "completed": "Completed",
     "failed": "Failed",
     "cancelled": "Canceled",
@@ -132,6 +144,7 @@ class RunsGateway:
     def _summary(self, execution: WorkflowExecution, now: datetime) -> RunSummary:
         attrs = execution.typed_search_attributes
         status = _FROM_SDK.get(execution.status, "running") if execution.status else "running"
+        waiting = status == "running" and attrs.get(SearchAttr.RUN_PHASE.key) == PHASE_WAITING
         closed = execution.close_time
         return RunSummary(
             run_id=execution.id,
@@ -140,12 +153,14 @@ class RunsGateway:
             workflow_version=attrs.get(SearchAttr.DEFINITION_VERSION.key),
             trigger_type=attrs.get(SearchAttr.TRIGGER_TYPE.key),
             conversation_id=attrs.get(SearchAttr.CONVERSATION_ID.key),
-            status=status,
+            status="waiting" if waiting else status,
             started_at=execution.start_time,
             closed_at=closed,
             duration_seconds=round(((closed or now) - execution.start_time).total_seconds(), 6),
             is_retry=is_retry(execution.id),
             temporal_ui_url=self.ui_url(execution.id, execution.run_id),
+            waiting_for=attrs.get(SearchAttr.WAITING_FOR.key) if waiting else None,
+            waiting_until=attrs.get(SearchAttr.WAITING_UNTIL.key) if waiting else None,
         )
 
     async def _describe(self, run_id: str) -> tuple[Client, WorkflowExecutionDescription]:
@@ -178,6 +193,8 @@ class RunsGateway:
             clauses.append(f"{SearchAttr.DEFINITION_ID} = {quote(workflow_id)}")
         if status:
             clauses.append(f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}")
+        if status == "waiting":
+            clauses.append(f"{SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}")
         if conversation_id:
             clauses.append(f"{SearchAttr.CONVERSATION_ID} = {quote(conversation_id)}")
         if start is not None:
@@ -221,14 +238,15 @@ class RunsGateway:
         events = list(history.events)
         summary = self._summary(description, datetime.now(UTC))
         run_input = await _decode_input(client, events)
-        trace = await self._trace(client, handle, summary.status, events[-1] if events else None)
+        in_flight: RunStatus = "running" if summary.status == "waiting" else summary.status
+        trace = await self._trace(client, handle, in_flight, events[-1] if events else None)
         return RunDetail(
             **summary.model_dump(),
             workflow_name=run_input.definition.name,
             event=run_input.event,
             idempotency_scope=run_input.idempotency_scope,
             retry_of=run_input.retry_of,
-            outcome=_outcome(summary.status, trace.result),
+            outcome=_outcome(in_flight, trace.result),
             stopped_at=trace.result.stopped_at if trace.result else None,
             trace=trace.result.steps if trace.result else [],
             trace_source=trace.source,
@@ -328,7 +346,9 @@ class RunsGateway:
         status = _FROM_SDK.get(description.status, "running") if description.status else "running"
         if status != "running":
             raise RunConflict(
-                run_id, status, f"run {run_id!r} is {status}: only running runs can be cancelled"
+                run_id,
+                status,
+                f"run {run_id!r} is {status}: only running or waiting runs can be cancelled",
             )
         try:
             await client.get_workflow_handle(run_id, run_id=description.run_id).cancel(
@@ -340,6 +360,39 @@ class RunsGateway:
             run_id=run_id,
             status="cancel_requested",
             temporal_ui_url=self.ui_url(run_id, description.run_id),
+        )
+
+    async def cancel_definition_runs(self, workflow_id: str) -> CancelRuns:
+        """Ask every running or waiting run of a definition to cancel: list them from
+        visibility, then cancel with bounded concurrency (a server batch operation would be the
+        alternative for very many runs). A waiting run records "cancelled" and drops its wait
+        row. Visibility lags a moment: a run started a split second ago may be missed."""
+        query = (
+            f"{self.gateway.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(workflow_id)} "
+            "AND ExecutionStatus = 'Running'"
+        )
+        client = await self.gateway.client()
+        run_ids: list[str] = []
+        try:
+            async for execution in client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):
+                run_ids.append(execution.id)
+        except RPCError as exc:
+            raise self._rpc_failure(exc) from exc
+        gate = asyncio.Semaphore(CANCEL_CONCURRENCY)
+        failed: dict[str, str] = {}
+
+        async def cancel(run_id: str) -> None:
+            async with gate:
+                try:
+                    await client.get_workflow_handle(run_id).cancel(rpc_timeout=RPC_TIMEOUT)
+                except RPCError as exc:
+                    failed[run_id] = exc.message or type(exc).__name__
+
+        await asyncio.gather(*(cancel(run_id) for run_id in run_ids))
+        return CancelRuns(
+            workflow_id=workflow_id,
+            cancel_requested=[r for r in run_ids if r not in failed],
+            failed=failed,
         )
 
     # ------------------------------------------------------------ counts and analytics

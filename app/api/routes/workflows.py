@@ -18,11 +18,13 @@ from app.api.deps import (
     CanWrite,
     DefinitionDep,
     GatewayDep,
+    RunsDep,
     SessionDep,
     parse_if_match,
 )
 from app.api.params import Offset, WorkflowId
 from app.errors import responses
+from app.runs_schemas import CancelRuns
 from app.schemas import (
     VIP_EXAMPLE,
     DryRunRequest,
@@ -274,4 +276,18 @@ async def dry_run_workflow(
     definition = definitions_repo.definition_of(row)
     # The sample event applied to the desk store as ingestion would apply it, then rolled back.
     conversation, customer, event = await run_in_threadpool(sample_fields, session, request.event)
-    return dry_run(definition, event, conversation, customer, request.sla)
+    return dry_run(definition, event, conversation, customer, request.sla, request.assume)
+
+
+@router.post(
+    "/{workflow_id}/runs/cancel",
+    response_model=CancelRuns,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 503),
+)
+async def cancel_workflow_runs(*, runs: RunsDep, workflow_id: str) -> CancelRuns:
+    """Cancel every running and waiting run of a workflow (also of a deleted one). Each run
+    records "cancelled" in its trace; the definition itself is not changed (deactivate it first so
+    no new runs start)."""
+    return await runs.cancel_definition_runs(workflow_id)
