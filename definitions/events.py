@@ -8,7 +8,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from definitions.errors import reject_at
-from definitions.vocabulary import Channel, EventType, Priority, SenderType, Sentiment, Status
+from definitions.vocabulary import (
+    Channel,
+    EventType,
+    Priority,
+    SenderType,
+    Sentiment,
+    Status,
+    UpdatedField,
+)
+
+#: A custom attribute's value.
+AttributeValue = str | int | float | bool | None
 
 
 class _In(BaseModel):
@@ -16,12 +27,19 @@ class _In(BaseModel):
 
 
 class ConversationIn(_In):
-    """The conversation as the help desk has it when the event happens."""
+    """The conversation as the help desk has it when the event happens. For a conversation the
+    service already knows, a field the event carries replaces the stored one (`tags: []` clears
+    the tags, `assignee_team: null` unassigns) and a field it omits is kept."""
 
     id: str = Field(min_length=1, max_length=200, description="Conversation id", examples=["c-9"])
     channel: Channel = Field(description="Channel it came in on", examples=["whatsapp"])
     status: Status = Field(default="open", description="Current status", examples=["open"])
-    priority: Priority = Field(default="normal", description="Current priority", examples=["high"])
+    inbox: str | None = Field(
+        default=None, max_length=200, description="Inbox it arrived in", examples=["support-en"]
+    )
+    priority: Priority | None = Field(
+        default="normal", description="Current priority; null for none", examples=["high"]
+    )
     subject: str = Field(default="", description="Subject line", examples=["Refund"])
     tags: list[str] = Field(default=[], description="Tags on it", examples=[["billing"]])
     assignee_agent: str | None = Field(
@@ -30,10 +48,20 @@ class ConversationIn(_In):
     assignee_team: str | None = Field(
         default=None, description="Assigned team id", examples=["billing"]
     )
+    attributes: dict[str, AttributeValue] = Field(
+        default={},
+        description="Custom attributes, readable as conversation.attributes.<key>",
+        examples=[{"order_id": "A-1001", "refund_amount": 40}],
+    )
     created_at: datetime | None = Field(
         default=None,
         description="When it was created (default: the event's occurred_at)",
         examples=["2026-11-27T10:00:00Z"],
+    )
+    last_activity_at: datetime | None = Field(
+        default=None,
+        description="Last activity (default: the latest event or message seen)",
+        examples=["2026-11-27T10:05:00Z"],
     )
 
 
@@ -43,6 +71,9 @@ class CustomerIn(_In):
     id: str = Field(min_length=1, max_length=200, description="Customer id", examples=["u-4"])
     name: str | None = Field(default=None, description="Full name", examples=["Ada Lovelace"])
     email: str | None = Field(default=None, description="Email", examples=["ada@example.com"])
+    phone: str | None = Field(
+        default=None, description="Phone number", examples=["+44 20 7946 0000"]
+    )
     lifecycle: str | None = Field(
         default=None, description="Lifecycle stage", examples=["customer", "lead"]
     )
@@ -52,7 +83,7 @@ class CustomerIn(_In):
     )
     language: str | None = Field(default=None, description="Preferred language", examples=["en"])
     country: str | None = Field(default=None, description="Country", examples=["GB"])
-    attributes: dict[str, str | int | float | bool | None] = Field(
+    attributes: dict[str, AttributeValue] = Field(
         default={},
         description="Custom attributes, readable as customer.attributes.<key>",
         examples=[{"plan": "gold", "mrr": 1200}],
@@ -64,8 +95,9 @@ class MessageIn(_In):
 
     id: str = Field(min_length=1, max_length=200, description="Message id", examples=["m-1"])
     sender_type: SenderType = Field(
-        description="customer, agent, ai, or automation (written by supportflow; never fires "
-        "new_message)",
+        description="customer, agent, ai, automation (written by supportflow; never fires "
+        "new_message), or note (internal: agents see it, no trigger matches it, no SLA clock "
+        "counts it)",
         examples=["customer"],
     )
     content: str = Field(
@@ -85,6 +117,15 @@ class MessageIn(_In):
     )
 
 
+class FieldChange(_In):
+    """How one field changed (conversation.updated)."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+    from_: Any = Field(default=None, alias="from", description="The value before")
+    to: Any = Field(default=None, description="The value after (default: the conversation's)")
+
+
 class Event(_In):
     """One help-desk event. `id` is the idempotency key."""
 
@@ -95,7 +136,8 @@ class Event(_In):
         examples=["evt-123"],
     )
     type: EventType = Field(
-        description="conversation.created, message.created or conversation.status_changed",
+        description="conversation.created, message.created, conversation.status_changed or "
+        "conversation.updated",
         examples=["message.created"],
     )
     occurred_at: datetime = Field(
@@ -113,6 +155,11 @@ class Event(_In):
         default=None,
         description="Status after (required for conversation.status_changed)",
         examples=["resolved"],
+    )
+    changes: dict[UpdatedField, FieldChange] = Field(
+        default={},
+        description="What changed (conversation.updated): field -> {from, to}",
+        examples=[{"tags": {"from": ["billing"], "to": ["billing", "vip"]}}],
     )
     causal_chain: list[str] = Field(
         default=[],
@@ -132,7 +179,30 @@ class Event(_In):
                 None,
                 title="Event",
             )
+        if self.type == "conversation.updated" and not self.changes:
+            reject_at(
+                ("changes",),
+                "a conversation.updated event needs 'changes' (the fields that changed)",
+                None,
+                title="Event",
+            )
         return self
+
+    def tags_added(self) -> list[str]:
+        """The tags a conversation.updated event added (its `changes.tags`)."""
+        before, after = self._tag_change()
+        return [tag for tag in after if tag not in before]
+
+    def tags_removed(self) -> list[str]:
+        before, after = self._tag_change()
+        return [tag for tag in before if tag not in after]
+
+    def _tag_change(self) -> tuple[list[str], list[str]]:
+        change = self.changes.get("tags")
+        if change is None:
+            return [], []
+        after = change.to if change.to is not None else self.conversation.tags
+        return list(change.from_ or []), list(after)
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "conversation": self.conversation.id}

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from definitions.context import SlaInfo, state_from_event
+from definitions.context import SlaInfo
 from definitions.dry_run import dry_run
 from definitions.events import Event
 from definitions.gallery import TEMPLATE_CATEGORIES, get_template, list_templates
+from definitions.mirror_rule import state_from_event
 from definitions.models import ConditionStep, WorkflowDefinitionIn
 from definitions.placeholders import parse_placeholders
 
