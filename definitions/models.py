@@ -324,7 +324,9 @@ class RemoveTagParams(_Params):
 
 class SetPriorityParams(_Params):
     priority: Priority | None = Field(
-        description="low, normal, high, urgent, or null for none", examples=["high", None]
+        default=None,
+        description="low, normal, high, urgent, or null (or omitted) for none",
+        examples=["high", None],
     )
 
 

@@ -101,7 +101,8 @@ class ConversationRow(SQLModel, table=True):
     channel: str = Field(max_length=32)
     inbox: str | None = None
     status: str = Field(default="open", max_length=16)
-    priority: str | None = Field(default="normal", max_length=16)  # None: no priority
+    # None: no priority. No column default: SQLAlchemy would put it in place of an explicit None.
+    priority: str | None = Field(default=None, max_length=16)
     subject: str = ""
     tags: list[str] = _json()
     assignee_agent: str | None = None
