@@ -58,6 +58,26 @@ EVENT_EXAMPLE: dict[str, Any] = {
     "customer": {"id": "u-4", "name": "Ada", "lifecycle": "customer", "segment": "vip"},
 }
 
+#: A conversation.updated event: the conversation as it is now, plus what changed.
+UPDATED_EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "evt-124",
+    "type": "conversation.updated",
+    "occurred_at": "2026-11-27T10:05:00Z",
+    "conversation": {
+        "id": "c-9",
+        "channel": "whatsapp",
+        "tags": ["refund", "vip"],
+        "priority": None,
+        "assignee_team": None,
+        "attributes": {"order_id": "A-1001"},
+    },
+    "changes": {
+        "tags": {"from": ["refund"], "to": ["refund", "vip"]},
+        "priority": {"from": "high", "to": None},
+        "assignee_team": {"from": "billing", "to": None},
+    },
+}
+
 
 # ---------------------------------------------------------------- workflows
 
@@ -293,9 +313,16 @@ class ConversationPublic(BaseModel):
     id: str = Field(description="Conversation id", examples=["c-9"])
     channel: str = Field(description="Channel", examples=["whatsapp"])
     status: str = Field(description="open, pending, snoozed, resolved or closed", examples=["open"])
-    priority: str = Field(description="low, normal, high or urgent", examples=["normal"])
+    inbox: str | None = Field(default=None, description="Inbox", examples=["support-en"])
+    priority: str | None = Field(
+        description="low, normal, high or urgent; null for none", examples=["normal"]
+    )
     subject: str = Field(default="", description="Subject line")
     tags: list[str] = Field(default=[], description="Tags", examples=[["vip"]])
+    attributes: dict[str, Any] = Field(
+        default={}, description="Custom attributes", examples=[{"order_id": "A-1001"}]
+    )
+    last_activity_at: str | None = Field(default=None, description="Last activity (ISO-8601)")
     assignment: dict[str, str | None] = Field(
         default={},
         description="Assigned agent and team",

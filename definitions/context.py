@@ -17,7 +17,8 @@ class ConversationState(BaseModel):
     id: str
     channel: str
     status: Status = "open"
-    priority: Priority = "normal"
+    inbox: str | None = None
+    priority: Priority | None = "normal"
     subject: str = ""
     tags: list[str] = []
     assignee_agent: str | None = None
@@ -25,12 +26,15 @@ class ConversationState(BaseModel):
     message_count: int = 0
     waiting_minutes: float | None = None
     created_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    attributes: dict[str, Any] = {}
 
 
 class CustomerState(BaseModel):
     id: str
     name: str | None = None
     email: str | None = None
+    phone: str | None = None
     lifecycle: str | None = None
     segment: str | None = None
     plan: str | None = None
@@ -50,13 +54,6 @@ class SlaInfo(BaseModel):
     elapsed_minutes: float
     threshold: str
     clock_started_at: datetime | None = None
-
-
-def state_from_event(event: Event) -> tuple[ConversationState, CustomerState | None]:
-    """The conversation and customer exactly as the event describes them (used by the dry run)."""
-    conversation = ConversationState.model_validate(event.conversation.model_dump())
-    customer = CustomerState.from_event(event.customer) if event.customer else None
-    return conversation, customer
 
 
 def build_context(

@@ -9,7 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from definitions.errors import reject_at
 from definitions.limits import MAX_ITEMS, Line, Name, Text
-from definitions.vocabulary import Channel, EventType, Priority, SenderType, Sentiment, Status
+from definitions.vocabulary import (
+    Channel,
+    EventType,
+    Priority,
+    SenderType,
+    Sentiment,
+    Status,
+    UpdatedField,
+)
+
+#: A custom attribute's value.
+AttributeValue = Text | int | float | bool | None
 
 
 class _In(BaseModel):
@@ -17,12 +28,19 @@ class _In(BaseModel):
 
 
 class ConversationIn(_In):
-    """The conversation as the help desk has it when the event happens."""
+    """The conversation as the help desk has it when the event happens. For a conversation the
+    service already knows, a field the event carries replaces the stored one (`tags: []` clears
+    the tags, `assignee_team: null` unassigns) and a field it omits is kept."""
 
     id: Name = Field(min_length=1, description="Conversation id", examples=["c-9"])
     channel: Channel = Field(description="Channel it came in on", examples=["whatsapp"])
     status: Status = Field(default="open", description="Current status", examples=["open"])
-    priority: Priority = Field(default="normal", description="Current priority", examples=["high"])
+    inbox: Name | None = Field(
+        default=None, description="Inbox it arrived in", examples=["support-en"]
+    )
+    priority: Priority | None = Field(
+        default="normal", description="Current priority; null for none", examples=["high"]
+    )
     subject: Line = Field(default="", description="Subject line", examples=["Refund"])
     tags: list[Name] = Field(
         default=[], max_length=MAX_ITEMS, description="Tags on it", examples=[["billing"]]
@@ -33,10 +51,21 @@ class ConversationIn(_In):
     assignee_team: Name | None = Field(
         default=None, description="Assigned team id", examples=["billing"]
     )
+    attributes: dict[Name, AttributeValue] = Field(
+        default={},
+        max_length=MAX_ITEMS,
+        description="Custom attributes, readable as conversation.attributes.<key>",
+        examples=[{"order_id": "A-1001", "refund_amount": 40}],
+    )
     created_at: datetime | None = Field(
         default=None,
         description="When it was created (default: the event's occurred_at)",
         examples=["2026-11-27T10:00:00Z"],
+    )
+    last_activity_at: datetime | None = Field(
+        default=None,
+        description="Last activity (default: the latest event or message seen)",
+        examples=["2026-11-27T10:05:00Z"],
     )
 
 
@@ -47,6 +76,9 @@ class CustomerIn(_In):
     name: Name | None = Field(default=None, description="Full name", examples=["Ada Lovelace"])
     email: Line | None = Field(
         default=None, max_length=320, description="Email", examples=["ada@example.com"]
+    )
+    phone: Name | None = Field(
+        default=None, description="Phone number", examples=["+44 20 7946 0000"]
     )
     lifecycle: Name | None = Field(
         default=None, description="Lifecycle stage", examples=["customer", "lead"]
@@ -70,8 +102,9 @@ class MessageIn(_In):
 
     id: Name = Field(min_length=1, description="Message id", examples=["m-1"])
     sender_type: SenderType = Field(
-        description="customer, agent, ai, or automation (written by supportflow; never fires "
-        "new_message)",
+        description="customer, agent, ai, automation (written by supportflow; never fires "
+        "new_message), or note (internal: agents see it, no trigger matches it, no SLA clock "
+        "counts it)",
         examples=["customer"],
     )
     content: Text = Field(default="", description="Text", examples=["I want a refund"])
@@ -89,6 +122,15 @@ class MessageIn(_In):
     )
 
 
+class FieldChange(_In):
+    """How one field changed (conversation.updated)."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+    from_: Any = Field(default=None, alias="from", description="The value before")
+    to: Any = Field(default=None, description="The value after (default: the conversation's)")
+
+
 class Event(_In):
     """One help-desk event. `id` is the idempotency key."""
 
@@ -98,7 +140,8 @@ class Event(_In):
         examples=["evt-123"],
     )
     type: EventType = Field(
-        description="conversation.created, message.created or conversation.status_changed",
+        description="conversation.created, message.created, conversation.status_changed or "
+        "conversation.updated",
         examples=["message.created"],
     )
     occurred_at: datetime = Field(
@@ -116,6 +159,11 @@ class Event(_In):
         default=None,
         description="Status after (required for conversation.status_changed)",
         examples=["resolved"],
+    )
+    changes: dict[UpdatedField, FieldChange] = Field(
+        default={},
+        description="What changed (conversation.updated): field -> {from, to}",
+        examples=[{"tags": {"from": ["billing"], "to": ["billing", "vip"]}}],
     )
     causal_chain: list[Line] = Field(
         default=[],
@@ -136,7 +184,30 @@ class Event(_In):
                 None,
                 title="Event",
             )
+        if self.type == "conversation.updated" and not self.changes:
+            reject_at(
+                ("changes",),
+                "a conversation.updated event needs 'changes' (the fields that changed)",
+                None,
+                title="Event",
+            )
         return self
+
+    def tags_added(self) -> list[str]:
+        """The tags a conversation.updated event added (its `changes.tags`)."""
+        before, after = self._tag_change()
+        return [tag for tag in after if tag not in before]
+
+    def tags_removed(self) -> list[str]:
+        before, after = self._tag_change()
+        return [tag for tag in before if tag not in after]
+
+    def _tag_change(self) -> tuple[list[str], list[str]]:
+        change = self.changes.get("tags")
+        if change is None:
+            return [], []
+        after = change.to if change.to is not None else self.conversation.tags
+        return list(change.from_ or []), list(after)
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "conversation": self.conversation.id}

@@ -34,8 +34,9 @@ FIELD_CATALOGUE: dict[str, FieldSpec] = {
     for spec in (
         _f("conversation.id", S, "Conversation id in the help desk"),
         _f("conversation.channel", S, "Channel the conversation came in on", v.CHANNELS),
+        _f("conversation.inbox", S, "Inbox the conversation arrived in"),
         _f("conversation.status", S, "Current status", v.STATUSES),
-        _f("conversation.priority", S, "Current priority", v.PRIORITIES),
+        _f("conversation.priority", S, "Current priority (not set: none)", v.PRIORITIES),
         _f("conversation.subject", S, "Subject line"),
         _f("conversation.tags", L, "Tags on the conversation"),
         _f("conversation.assignee_agent", S, "Assigned agent id"),
@@ -43,9 +44,11 @@ FIELD_CATALOGUE: dict[str, FieldSpec] = {
         _f("conversation.message_count", N, "Number of messages so far"),
         _f("conversation.waiting_minutes", N, "Minutes the customer has waited for a reply"),
         _f("conversation.created_at", D, "When the conversation was created (ISO-8601)"),
+        _f("conversation.last_activity_at", D, "Last activity the desk reported (ISO-8601)"),
         _f("customer.id", S, "Customer id"),
         _f("customer.name", S, "Customer name"),
         _f("customer.email", S, "Customer email"),
+        _f("customer.phone", S, "Customer phone number"),
         _f("customer.lifecycle", S, "Lifecycle stage, e.g. lead or customer"),
         _f("customer.segment", S, "Segment, e.g. vip"),
         _f("customer.plan", S, "Plan, e.g. gold"),
@@ -71,22 +74,30 @@ TIME_PREFIX = "time."
 STEP_OUTCOME = re.compile(r"^steps\.[A-Za-z0-9_\-]{1,64}\.outcome$")
 
 ATTRIBUTE_PREFIX = "customer.attributes."
+CONVERSATION_ATTRIBUTE_PREFIX = "conversation.attributes."
+#: Open-ended custom attributes: prefix -> whose.
+ATTRIBUTE_PREFIXES = {ATTRIBUTE_PREFIX: "customer", CONVERSATION_ATTRIBUTE_PREFIX: "conversation"}
+
+
+def is_attribute_key(key: str) -> bool:
+    """A custom attribute key: letters, digits, `_` and `-`."""
+    return bool(key) and key.replace("_", "").replace("-", "").isalnum()
 
 
 def field_spec(path: str) -> FieldSpec | None:
     """The spec of a field path, or None when the path is not in the catalogue.
 
-    `customer.attributes.<key>` is open-ended: custom attributes are compared as strings (or
-    numbers when the value is numeric).
+    `customer.attributes.<key>` and `conversation.attributes.<key>` are open-ended: custom
+    attributes are compared as strings (or numbers when the value is numeric).
     """
     if path in FIELD_CATALOGUE:
         return FIELD_CATALOGUE[path]
     if STEP_OUTCOME.match(path):
         return FieldSpec(path, FieldType.STRING, "How a wait_for step ended", ("event", "timeout"))
-    if path.startswith(ATTRIBUTE_PREFIX) and len(path) > len(ATTRIBUTE_PREFIX):
-        key = path[len(ATTRIBUTE_PREFIX) :]
-        if key.replace("_", "").replace("-", "").isalnum():
-            return FieldSpec(path, FieldType.ATTRIBUTE, f"Custom customer attribute '{key}'")
+    for prefix, whose in ATTRIBUTE_PREFIXES.items():
+        key = path.removeprefix(prefix)
+        if key != path and is_attribute_key(key):
+            return FieldSpec(path, FieldType.ATTRIBUTE, f"Custom {whose} attribute '{key}'")
     return None
 
 
@@ -94,5 +105,6 @@ def describe_unknown(path: str) -> str:
     return (
         f"unknown field {path!r}; known fields are "
         + ", ".join(sorted(FIELD_CATALOGUE))
-        + f", {ATTRIBUTE_PREFIX}<key> and steps.<wait_for id>.outcome"
+        + f", {ATTRIBUTE_PREFIX}<key>, {CONVERSATION_ATTRIBUTE_PREFIX}<key>"
+        + " and steps.<wait_for id>.outcome"
     )

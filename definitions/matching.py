@@ -7,6 +7,7 @@ from definitions.context import SlaInfo
 from definitions.durations import format_duration, parse_duration
 from definitions.events import Event
 from definitions.models import (
+    ConversationUpdatedTrigger,
     NewConversationTrigger,
     NewMessageTrigger,
     SlaBreachTrigger,
@@ -14,13 +15,20 @@ from definitions.models import (
 )
 from definitions.operators import regex_search
 
-AnyTrigger = NewConversationTrigger | NewMessageTrigger | SlaBreachTrigger | StatusChangeTrigger
+AnyTrigger = (
+    NewConversationTrigger
+    | NewMessageTrigger
+    | SlaBreachTrigger
+    | StatusChangeTrigger
+    | ConversationUpdatedTrigger
+)
 
 # Which trigger type an event type can fire (SLA breaches come from the SLA tracker, not events).
 TRIGGER_FOR_EVENT = {
     "conversation.created": "new_conversation",
     "message.created": "new_message",
     "conversation.status_changed": "status_change",
+    "conversation.updated": "conversation_updated",
 }
 
 
@@ -49,6 +57,8 @@ def match_trigger(trigger: AnyTrigger, event: Event) -> MatchResult:
         return _match_new_message(trigger, event)
     if isinstance(trigger, StatusChangeTrigger):
         return _match_status_change(trigger, event)
+    if isinstance(trigger, ConversationUpdatedTrigger):
+        return _match_conversation_updated(trigger, event)
     return _no("sla_breach triggers fire from SLA clocks, not from events")
 
 
@@ -75,6 +85,8 @@ def _match_new_message(trigger: NewMessageTrigger, event: Event) -> MatchResult:
         return _no("the event carries no message")
     if message.sender_type == "automation":
         return _no("messages written by automations never fire new_message (loop guard)")
+    if message.sender_type == "note":
+        return _no("internal notes never fire new_message")
     if trigger.sender_types and message.sender_type not in trigger.sender_types:
         return _no(f"sender type {message.sender_type!r} is not one of {trigger.sender_types}")
     if miss := _match_channel(trigger.channels, event):
@@ -98,6 +110,25 @@ def _match_status_change(trigger: StatusChangeTrigger, event: Event) -> MatchRes
         return _no(f"previous status {before!r} is not one of {trigger.from_statuses}")
     if trigger.to_statuses and after not in trigger.to_statuses:
         return _no(f"new status {after!r} is not one of {trigger.to_statuses}")
+    return _yes()
+
+
+def _match_conversation_updated(trigger: ConversationUpdatedTrigger, event: Event) -> MatchResult:
+    changed = list(event.changes)
+    if trigger.fields and not any(name in trigger.fields for name in changed):
+        return _no(f"changed fields {changed} include none of {trigger.fields}")
+    if trigger.tags_added or trigger.tags_removed:
+        added = [t.casefold() for t in event.tags_added()]
+        removed = [t.casefold() for t in event.tags_removed()]
+        hit_added = any(t.casefold() in added for t in trigger.tags_added)
+        hit_removed = any(t.casefold() in removed for t in trigger.tags_removed)
+        if not (hit_added or hit_removed):
+            wanted = []
+            if trigger.tags_added:
+                wanted.append(f"added {trigger.tags_added} (added: {event.tags_added()})")
+            if trigger.tags_removed:
+                wanted.append(f"removed {trigger.tags_removed} (removed: {event.tags_removed()})")
+            return _no("no tag was " + " or ".join(wanted))
     return _yes()
 
 

@@ -25,7 +25,7 @@ from pydantic import (
 
 from definitions.durations import parse_duration
 from definitions.errors import reject_at
-from definitions.fields import TIME_PREFIX, describe_unknown, field_spec
+from definitions.fields import TIME_PREFIX, describe_unknown, field_spec, is_attribute_key
 from definitions.limits import (
     LINE_PATTERN,
     MAX_ACTION_TAGS,
@@ -40,7 +40,14 @@ from definitions.limits import (
 )
 from definitions.operators import Operator, check_operator, check_regex, normalise_value
 from definitions.placeholders import STEP_PREFIX, Placeholder, check_field_placeholders
-from definitions.vocabulary import Channel, Priority, SlaType, Status, TriggerSenderType
+from definitions.vocabulary import (
+    Channel,
+    Priority,
+    SlaType,
+    Status,
+    TriggerSenderType,
+    UpdatedField,
+)
 
 
 class Strict(BaseModel):
@@ -138,8 +145,38 @@ class StatusChangeTrigger(Strict):
     )
 
 
+TagName = Annotated[Name, Field(min_length=1)]
+
+
+class ConversationUpdatedTrigger(Strict):
+    """Fires when the desk or one of our actions changes tags, priority, assignment or custom
+    attributes (a conversation.updated event)."""
+
+    type: Literal["conversation_updated"] = Field(description="Trigger type")
+    fields: list[UpdatedField] = Field(
+        default=[],
+        description="Changed fields to react to (tags, priority, assignee_team, assignee_agent, "
+        "attributes); empty = any",
+        examples=[["priority"]],
+    )
+    tags_added: list[TagName] = Field(
+        default=[],
+        description="Fire only when one of these tags was added (or, with tags_removed, removed)",
+        examples=[["vip"]],
+    )
+    tags_removed: list[TagName] = Field(
+        default=[],
+        description="Fire only when one of these tags was removed (or, with tags_added, added)",
+        examples=[["vip"]],
+    )
+
+
 Trigger = Annotated[
-    NewConversationTrigger | NewMessageTrigger | SlaBreachTrigger | StatusChangeTrigger,
+    NewConversationTrigger
+    | NewMessageTrigger
+    | SlaBreachTrigger
+    | StatusChangeTrigger
+    | ConversationUpdatedTrigger,
     Field(discriminator="type"),
 ]
 
@@ -323,12 +360,62 @@ class RouteParams(_Params):
 
 
 class AddTagParams(_Params):
-    tags: list[Annotated[Name, Field(min_length=1)]] = Field(
+    tags: list[TagName] = Field(
         min_length=1,
         max_length=MAX_ACTION_TAGS,
         description="Tags to add",
         examples=[["refund", "billing"]],
     )
+
+
+class RemoveTagParams(_Params):
+    tags: list[TagName] = Field(
+        min_length=1,
+        max_length=MAX_ACTION_TAGS,
+        description="Tags to remove (absent ones are ignored)",
+        examples=[["vip"]],
+    )
+
+
+class SetPriorityParams(_Params):
+    priority: Priority | None = Field(
+        default=None,
+        description="low, normal, high, urgent, or null (or omitted) for none",
+        examples=["high", None],
+    )
+
+
+class AddNoteParams(_Params):
+    note: Template = Field(
+        min_length=1,
+        description="Internal note for agents (the customer never sees it); placeholders allowed",
+        examples=["Refund policy: full refund within 30 days of purchase."],
+    )
+
+    def templates(self) -> dict[str, str]:
+        return {"note": self.note}
+
+
+class SetAttributeParams(_Params):
+    key: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Conversation attribute to set (letters, digits, _ and -)",
+        examples=["refund_requested"],
+    )
+    value: Template = Field(
+        description="The value; placeholders allowed", examples=["{{message.content}}", "yes"]
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_attribute(cls, key: str) -> str:
+        if not is_attribute_key(key):
+            raise ValueError(f"{key!r} is not an attribute key (letters, digits, _ and -)")
+        return key
+
+    def templates(self) -> dict[str, str]:
+        return {"value": self.value}
 
 
 class ChangeStatusParams(_Params):
@@ -435,6 +522,34 @@ class EscalateStep(_ActionStep):
     params: EscalateParams = Field(description="Parameters of the action")
 
 
+class RemoveTagStep(_ActionStep):
+    """Removes tags (idempotent)."""
+
+    action: Literal["remove_tag"] = Field(description="Action name")
+    params: RemoveTagParams = Field(description="Parameters of the action")
+
+
+class SetPriorityStep(_ActionStep):
+    """Sets the priority (null: none)."""
+
+    action: Literal["set_priority"] = Field(description="Action name")
+    params: SetPriorityParams = Field(description="Parameters of the action")
+
+
+class AddNoteStep(_ActionStep):
+    """Adds an internal note: agents see it, the customer never does, no trigger matches it."""
+
+    action: Literal["add_note"] = Field(description="Action name")
+    params: AddNoteParams = Field(description="Parameters of the action")
+
+
+class SetAttributeStep(_ActionStep):
+    """Sets a conversation attribute (readable as conversation.attributes.<key>)."""
+
+    action: Literal["set_attribute"] = Field(description="Action name")
+    params: SetAttributeParams = Field(description="Parameters of the action")
+
+
 ActionStep = Annotated[
     AutoReplyStep
     | RouteStep
@@ -442,7 +557,11 @@ ActionStep = Annotated[
     | ChangeStatusStep
     | CreateTicketStep
     | NotifyStep
-    | EscalateStep,
+    | EscalateStep
+    | RemoveTagStep
+    | SetPriorityStep
+    | AddNoteStep
+    | SetAttributeStep,
     Field(discriminator="action"),
 ]
 
@@ -696,6 +815,10 @@ ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
     "create_ticket": ("ticket_id", "title"),
     "notify": ("recipients", "notification_ids"),
     "escalate": ("agent", "priority", "reason"),
+    "remove_tag": ("tags",),
+    "set_priority": ("priority", "previous_priority"),
+    "add_note": ("message_id", "note"),
+    "set_attribute": ("key", "value"),
 }
 #: What the other step types expose (keyed by step type).
 STEP_OUTPUTS: dict[str, tuple[str, ...]] = {"wait_for": ("outcome",)}

@@ -28,13 +28,16 @@ class Operator(StrEnum):
     NOT_IN = "not_in"
     IS_SET = "is_set"
     IS_NOT_SET = "is_not_set"
+    CONTAINS_ANY_WORD = "contains_any_word"
+    CONTAINS_NO_WORD = "contains_no_word"
 
 
 Op = Operator
 _PRESENCE = {Op.IS_SET, Op.IS_NOT_SET}
 _MEMBERSHIP = {Op.IN, Op.NOT_IN}
 _ORDER = {Op.GREATER_THAN, Op.GREATER_OR_EQUAL, Op.LESS_THAN, Op.LESS_OR_EQUAL}
-_TEXT = {Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.MATCHES}
+_WORDS = {Op.CONTAINS_ANY_WORD, Op.CONTAINS_NO_WORD}
+_TEXT = {Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.MATCHES, *_WORDS}
 
 OPERATORS_BY_TYPE: dict[FieldType, frozenset[Operator]] = {
     FieldType.STRING: frozenset({Op.EQUALS, Op.NOT_EQUALS, *_TEXT, *_MEMBERSHIP, *_PRESENCE}),
@@ -73,7 +76,24 @@ def normalise_value(spec: FieldSpec, operator: Operator, value: Any) -> Any:
             raise ValueError("operator 'matches' needs a regular expression string")
         check_regex(value)
         return value
+    if operator in _WORDS:
+        return _word_list(operator, value)
     return _scalar(spec, operator, value)
+
+
+def _word_list(operator: Operator, value: Any) -> list[str]:
+    """Words or phrases: a non-empty list of texts, each with at least one word in it."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"operator {operator.value!r} needs a non-empty list of words or phrases")
+    for item in value:
+        if not isinstance(item, str) or not _words_of(item):
+            raise ValueError(
+                f"operator {operator.value!r}: {item!r} is not a word or phrase (it needs at least "
+                "one letter or digit)"
+            )
+    return list(value)
 
 
 def _scalar(spec: FieldSpec, operator: Operator, value: Any) -> Any:
@@ -129,6 +149,38 @@ def regex_search(pattern: str, text: str) -> bool:
     return _compiled(pattern).search(text) is not None
 
 
+# ---------------------------------------------------------------- whole words and phrases
+
+#: A word character: a letter, a mark, a digit, or `_` (Unicode, unlike RE2's ASCII `\b`).
+_WORD_CHAR = r"[\pL\pM\pN_]"
+_NON_WORD = r"[^\pL\pM\pN_]"
+
+
+def _words_of(phrase: str) -> list[str]:
+    return [word for word in _word_splitter().split(phrase) if word]
+
+
+@lru_cache(maxsize=1)
+def _word_splitter() -> Any:
+    return re2.compile(_NON_WORD + "+")
+
+
+@lru_cache(maxsize=1024)
+def _words_pattern(phrases: tuple[str, ...]) -> Any:
+    """One RE2 pattern for "any of these words or phrases, whole": each phrase's words in order,
+    separated by anything that is not a word character, not inside a longer word. Linear."""
+    alternatives = "|".join(
+        (_NON_WORD + "+").join(re2.escape(word) for word in _words_of(phrase)) for phrase in phrases
+    )
+    pattern = f"(?:^|{_NON_WORD})(?:{alternatives})(?:{_NON_WORD}|$)"
+    return re2.compile(pattern, options=_ignore_case())
+
+
+def contains_any_word(text: str, phrases: Sequence[str]) -> bool:
+    """Whether `text` contains one of `phrases` as whole words (case-insensitive)."""
+    return _words_pattern(tuple(phrases)).search(text) is not None
+
+
 @lru_cache(maxsize=4096)
 def _compiled(pattern: str) -> Any:
     """Patterns are compiled once per process, not once per event."""
@@ -143,11 +195,14 @@ def apply_operator(operator: Operator, actual: Any, expected: Any) -> bool:
         return _is_empty(actual)
     if actual is None:
         # A missing value only satisfies the negative operators.
-        return operator in {Op.NOT_EQUALS, Op.NOT_CONTAINS, Op.NOT_IN}
+        return operator in {Op.NOT_EQUALS, Op.NOT_CONTAINS, Op.NOT_IN, Op.CONTAINS_NO_WORD}
     if isinstance(actual, list):
         return _apply_list(operator, [_fold(a) for a in actual], expected)
     if operator is Op.MATCHES:
         return regex_search(str(expected), str(actual))
+    if operator in _WORDS:
+        hit = contains_any_word(str(actual), expected)
+        return hit if operator is Op.CONTAINS_ANY_WORD else not hit
     if operator in _ORDER:
         return _apply_order(operator, actual, expected)
     if operator in _MEMBERSHIP:

@@ -8,15 +8,33 @@ Channel = Literal[
 ]
 Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
-SenderType = Literal["customer", "agent", "ai", "automation"]
+#: "note": an internal note (add_note, or sent by the desk): agents see it, no trigger matches it
+#: and no SLA clock counts it as a reply.
+SenderType = Literal["customer", "agent", "ai", "automation", "note"]
 TriggerSenderType = Literal["customer", "agent", "ai"]
 Sentiment = Literal["positive", "neutral", "negative"]
 SlaType = Literal["first_response", "resolution", "reply"]
-EventType = Literal["conversation.created", "message.created", "conversation.status_changed"]
-TriggerType = Literal["new_conversation", "new_message", "sla_breach", "status_change"]
-ActionName = Literal[
-    "auto_reply", "route", "add_tag", "change_status", "create_ticket", "notify", "escalate"
+EventType = Literal[
+    "conversation.created", "message.created", "conversation.status_changed", "conversation.updated"
 ]
+TriggerType = Literal[
+    "new_conversation", "new_message", "sla_breach", "status_change", "conversation_updated"
+]
+ActionName = Literal[
+    "auto_reply",
+    "route",
+    "add_tag",
+    "change_status",
+    "create_ticket",
+    "notify",
+    "escalate",
+    "remove_tag",
+    "set_priority",
+    "add_note",
+    "set_attribute",
+]
+#: The fields a conversation.updated event reports as changed (and conversation_updated watches).
+UpdatedField = Literal["tags", "priority", "assignee_team", "assignee_agent", "attributes"]
 
 CHANNELS: tuple[str, ...] = get_args(Channel)
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -27,6 +45,7 @@ SLA_TYPES: tuple[str, ...] = get_args(SlaType)
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TRIGGER_TYPES: tuple[str, ...] = get_args(TriggerType)
 ACTION_NAMES: tuple[str, ...] = get_args(ActionName)
+UPDATED_FIELDS: tuple[str, ...] = get_args(UpdatedField)
 
 #: The trigger fired by SLA clocks rather than by events.
 SLA_BREACH_TRIGGER: Final = "sla_breach"
@@ -37,3 +56,5 @@ ESCALATED_TAG = "escalated"
 
 #: Days of the week, as `time.weekday` and schedules spell them.
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The sender type of internal notes.
+NOTE_SENDER: Final = "note"

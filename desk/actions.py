@@ -16,76 +16,103 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from definitions.context import build_context
+from definitions.context import ConversationState, CustomerState, build_context
 from definitions.models import (
     ACTION_OUTPUTS,
     ActionStep,
+    AddNoteStep,
     AddTagParams,
     AddTagStep,
     AutoReplyStep,
-    ChangeStatusParams,
     ChangeStatusStep,
     CreateTicketParams,
     CreateTicketStep,
     EscalateStep,
     NotifyParams,
     NotifyStep,
+    RemoveTagParams,
+    RemoveTagStep,
     RouteParams,
     RouteStep,
+    SetAttributeParams,
+    SetAttributeStep,
+    SetPriorityStep,
 )
 from definitions.placeholders import render
 from definitions.runs import ActionInput, ActionResult
 from definitions.utc import as_utc
+from definitions.vocabulary import NOTE_SENDER
 from desk.directory import require_agent, require_team
 from desk.effect import Effect
-from desk.emitted import status_changed_event
+from desk.emitted import record_changes, status_changed_event
 from desk.escalation import escalate
-from desk.mirror import mirrored_conversation, union_tags
+from desk.mirror import mirrored_conversation
 from desk.notifications import notify_agents
-from desk.routing import assign
+from desk.routing import pick_assignee
 from desk.sentiment import event_for_context
 from desk.state import state_of
 from desk.webhook_payload import webhook_delivery
 from store import action_ledger
 from store.db import session_scope
-from store.models import ConversationRow, MessageRow, TicketRow, utcnow
+from store.models import MessageRow, TicketRow, utcnow
 
 # ---------------------------------------------------------------- one function per action
 
 
-def auto_reply(effect: Effect) -> dict[str, Any]:
-    message_id = effect.row_id("auto")
+def _message(effect: Effect, prefix: str, sender_type: str, content: str) -> str:
+    message_id = effect.row_id(prefix)
     effect.session.add(
         MessageRow(
             id=message_id,
             conversation_id=effect.conversation.id,
-            sender_type="automation",
-            content=effect.rendered["message"],
+            sender_type=sender_type,
+            content=content,
             created_at=effect.now,
             source=effect.source,
         )
     )
-    return {"message_id": message_id, "message": effect.rendered["message"]}
+    return message_id
+
+
+def auto_reply(effect: Effect) -> dict[str, Any]:
+    message = effect.rendered["message"]
+    return {"message_id": _message(effect, "auto", "automation", message), "message": message}
+
+
+def add_note(effect: Effect) -> dict[str, Any]:
+    """An internal note: sender type `note`, so no trigger matches it and no SLA clock counts it."""
+    note = effect.rendered["note"]
+    return {"message_id": _message(effect, "note", NOTE_SENDER, note), "note": note}
 
 
 def route(effect: Effect, params: RouteParams) -> dict[str, Any]:
-    assign(effect.session, effect.conversation, params)
+    effect.change(picked=pick_assignee(effect.session, effect.conversation, params))
     return {"agent": effect.conversation.assignee_agent, "team": effect.conversation.assignee_team}
 
 
-def add_tag(effect: Effect, params: AddTagParams) -> dict[str, Any]:
-    added = list(dict.fromkeys(params.tags))
-    effect.conversation.tags = union_tags(effect.conversation.tags, added)
-    return {"tags": added}
+def add_tag(effect: Effect, params: AddTagParams | RemoveTagParams) -> dict[str, Any]:
+    """add_tag and remove_tag (idempotent); the output names the tags of the step."""
+    effect.change()
+    return {"tags": list(dict.fromkeys(params.tags))}
 
 
-def change_status(effect: Effect, params: ChangeStatusParams) -> dict[str, Any]:
-    conversation = effect.conversation
-    previous = conversation.status
-    conversation.status = params.status
-    if previous != conversation.status:
+def change_status(effect: Effect) -> dict[str, Any]:
+    previous = effect.before.status
+    effect.change()
+    if previous != effect.conversation.status:
         effect.emitted.append(status_changed_event(effect, previous))
-    return {"status": conversation.status, "previous_status": previous}
+    return {"status": effect.conversation.status, "previous_status": previous}
+
+
+def set_priority(effect: Effect) -> dict[str, Any]:
+    previous = effect.before.priority
+    effect.change()
+    return {"priority": effect.conversation.priority, "previous_priority": previous}
+
+
+def set_attribute(effect: Effect, params: SetAttributeParams) -> dict[str, Any]:
+    effect.change()
+    return {"key": params.key, "value": effect.rendered["value"]}
 
 
 def create_ticket(effect: Effect, params: CreateTicketParams) -> dict[str, Any]:
@@ -126,14 +153,22 @@ def perform(effect: Effect, step: ActionStep) -> dict[str, Any]:
             return route(effect, params)
         case AddTagStep(params=params):
             return add_tag(effect, params)
-        case ChangeStatusStep(params=params):
-            return change_status(effect, params)
+        case ChangeStatusStep():
+            return change_status(effect)
         case CreateTicketStep(params=params):
             return create_ticket(effect, params)
         case NotifyStep(params=params):
             return notify(effect, params)
         case EscalateStep(params=params):
             return escalate(effect, params)
+        case RemoveTagStep(params=params):
+            return add_tag(effect, params)
+        case SetPriorityStep():
+            return set_priority(effect)
+        case AddNoteStep():
+            return add_note(effect)
+        case SetAttributeStep(params=params):
+            return set_attribute(effect, params)
         case _:
             assert_never(step)
 
@@ -142,10 +177,12 @@ def perform(effect: Effect, step: ActionStep) -> dict[str, Any]:
 
 
 def _rendered(
-    session: Session, args: ActionInput, row: ConversationRow, now: datetime
+    session: Session,
+    args: ActionInput,
+    conversation: ConversationState,
+    customer: CustomerState | None,
 ) -> dict[str, Any]:
     """The step's params with their templates rendered against the fresh state."""
-    conversation, customer = state_of(session, row, now)
     event = event_for_context(session, args.event)
     context = build_context(conversation, customer, event, args.sla, args.step_outputs)
     rendered: dict[str, Any] = args.step.params.model_dump(mode="json")
@@ -158,9 +195,13 @@ def _apply(session: Session, args: ActionInput, now: datetime) -> ActionResult:
     # The ledger row goes first: a racing attempt collides here, before any effect.
     ledger = action_ledger.claim(session, args, now)
     row = mirrored_conversation(session, args.event, now)
-    effect = Effect(session, args, row, _rendered(session, args, row, now), now)
+    before, customer = state_of(session, row, now)
+    effect = Effect(session, args, row, _rendered(session, args, before, customer), now, before)
     output = perform(effect, args.step)
     assert set(output) == set(ACTION_OUTPUTS[args.step.action]), (args.step.action, output)
+    # What changed is remembered (the mirror rule keeps it against older desk events) and, when
+    # a definition listens for it, emitted as a conversation.updated event.
+    record_changes(effect)
     row.updated_at = now
     session.add(row)
     result = ActionResult(

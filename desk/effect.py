@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from definitions.context import ConversationState
+from definitions.effects import conversation_changes
 from definitions.events import Event
 from definitions.runs import ActionInput
 from store.models import ConversationRow
@@ -23,8 +25,18 @@ class Effect:
     #: The step's params with their templates rendered.
     rendered: dict[str, Any]
     now: datetime
+    #: The conversation as the step found it (what conditions would read).
+    before: ConversationState
     #: Events the step caused (e.g. a status change), dispatched by the run afterwards.
     emitted: list[Event] = field(default_factory=list)
+
+    def change(self, picked: str | None = None) -> dict[str, Any]:
+        """Apply what the step does to the conversation's fields (the pure rule of
+        definitions/effects.py) to the row; `picked` is the agent the store chose, if any."""
+        changes = conversation_changes(self.args.step, self.before, self.rendered, picked)
+        for name, value in changes.items():
+            setattr(self.conversation, name, value)
+        return changes
 
     @property
     def source(self) -> str:

@@ -1,5 +1,6 @@
-"""Escalation: raise the priority, assign the target (the `to` agent, else the supervisor of the
-assigned team), tag `escalated` and notify the target."""
+"""Escalation: find the target (the `to` agent, else the supervisor of the assigned team), apply
+the escalation's changes (raise the priority, assign the target, tag `escalated`: the pure rule of
+definitions/effects.py) and notify the target."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from sqlmodel import Session
 
 from definitions.errors import NotFound
 from definitions.models import EscalateParams
-from definitions.vocabulary import ESCALATED_TAG
 from desk.directory import require_agent, require_team
 from desk.effect import Effect
-from desk.mirror import union_tags
 from desk.notifications import notify_agents
 from store.models import ConversationRow
 
@@ -40,10 +39,8 @@ def escalation_target(session: Session, conversation: ConversationRow, to: str |
 
 
 def escalate(effect: Effect, params: EscalateParams) -> dict[str, Any]:
-    conversation, reason = effect.conversation, effect.rendered["reason"]
-    target = escalation_target(effect.session, conversation, params.to)
-    conversation.priority = params.priority
-    conversation.assignee_agent = target
-    conversation.tags = union_tags(conversation.tags, [ESCALATED_TAG])
+    reason = effect.rendered["reason"]
+    target = escalation_target(effect.session, effect.conversation, params.to)
+    effect.change(picked=target)  # priority, assignee and the `escalated` tag
     notify_agents(effect, [target], f"Escalated to you: {reason}")
-    return {"agent": target, "priority": conversation.priority, "reason": reason}
+    return {"agent": target, "priority": params.priority, "reason": reason}

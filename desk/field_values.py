@@ -3,10 +3,9 @@ a dry run alike.
 
 A real run's condition step reads the conversation and customer as the desk store has them now
 (ingestion mirrored the event before the run started) and the triggering message with its
-sentiment. A dry run must read exactly that too, so it applies the sample event the way ingestion
-does (sentiment filled, then mirrored) inside a transaction that is rolled back: the same code,
-nothing written. `conversation.message_count`, `waiting_minutes` and the rest then come from the
-store, whether the conversation was already there or is derived from the event.
+sentiment. A dry run must read exactly that too, so it applies the sample event to the stored
+conversation with the pure mirror rule ingestion uses (definitions/mirror_rule.py), sentiment
+filled the same way: the same code, and nothing written.
 """
 
 from __future__ import annotations
@@ -19,9 +18,12 @@ from sqlmodel import Session
 from definitions.context import ConversationState, CustomerState
 from definitions.errors import NotFound
 from definitions.events import Event
-from desk.mirror import mirror_event
+from definitions.mirror_rule import apply_customer, apply_event, conversation_state
+from definitions.utc import as_utc
+from desk.mirror import message_count, mirrored, stored_customer
 from desk.sentiment import event_for_context, fill_sentiment
 from desk.state import load_state
+from store.models import ConversationRow, MessageRow, utcnow
 
 
 class FieldSource(NamedTuple):
@@ -44,13 +46,20 @@ def run_fields(session: Session, event: Event, now: datetime | None = None) -> F
 
 
 def sample_fields(session: Session, event: Event, now: datetime | None = None) -> FieldSource:
-    """What the first step of a run started by `event` would read: the event applied to the desk
-    store as ingestion applies it, read back, then rolled back with the rest of `session`'s
-    transaction (so give it a session with nothing to keep). Writes nothing."""
+    """What the first step of a run started by `event` would read: the event applied to the
+    stored conversation (if any) by the same pure mirror rule ingestion applies, sentiment filled
+    in the same way. Only reads."""
+    now = as_utc(now) or utcnow()
     event = fill_sentiment(event)
-    try:
-        mirror_event(session, event, now=now)
-        conversation, customer = load_state(session, event.conversation.id, now)
-        return FieldSource(conversation, customer, event_for_context(session, event))
-    finally:
-        session.rollback()
+    row = session.get(ConversationRow, event.conversation.id)
+    new_message = event.message is not None and session.get(MessageRow, event.message.id) is None
+    after = apply_event(
+        mirrored(row) if row is not None else None, event, message_is_new=new_message
+    )
+    count = (message_count(session, row.id) if row is not None else 0) + int(new_message)
+    customer = stored_customer(session, after.customer_id)
+    if event.customer is not None:
+        customer = apply_customer(customer, event.customer)
+    return FieldSource(
+        conversation_state(after, count, now), customer, event_for_context(session, event)
+    )

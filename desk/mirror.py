@@ -1,25 +1,33 @@
 """The mirror of every conversation supportflow has seen (SPEC §3): `mirror_event` upserts the
 conversation, customer and message an event carries.
 
-Merging rules (the desk is the source of truth for what it sends, supportflow for what its actions
-did): a new conversation is taken from the event as is; for a known one, later events add their
-tags (union), and replace priority, subject and assignment only when they carry them explicitly
-(non-empty); the status changes only through `conversation.status_changed` events and
-`change_status`. Customers take every field the event sets. Messages are inserted once (by id).
+What an event does to a conversation and its customer is the pure mirror rule
+(definitions/mirror_rule.py), shared with the dry run; this module only reads the rows into it and
+writes its result back. Messages are inserted once (by id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
+from definitions.context import CustomerState
 from definitions.events import CustomerIn, Event, MessageIn
+from definitions.mirror_rule import (
+    MirroredConversation,
+    apply_customer,
+    apply_event,
+)
 from definitions.utc import as_utc
-from definitions.vocabulary import ANSWERING_SENDERS
 from desk import sentiment
 from store.models import ConversationRow, CustomerRow, MessageRow, utcnow
+
+#: The columns of a conversation row that the mirror rule decides.
+_MIRRORED = tuple(name for name in MirroredConversation.model_fields if name != "id")
 
 
 def union_tags(current: Iterable[str], extra: Iterable[str]) -> list[str]:
@@ -28,56 +36,58 @@ def union_tags(current: Iterable[str], extra: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*current, *extra]))
 
 
+def mirrored(row: ConversationRow) -> MirroredConversation:
+    """A conversation row as the mirror rule reads it."""
+    return MirroredConversation.model_validate(
+        {"id": row.id, **{name: getattr(row, name) for name in _MIRRORED}}
+    )
+
+
+def store_mirrored(row: ConversationRow, conversation: MirroredConversation) -> None:
+    """Write the mirror rule's result back into the row."""
+    data: dict[str, Any] = conversation.model_dump(mode="python", exclude={"id"})
+    data["changed_by_actions"] = {
+        name: at.isoformat() for name, at in conversation.changed_by_actions.items()
+    }
+    for name, value in data.items():
+        setattr(row, name, value)
+
+
+def message_count(session: Session, conversation_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(MessageRow)
+        .where(col(MessageRow.conversation_id) == conversation_id)
+    )
+    return int(session.exec(query).one())
+
+
+def stored_customer(session: Session, customer_id: str | None) -> CustomerState | None:
+    row = session.get(CustomerRow, customer_id) if customer_id else None
+    return CustomerState.model_validate(row.model_dump()) if row is not None else None
+
+
 def _mirror_customer(session: Session, customer: CustomerIn) -> None:
     row = session.get(CustomerRow, customer.id)
-    given = customer.model_dump(include=customer.model_fields_set - {"id"})
+    after = apply_customer(stored_customer(session, customer.id), customer)
     if row is None:
         row = CustomerRow(id=customer.id)
-        for key, value in customer.model_dump(exclude={"id"}).items():
-            setattr(row, key, value)
-    else:
-        for key, value in given.items():
-            setattr(row, key, dict(value) if key == "attributes" else value)
+    for name, value in after.model_dump(exclude={"id"}).items():
+        setattr(row, name, dict(value) if name == "attributes" else value)
     session.add(row)
 
 
+def _message_is_new(session: Session, event: Event) -> bool:
+    return event.message is not None and session.get(MessageRow, event.message.id) is None
+
+
 def _mirror_conversation(session: Session, event: Event, now: datetime) -> ConversationRow:
-    conv = event.conversation
-    customer_id = event.customer.id if event.customer else None
-    row = session.get(ConversationRow, conv.id)
+    row = session.get(ConversationRow, event.conversation.id)
+    current = mirrored(row) if row is not None else None
+    after = apply_event(current, event, message_is_new=_message_is_new(session, event))
     if row is None:
-        row = ConversationRow(
-            id=conv.id,
-            channel=conv.channel,
-            status=conv.status,
-            priority=conv.priority,
-            subject=conv.subject,
-            tags=union_tags([], conv.tags),
-            assignee_agent=conv.assignee_agent,
-            assignee_team=conv.assignee_team,
-            customer_id=customer_id,
-            created_at=as_utc(conv.created_at) or as_utc(event.occurred_at) or now,
-            updated_at=now,
-        )
-        if event.type == "conversation.status_changed" and event.to_status:
-            row.status = event.to_status
-        session.add(row)
-        return row
-    given = conv.model_fields_set
-    if customer_id is not None:
-        row.customer_id = customer_id
-    if conv.tags:
-        row.tags = union_tags(row.tags, conv.tags)
-    if "priority" in given:
-        row.priority = conv.priority
-    if "subject" in given and conv.subject:
-        row.subject = conv.subject
-    if conv.assignee_agent:
-        row.assignee_agent = conv.assignee_agent
-    if conv.assignee_team:
-        row.assignee_team = conv.assignee_team
-    if event.type == "conversation.status_changed" and event.to_status:
-        row.status = event.to_status
+        row = ConversationRow(id=after.id, channel=after.channel)
+    store_mirrored(row, after)
     row.updated_at = now
     session.add(row)
     return row
@@ -108,12 +118,6 @@ def _mirror_message(
             created_at=created_at,
         )
     )
-    if message.sender_type == "customer":
-        if conversation.awaiting_reply_since is None:
-            conversation.awaiting_reply_since = created_at
-    elif message.sender_type in ANSWERING_SENDERS:
-        conversation.awaiting_reply_since = None
-    session.add(conversation)
 
 
 def mirror_event(session: Session, event: Event, *, now: datetime | None = None) -> None:
@@ -122,6 +126,7 @@ def mirror_event(session: Session, event: Event, *, now: datetime | None = None)
     now = now or utcnow()
     if event.customer is not None:
         _mirror_customer(session, event.customer)
+    # The conversation first: the rule needs to know whether the message is new.
     conversation = _mirror_conversation(session, event, now)
     if event.message is not None:
         _mirror_message(session, conversation, event, event.message)

@@ -46,18 +46,18 @@ def pick_least_busy(session: Session, team: TeamRow, conversation_id: str) -> st
     return min(candidates, key=lambda member: (load.get(member, 0), candidates.index(member)))
 
 
-def assign(session: Session, conversation: ConversationRow, params: RouteParams) -> None:
-    """Set the conversation's assignment as `params` say (NotFound for a missing target)."""
+def pick_assignee(
+    session: Session, conversation: ConversationRow, params: RouteParams
+) -> str | None:
+    """Check the target of a route (NotFound for a missing one) and pick the agent a team
+    strategy chooses (None: the team's queue). What the route then changes is the pure rule of
+    definitions/effects.py."""
     if params.agent is not None:
-        require_agent(session, params.agent)
-        conversation.assignee_agent = params.agent
-        return
+        return require_agent(session, params.agent).id
     assert params.team is not None  # RouteParams guarantees exactly one target
     team = require_team(session, params.team, lock=params.strategy == "round_robin")
-    conversation.assignee_team = team.id
     if params.strategy == "round_robin":
-        conversation.assignee_agent = pick_round_robin(session, team)
-    elif params.strategy == "least_busy":
-        conversation.assignee_agent = pick_least_busy(session, team, conversation.id)
-    else:
-        conversation.assignee_agent = None  # the team's queue
+        return pick_round_robin(session, team)
+    if params.strategy == "least_busy":
+        return pick_least_busy(session, team, conversation.id)
+    return None

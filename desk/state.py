@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from definitions.context import ConversationState, CustomerState
 from definitions.errors import NotFound
+from definitions.mirror_rule import conversation_state
 from definitions.utc import as_utc
+from desk.mirror import message_count, mirrored, stored_customer
 from store.models import (
     ConversationRow,
     CustomerRow,
@@ -30,41 +31,12 @@ def _iso(value: datetime | None) -> str | None:
     return aware.isoformat() if aware else None
 
 
-def _message_count(session: Session, conversation_id: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(MessageRow)
-        .where(col(MessageRow.conversation_id) == conversation_id)
-    )
-    return int(session.exec(query).one())
-
-
 def state_of(
     session: Session, row: ConversationRow, now: datetime
 ) -> tuple[ConversationState, CustomerState | None]:
     """The fresh state of a mirrored conversation row and its customer."""
-    waiting = as_utc(row.awaiting_reply_since)
-    conversation = ConversationState(
-        id=row.id,
-        channel=row.channel,
-        status=row.status,  # type: ignore[arg-type]
-        priority=row.priority,  # type: ignore[arg-type]
-        subject=row.subject,
-        tags=list(row.tags),
-        assignee_agent=row.assignee_agent,
-        assignee_team=row.assignee_team,
-        message_count=_message_count(session, row.id),
-        waiting_minutes=(
-            round(max((now - waiting).total_seconds(), 0.0) / 60, 2) if waiting else None
-        ),
-        created_at=as_utc(row.created_at),
-    )
-    customer = None
-    if row.customer_id:
-        customer_row = session.get(CustomerRow, row.customer_id)
-        if customer_row is not None:
-            customer = CustomerState.model_validate(customer_row.model_dump())
-    return conversation, customer
+    conversation = conversation_state(mirrored(row), message_count(session, row.id), now)
+    return conversation, stored_customer(session, row.customer_id)
 
 
 def load_state(
@@ -107,14 +79,17 @@ def conversation_view(session: Session, conversation_id: str) -> dict[str, Any] 
     return {
         "id": row.id,
         "channel": row.channel,
+        "inbox": row.inbox,
         "status": row.status,
         "priority": row.priority,
         "subject": row.subject,
         "tags": list(row.tags),
+        "attributes": dict(row.attributes),
         "assignment": {"agent": row.assignee_agent, "team": row.assignee_team},
         "customer": customer.model_dump(mode="json") if customer else None,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
+        "last_activity_at": _iso(row.last_activity_at),
         "awaiting_reply_since": _iso(row.awaiting_reply_since),
         "message_count": len(messages),
         "messages": [

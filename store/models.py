@@ -119,6 +119,7 @@ class CustomerRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=200)
     name: str | None = None
     email: str | None = None
+    phone: str | None = None
     lifecycle: str | None = None
     segment: str | None = None
     plan: str | None = None
@@ -132,16 +133,22 @@ class ConversationRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=200)
     channel: str = Field(max_length=32)
+    inbox: str | None = None
     status: str = Field(default="open", max_length=16)
-    priority: str = Field(default="normal", max_length=16)
+    # None: no priority. No column default: SQLAlchemy would put it in place of an explicit None.
+    priority: str | None = Field(default=None, max_length=16)
     subject: str = ""
     tags: list[str] = _json()
     assignee_agent: str | None = None
     assignee_team: str | None = None
+    attributes: dict[str, Any] = _json({})  # custom conversation attributes
     customer_id: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    last_activity_at: datetime | None = None
     awaiting_reply_since: datetime | None = None  # oldest unanswered customer message
+    # field (or "attributes.<key>") -> ISO time one of our actions last changed it (mirror rule)
+    changed_by_actions: dict[str, Any] = _json({})
     sla_tracked: bool = False  # its ConversationSla tracker has been fed (see desk.ingestion)
 
 

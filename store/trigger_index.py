@@ -96,3 +96,17 @@ def candidate_definitions(
         if cached is not None:
             found.append(Candidate(definition_id, version, cached))
     return found
+
+
+def has_listener(session: Session, trigger_type: str, channel: str) -> bool:
+    """Whether any active definition listens for `trigger_type` on `channel` (one indexed
+    lookup: actions use it to emit an event only when something would hear it)."""
+    query = (
+        select(TriggerIndexRow.definition_id)
+        .where(
+            col(TriggerIndexRow.trigger_type) == trigger_type,
+            col(TriggerIndexRow.channel).in_([channel, ANY_CHANNEL]),
+        )
+        .limit(1)
+    )
+    return session.exec(query).first() is not None

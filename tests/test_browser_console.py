@@ -300,6 +300,71 @@ async def test_admin_builds_tests_activates_and_manages_workflows(console: Conso
     await shot(phone, "13-builder-phone")
 
 
+async def test_builder_offers_the_update_trigger_word_operators_and_new_actions(
+    console: Console,
+) -> None:
+    page = await console.page()
+    await console.sign_in(page)
+    await page.goto("/console/workflows/new")
+    await page.get_by_label("Name", exact=True).fill("VIP tag added")
+    await page.get_by_label("Trigger", exact=True).select_option("conversation_updated")
+    await page.get_by_role("group", name="Changed fields").get_by_label("tags").check()
+    await page.get_by_label("Tags added").fill("vip")
+    await page.get_by_role("button", name="+ Add condition").click()
+    step1 = page.get_by_role("group", name="Step 1 · Condition")
+    await step1.get_by_label("Field").select_option("conversation.subject")
+    await step1.get_by_label("Operator").select_option("contains_no_word")
+    await step1.get_by_label("Value").fill("spam, junk mail")
+    await step1.get_by_label("If false").select_option("continue")
+    await page.get_by_role("button", name="+ Add action").click()
+    step2 = page.get_by_role("group", name="Step 2 · Send auto-reply")
+    await step2.get_by_label("Action").select_option("set_priority")
+    step2 = page.get_by_role("group", name="Step 2 · Set priority")
+    await step2.get_by_label("Priority").select_option("")  # none
+    await page.get_by_role("button", name="+ Add action").click()
+    step3 = page.get_by_role("group", name="Step 3 · Send auto-reply")
+    await step3.get_by_label("Action").select_option("set_attribute")
+    step3 = page.get_by_role("group", name="Step 3 · Set conversation attribute")
+    await step3.get_by_label("Attribute key").fill("vip_since")
+    await step3.get_by_label("Value").fill("{{event.type}}")
+    await page.get_by_role("button", name="+ Add action").click()
+    step4 = page.get_by_role("group", name="Step 4 · Send auto-reply")
+    await step4.get_by_label("Action").select_option("add_note")
+    step4 = page.get_by_role("group", name="Step 4 · Add internal note")
+    await step4.get_by_label("Note").fill("VIP now: {{conversation.subject}}")
+    await page.get_by_role("button", name="+ Add action").click()
+    step5 = page.get_by_role("group", name="Step 5 · Send auto-reply")
+    await step5.get_by_label("Action").select_option("remove_tag")
+    step5 = page.get_by_role("group", name="Step 5 · Remove tags")
+    await step5.get_by_label("Tags").fill("standard")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#page-meta")).to_contain_text("Version 1")
+    await expect(page.locator(".field-error")).to_have_count(0)
+    await shot(page, "14-builder-update-trigger")
+
+    saved = await console.http.get("/workflows", headers=console.auth("admin"))
+    (workflow,) = [w for w in saved.json()["data"] if w["name"] == "VIP tag added"]
+    body = (
+        await console.http.get(f"/workflows/{workflow['id']}", headers=console.auth("admin"))
+    ).json()
+    assert body["trigger"] == {
+        "type": "conversation_updated",
+        "fields": ["tags"],
+        "tags_added": ["vip"],
+        "tags_removed": [],
+    }
+    assert body["steps"][0]["value"] == ["spam", "junk mail"]
+    assert [s["action"] for s in body["steps"][1:]] == [
+        "set_priority", "set_attribute", "add_note", "remove_tag",
+    ]  # fmt: skip
+    assert body["steps"][1]["params"].get("priority") is None  # none
+
+    # The test panel sends a conversation.updated sample that adds the watched tag.
+    await expect(page.get_by_label("Event", exact=True)).to_have_value("conversation.updated")
+    await page.get_by_role("button", name="Run test").click()
+    await expect(page.locator("#test-outcome")).to_contain_text("complete")
+
+
 async def test_failed_run_is_explained_and_retried(console: Console) -> None:
     body = {
         "name": "Route to billing",

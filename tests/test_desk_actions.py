@@ -17,7 +17,8 @@ from desk.state import conversation_view
 from store.db import session_scope
 from store.directory import AgentIn, put_agent
 from store.models import ActionEffectRow, ConversationRow, MessageRow, NotificationRow, TicketRow
-from tests.desk_builders import action_input, make_event, seed_directory
+from store.trigger_index import index_definition
+from tests.desk_builders import action_input, make_event, seed_directory, store_definition
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -308,3 +309,67 @@ def test_escalate_without_a_supervisor_names_the_team(desk: Engine) -> None:
     _apply(desk, {"id": "r", "action": "route", "params": {"team": "billing"}})
     with pytest.raises(NotFound, match="team 'billing' has no supervisor"):
         _apply(desk, {"id": "esc", "action": "escalate", "params": {"reason": "x"}})
+
+
+# ---------------------------------------------------------------- the four new actions
+
+
+def test_remove_tag_set_priority_note_and_attribute(desk: Engine) -> None:
+    _apply(desk, {"id": "tag", "action": "add_tag", "params": {"tags": ["vip", "billing"]}})
+    removed = _apply(
+        desk, {"id": "untag", "action": "remove_tag", "params": {"tags": ["VIP", "x"]}}
+    )
+    assert removed.output == {"tags": ["VIP", "x"]}
+    none = _apply(desk, {"id": "prio", "action": "set_priority", "params": {"priority": None}})
+    assert none.output == {"priority": None, "previous_priority": "normal"}
+    note = _apply(
+        desk,
+        {"id": "note", "action": "add_note", "params": {"note": "Policy for {{customer.name}}"}},
+    )
+    assert note.output["note"] == "Policy for Ada"
+    attr = _apply(
+        desk,
+        {
+            "id": "attr",
+            "action": "set_attribute",
+            "params": {"key": "seen", "value": "{{customer.segment}}"},
+        },
+    )
+    assert attr.output == {"key": "seen", "value": "vip"}
+    assert attr.delivery is not None and attr.delivery.payload["params"]["key"] == "seen"
+    view = _view(desk)
+    assert view["tags"] == ["billing"]
+    assert view["priority"] is None
+    assert view["attributes"] == {"seen": "vip"}
+    assert view["messages"][-1]["sender_type"] == "note"
+    assert view["messages"][-1]["content"] == "Policy for Ada"
+
+
+UPDATED_LISTENER = {
+    "name": "on update",
+    "status": "active",
+    "trigger": {"type": "conversation_updated"},
+    "steps": [{"id": "t", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}],
+}
+
+
+def test_changes_emit_conversation_updated_only_when_someone_listens(desk: Engine) -> None:
+    quiet = _apply(desk, {"id": "p1", "action": "set_priority", "params": {"priority": "high"}})
+    assert quiet.emitted_events == []
+    with session_scope(desk) as session:
+        index_definition(session, store_definition(session, "listener", UPDATED_LISTENER))
+    heard = _apply(desk, {"id": "p2", "action": "escalate", "params": {"reason": "x", "to": "sam"}})
+    (event,) = heard.emitted_events
+    assert event.type == "conversation.updated"
+    assert event.id == "run:def-1:evt-1:p2:updated"
+    assert event.causal_chain == ["run:def-1:evt-1"]
+    assert set(event.changes) == {"priority", "assignee_agent", "tags"}
+    assert event.changes["priority"].from_ == "high" and event.changes["priority"].to == "urgent"
+    assert event.tags_added() == ["escalated"]
+    assert event.conversation.priority == "urgent"
+    # No change, no event: an idempotent add_tag of a present tag.
+    same = _apply(desk, {"id": "p3", "action": "add_tag", "params": {"tags": ["escalated"]}})
+    assert same.emitted_events == []
+    # A status change is its own event (conversation.status_changed), not an update.
+    closed = _apply(desk, {"id": "p4", "action": "change_status", "params": {"status": "closed"}})
+    assert [e.type for e in closed.emitted_events] == ["conversation.status_changed"]

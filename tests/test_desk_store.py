@@ -76,11 +76,13 @@ def test_automation_message_does_not_stop_the_reply_clock(desk_engine: Engine) -
     assert state.waiting_minutes == 3
 
 
-def test_status_changes_only_through_status_events(desk_engine: Engine) -> None:
+def test_status_follows_the_desk(desk_engine: Engine) -> None:
+    # A status the event carries replaces the stored one (the mirror rule), as does a status
+    # change's to_status; an event that does not carry it keeps it.
     _mirror(desk_engine, make_event("e1"))
     _mirror(desk_engine, make_event("e2", conversation={"status": "closed"}))
     with Session(desk_engine) as session:
-        assert load_state(session, "c-9")[0].status == "open"
+        assert load_state(session, "c-9")[0].status == "closed"
     _mirror(
         desk_engine,
         make_event("e3", "conversation.status_changed", from_status="open", to_status="pending"),
@@ -89,7 +91,7 @@ def test_status_changes_only_through_status_events(desk_engine: Engine) -> None:
         assert load_state(session, "c-9")[0].status == "pending"
 
 
-def test_later_events_add_tags_and_update_customer(desk_engine: Engine) -> None:
+def test_later_events_replace_tags_and_update_customer(desk_engine: Engine) -> None:
     _mirror(desk_engine, make_event("e1", conversation={"tags": ["a"]}))
     _mirror(
         desk_engine,
@@ -97,7 +99,7 @@ def test_later_events_add_tags_and_update_customer(desk_engine: Engine) -> None:
     )
     with Session(desk_engine) as session:
         conversation, customer = load_state(session, "c-9")
-    assert conversation.tags == ["a", "b"]
+    assert conversation.tags == ["b", "a"]  # the desk's tags, in its order
     assert customer is not None and customer.segment == "smb" and customer.name == "Ada"
 
 

@@ -4,9 +4,10 @@ would run with their rendered text, the skipped steps, and the outcome — and c
 
 from typing import Any
 
-from definitions.context import ConversationState, CustomerState, SlaInfo, state_from_event
+from definitions.context import ConversationState, CustomerState, SlaInfo
 from definitions.dry_run import DryRunReport, dry_run
 from definitions.events import Event
+from definitions.mirror_rule import state_from_event
 from definitions.models import WorkflowDefinitionIn
 
 VIP_ROUTE = {

@@ -270,6 +270,43 @@ def template_cases() -> list[Case]:
                 customer={"lifecycle": None},
             ),
         ),
+        Case(
+            "vip-tag",
+            t["vip-tag-route"],
+            event(
+                "conversation.updated",
+                conversation={"tags": ["vip"]},
+                changes={"tags": {"from": [], "to": ["vip"]}},
+            ),
+        ),
+        Case(
+            "vip-tag-already-routed",
+            t["vip-tag-route"],
+            event(
+                "conversation.updated",
+                conversation={"tags": ["vip"], "assignee_team": "vip-support"},
+                changes={"tags": {"from": [], "to": ["vip"]}},
+            ),
+        ),
+        Case("refund-note", t["refund-policy-note"], event(content="Can I get my MONEY back?")),
+        Case(
+            "refund-note-noted",
+            t["refund-policy-note"],
+            event(
+                content="refund please",
+                conversation={"attributes": {"refund_requested": "earlier"}},
+            ),
+        ),
+        Case(
+            "tidy-up",
+            t["resolved-clear-priority"],
+            event(
+                "conversation.status_changed",
+                conversation={"tags": ["escalated", "billing"], "priority": "urgent"},
+                from_status="open",
+                to_status="resolved",
+            ),
+        ),
     ]
     covered = {case.definition["name"] for case in cases}
     assert covered == {d["name"] for d in t.values()}, "every template needs a case"

@@ -1,11 +1,18 @@
 """apply_operator over every operator and every field type, and which operators fit which type."""
 
+import time
 from typing import Any
 
 import pytest
 
 from definitions.fields import FieldType, field_spec
-from definitions.operators import OPERATORS_BY_TYPE, Operator, apply_operator, check_operator
+from definitions.operators import (
+    OPERATORS_BY_TYPE,
+    Operator,
+    apply_operator,
+    check_operator,
+    normalise_value,
+)
 
 O = Operator  # noqa: E741
 
@@ -169,8 +176,10 @@ MISSING_EXPECTED: dict[Operator, Any] = {
     O.NOT_IN: ["x"],
     O.IS_SET: None,
     O.IS_NOT_SET: None,
+    O.CONTAINS_ANY_WORD: ["x"],
+    O.CONTAINS_NO_WORD: ["x"],
 }
-MISSING_TRUE = {O.NOT_EQUALS, O.NOT_CONTAINS, O.NOT_IN, O.IS_NOT_SET}
+MISSING_TRUE = {O.NOT_EQUALS, O.NOT_CONTAINS, O.NOT_IN, O.IS_NOT_SET, O.CONTAINS_NO_WORD}
 
 
 def test_missing_table_covers_every_operator() -> None:
@@ -206,6 +215,8 @@ FITS = {
         "starts_with",
         "ends_with",
         "matches",
+        "contains_any_word",
+        "contains_no_word",
         "in",
         "not_in",
         "is_set",
@@ -263,3 +274,46 @@ def test_operator_fits_field_type(field_type: FieldType, operator: Operator) -> 
 def test_matches_is_linear_time_on_a_pathological_pattern() -> None:
     # (a+)+$ backtracks exponentially in `re`; RE2 answers at once.
     assert apply_operator(O.MATCHES, "a" * 5000 + "!", r"(a+)+$") is False
+
+
+# Whole words and phrases (Zendesk's "contains at least one / none of the following words").
+WORD_CASES: list[tuple[str, list[str], bool]] = [
+    ("I want a REFUND now", ["refund"], True),
+    ("refunded yesterday", ["refund"], False),  # not inside a longer word
+    ("prefix-refund", ["refund"], True),  # punctuation is a boundary
+    ("Money-back please", ["money back"], True),  # a phrase, any separator between its words
+    ("money, then back", ["money back"], False),
+    ("Die Straße ist kaputt", ["straße"], True),
+    ("ÉLEVÉ", ["élevé"], True),  # Unicode case folding
+    ("élevéx", ["élevé"], False),  # Unicode word boundary (RE2's \b would say yes)
+    ("naïve question", ["na"], False),
+    ("hello", ["bye", "hello"], True),
+    ("", ["x"], False),
+    ("a+b (c)", ["(c)"], True),  # the words of a phrase, regex characters escaped
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "hit"), WORD_CASES, ids=[c[0] or "empty" for c in WORD_CASES]
+)
+def test_word_operators(text: str, words: list[str], hit: bool) -> None:
+    assert apply_operator(O.CONTAINS_ANY_WORD, text, words) is hit
+    assert apply_operator(O.CONTAINS_NO_WORD, text, words) is (not hit)
+
+
+def test_word_operators_are_linear() -> None:
+
+    text = "a " * 200_000 + "b"
+    words = [f"word{i} phrase{i}" for i in range(200)]
+    started = time.perf_counter()
+    assert apply_operator(O.CONTAINS_ANY_WORD, text, words) is False
+    assert time.perf_counter() - started < 2.0
+
+
+def test_word_operator_values_are_checked() -> None:
+    spec = field_spec("message.content")
+    assert spec is not None
+    assert normalise_value(spec, O.CONTAINS_ANY_WORD, "refund") == ["refund"]
+    for bad in ([], ["!!"], [3], None):
+        with pytest.raises(ValueError):
+            normalise_value(spec, O.CONTAINS_NO_WORD, bad)

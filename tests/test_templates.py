@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from definitions.context import SlaInfo, state_from_event
+from definitions.context import SlaInfo
 from definitions.dry_run import dry_run
 from definitions.events import Event
 from definitions.gallery import TEMPLATE_CATEGORIES, get_template, list_templates
+from definitions.mirror_rule import state_from_event
 from definitions.models import ConditionStep, WorkflowDefinitionIn
 from definitions.placeholders import parse_placeholders
+from definitions.vocabulary import ACTION_NAMES, TRIGGER_TYPES
 
 FILES = sorted(
     (entry for entry in (resources.files("definitions") / "templates").iterdir()),
@@ -85,12 +87,10 @@ def test_callers_get_copies() -> None:
 
 def test_gallery_uses_the_whole_language() -> None:
     triggers = {t.definition.trigger.type for t in TEMPLATES}
-    assert triggers == {"new_conversation", "new_message", "sla_breach", "status_change"}
+    assert triggers == set(TRIGGER_TYPES)
     steps = [s for t in TEMPLATES for s in t.definition.steps]
     actions = {s.action for s in steps if not isinstance(s, ConditionStep)}
-    assert actions == {
-        "auto_reply", "route", "add_tag", "change_status", "create_ticket", "notify", "escalate",
-    }  # fmt: skip
+    assert actions == set(ACTION_NAMES)
     conditions = [s for s in steps if isinstance(s, ConditionStep)]
     assert {c.on_false for c in conditions} >= {"stop", "skip_next"}
     assert any(c.any is not None for c in conditions) and any(c.all is not None for c in conditions)
@@ -221,6 +221,25 @@ SAMPLES: dict[str, tuple[Event, SlaInfo | None, list[str]]] = {
         event("message.created", content="Your dashboard is down, I get error 503", cust=CUSTOMER),
         None,
         ["incident", "page", "tag", "reassure"],
+    ),
+    "vip-tag-route": (
+        event(
+            "conversation.updated",
+            conv={"tags": ["billing", "vip"], "assignee_team": "billing"},
+            changes={"tags": {"from": ["billing"], "to": ["billing", "vip"]}},
+        ),
+        None,
+        ["route", "priority"],
+    ),
+    "refund-policy-note": (
+        event("message.created", content="Can I get my money back?", cust=CUSTOMER),
+        None,
+        ["note", "remember", "tag"],
+    ),
+    "resolved-clear-priority": (
+        event("conversation.status_changed", from_status="open", to_status="resolved"),
+        None,
+        ["untag", "no-priority"],
     ),
 }
 

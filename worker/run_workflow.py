@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from definitions.events import Event
     from definitions.models import (
         ActionStep,
+        AddNoteStep,
         AddTagStep,
         AllGroup,
         AnyGroup,
@@ -58,8 +59,11 @@ with workflow.unsafe.imports_passed_through():
         CreateTicketStep,
         EscalateStep,
         NotifyStep,
+        RemoveTagStep,
         RouteStep,
         Rule,
+        SetAttributeStep,
+        SetPriorityStep,
         StopStep,
         WaitForStep,
         WaitOutcome,
@@ -736,5 +740,13 @@ def describe_action(step: ActionStep) -> str:
         case EscalateStep():
             target = step.params.to or "supervisor of the assigned team"
             return f"escalate → {target} ({step.params.priority})"
+        case RemoveTagStep():
+            return f"remove_tag: {', '.join(step.params.tags)}"
+        case SetPriorityStep():
+            return f"set_priority → {step.params.priority or 'none'}"
+        case AddNoteStep():
+            return f"add_note: {_short(step.params.note)}"
+        case SetAttributeStep():
+            return f"set_attribute: {step.params.key} = {_short(step.params.value)}"
         case _:
             assert_never(step)

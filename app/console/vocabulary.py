@@ -28,6 +28,8 @@ OPERATOR_LABELS: dict[str, str] = {
     "not_in": "is not one of",
     "is_set": "is set",
     "is_not_set": "is not set",
+    "contains_any_word": "contains any of the words",
+    "contains_no_word": "contains none of the words",
 }
 
 TRIGGER_LABELS = {
@@ -35,6 +37,7 @@ TRIGGER_LABELS = {
     "new_message": "New message",
     "sla_breach": "SLA breach",
     "status_change": "Status change",
+    "conversation_updated": "Conversation updated (tags, priority, assignment, attributes)",
 }
 
 ACTION_LABELS = {
@@ -45,6 +48,10 @@ ACTION_LABELS = {
     "create_ticket": "Create ticket",
     "notify": "Notify team or agent",
     "escalate": "Escalate",
+    "remove_tag": "Remove tags",
+    "set_priority": "Set priority",
+    "add_note": "Add internal note",
+    "set_attribute": "Set conversation attribute",
 }
 
 # Each param: name, label, kind (text | template | select | tags | target), required, options, help.
@@ -112,6 +119,43 @@ ACTION_PARAMS: dict[str, list[dict[str, Any]]] = {
             "help": "Empty: the supervisor of the assigned team",
         },
     ],
+    "remove_tag": [
+        {
+            "name": "tags",
+            "label": "Tags",
+            "kind": "tags",
+            "required": True,
+            "help": "Comma-separated",
+        },
+    ],
+    "set_priority": [
+        {
+            "name": "priority",
+            "label": "Priority",
+            "kind": "select",
+            "options": list(v.PRIORITIES),
+            "empty_label": "none",
+        },
+    ],
+    "add_note": [
+        {
+            "name": "note",
+            "label": "Note",
+            "kind": "template",
+            "required": True,
+            "help": "Only agents see it; placeholders allowed",
+        },
+    ],
+    "set_attribute": [
+        {"name": "key", "label": "Attribute key", "kind": "text", "required": True},
+        {
+            "name": "value",
+            "label": "Value",
+            "kind": "template",
+            "required": True,
+            "help": "Placeholders allowed, e.g. {{message.content}}",
+        },
+    ],
 }
 
 _OPERATOR_ORDER = [op.value for op in Operator]
@@ -140,6 +184,7 @@ def builder_vocabulary() -> dict[str, Any]:
         "statuses": list(v.STATUSES),
         "sender_types": ["customer", "agent", "ai"],
         "sla_types": list(v.SLA_TYPES),
+        "updated_fields": list(v.UPDATED_FIELDS),
         "actions": [
             {
                 "value": a,

@@ -8,6 +8,10 @@ let workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
 const FIELDS = Object.fromEntries(V.fields.map((f) => [f.path, f]));
 const ACTIONS = Object.fromEntries(V.actions.map((a) => [a.value, a]));
 const ATTR = "customer.attributes.";
+const CONV_ATTR = "conversation.attributes.";
+const attrPrefix = (path) => [ATTR, CONV_ATTR].find((p) => path?.startsWith(p));
+// Operators whose value is a list (comma-separated in the form).
+const LIST_OPS = ["in", "not_in", "contains_any_word", "contains_no_word"];
 const TRIGGER_TYPES = V.trigger_types.map((t) => t.value);
 
 const form = document.getElementById("builder-form");
@@ -25,7 +29,7 @@ let version = null;
 let dirty = false;
 let uid = 0;
 const autoIds = new WeakSet(); // steps whose id was made up here (renamed with their action)
-const ACTION_IDS = { auto_reply: "reply", route: "route", add_tag: "tag", change_status: "status", create_ticket: "ticket", notify: "notify", escalate: "escalate" };
+const ACTION_IDS = { auto_reply: "reply", route: "route", add_tag: "tag", change_status: "status", create_ticket: "ticket", notify: "notify", escalate: "escalate", remove_tag: "untag", set_priority: "priority", add_note: "note", set_attribute: "attribute" };
 const nextId = () => `f${++uid}`;
 
 // ------------------------------------------------------------------ small form builders
@@ -125,6 +129,14 @@ function renderTrigger() {
         onclick: () => { t.transitions.push({ from: "open", to: "resolved" }); changed(); renderTrigger(); } }, "+ Add transition")),
       el("span", { class: "hint" }, "If given, only these exact status changes fire.")));
   }
+  else if (t.type === "conversation_updated") {
+    parts.push(chips("Changed fields", V.updated_fields, t.fields || [], (v) => { t.fields = v; }, "trigger.fields"));
+    parts.push(el("div", { class: "grid-2" },
+      field("Tags added", text((t.tags_added || []).join(", "), (v) => { t.tags_added = splitList(v); }, { placeholder: "vip" }),
+        { loc: "trigger.tags_added", hint: "Comma-separated; fire only when one of these tags was added." }),
+      field("Tags removed", text((t.tags_removed || []).join(", "), (v) => { t.tags_removed = splitList(v); }, { placeholder: "vip" }),
+        { loc: "trigger.tags_removed", hint: "Comma-separated; fire only when one of these tags was removed." })));
+  }
   triggerOptions.replaceChildren(...parts);
   syncTestPanel();
 }
@@ -148,12 +160,13 @@ function fieldOptions() {
     (groups[g] = groups[g] || []).push({ value: f.path, label: `${g[0].toUpperCase()}${g.slice(1)} ${name}` });
   }
   groups.customer.push({ value: "__attr__", label: "Customer attribute…" });
+  groups.conversation.push({ value: "__conv_attr__", label: "Conversation attribute…" });
   return Object.entries(groups).map(([g, options]) => ({ group: g[0].toUpperCase() + g.slice(1), options }));
 }
 const FIELD_OPTIONS = fieldOptions();
 
 function typeOf(path) {
-  if (path && path.startsWith(ATTR)) return "attribute";
+  if (attrPrefix(path)) return "attribute";
   return FIELDS[path]?.type || "string";
 }
 
@@ -166,7 +179,7 @@ function parseValue(raw, path, operator) {
     }
     return x;
   };
-  if (operator === "in" || operator === "not_in") return splitList(raw).map(one);
+  if (LIST_OPS.includes(operator)) return splitList(raw).map(one);
   if (operator === "is_set" || operator === "is_not_set") return null;
   return one(raw);
 }
@@ -181,24 +194,25 @@ function valueText(v) {
 function ruleRow(rule, loc, onRemove) {
   const row = el("div", { class: "rule-row" });
   const render = () => {
-    const isAttr = rule.field?.startsWith(ATTR);
+    const prefixOf = attrPrefix(rule.field);
+    const isAttr = Boolean(prefixOf);
     const type = typeOf(rule.field);
     const ops = V.operators_by_type[type];
     if (!ops.includes(rule.operator)) rule.operator = ops[0];
-    const fieldSel = select(FIELD_OPTIONS, isAttr ? "__attr__" : rule.field, (v) => {
-      rule.field = v === "__attr__" ? `${ATTR}plan` : v;
+    const fieldSel = select(FIELD_OPTIONS, isAttr ? (prefixOf === ATTR ? "__attr__" : "__conv_attr__") : rule.field, (v) => {
+      rule.field = v === "__attr__" ? `${ATTR}plan` : v === "__conv_attr__" ? `${CONV_ATTR}order_type` : v;
       rule.value = null;
       render();
     });
     const fieldCell = field("Field", fieldSel, { loc: `${loc}.field` });
     if (isAttr) {
-      fieldCell.append(field("Attribute key", text(rule.field.slice(ATTR.length), (v) => { rule.field = ATTR + v.trim(); }, { placeholder: "plan" })));
+      fieldCell.append(field("Attribute key", text(rule.field.slice(prefixOf.length), (v) => { rule.field = prefixOf + v.trim(); }, { placeholder: "plan" })));
     }
     const opSel = select(ops.map((o) => ({ value: o, label: V.operator_labels[o] })), rule.operator, (v) => {
-      const wasList = ["in", "not_in"].includes(rule.operator);
+      const wasList = LIST_OPS.includes(rule.operator);
       rule.operator = v;
       if (v === "is_set" || v === "is_not_set") rule.value = null;
-      else if (wasList !== ["in", "not_in"].includes(v)) rule.value = parseValue(valueText(rule.value), rule.field, v);
+      else if (wasList !== LIST_OPS.includes(v)) rule.value = parseValue(valueText(rule.value), rule.field, v);
       render();
     });
     let valueCtl;
@@ -209,13 +223,14 @@ function ruleRow(rule, loc, onRemove) {
       if (rule.value === null || rule.value === undefined || !allowed.includes(rule.value)) rule.value = allowed[0];
       valueCtl = select(allowed, rule.value, (v) => { rule.value = v; });
     } else {
-      const list = ["in", "not_in"].includes(rule.operator);
+      const list = LIST_OPS.includes(rule.operator);
       valueCtl = text(valueText(rule.value), (v) => { rule.value = parseValue(v, rule.field, rule.operator); }, {
         placeholder: list ? (allowed.length ? allowed.slice(0, 3).join(", ") : "a, b, c") : type === "number" ? "0" : "value",
         inputmode: type === "number" ? "decimal" : undefined,
       });
     }
-    const hint = ["in", "not_in"].includes(rule.operator) ? "Comma-separated" : rule.operator === "matches" ? "RE2 regular expression" : FIELDS[rule.field]?.description;
+    const words = ["contains_any_word", "contains_no_word"].includes(rule.operator);
+    const hint = words ? "Comma-separated words or phrases, matched whole, any case" : LIST_OPS.includes(rule.operator) ? "Comma-separated" : rule.operator === "matches" ? "RE2 regular expression" : FIELDS[rule.field]?.description;
     const cells = [fieldCell, field("Operator", opSel, { loc: `${loc}.operator` }), field("Value", valueCtl, { loc: `${loc}.value`, hint })];
     if (onRemove) cells.push(el("button", { type: "button", class: "btn btn-icon", style: "align-self:center", "aria-label": "Remove rule", onclick: onRemove }, svgIcon(ICONS.x)));
     row.replaceChildren(...cells);
@@ -293,7 +308,7 @@ function actionBody(step, i) {
       grid.append(field(param.label, kindSel), field(kind === "team" ? "Team id" : "Agent id", who, { loc: `steps.${i}.params.${kind}` }));
     } else if (param.kind === "select") {
       const options = param.required ? param.options : ["", ...param.options];
-      grid.append(field(param.label, select(options.map((o) => ({ value: o, label: o ? humanize(o) : "default" })), p[param.name] ?? "", (v) => {
+      grid.append(field(param.label, select(options.map((o) => ({ value: o, label: o ? humanize(o) : (param.empty_label || "default") })), p[param.name] ?? "", (v) => {
         if (v) p[param.name] = v; else delete p[param.name];
       }), { loc, hint: param.help }));
     } else if (param.kind === "tags") {
@@ -318,6 +333,10 @@ function defaultParams(action) {
     create_ticket: { title: "", priority: "normal" },
     notify: { team: "", message: "" },
     escalate: { reason: "" },
+    remove_tag: { tags: [] },
+    set_priority: { priority: "high" },
+    add_note: { note: "" },
+    set_attribute: { key: "", value: "" },
   }[action];
 }
 
@@ -535,7 +554,7 @@ window.addEventListener("beforeunload", (e) => { if (dirty && canWrite) { e.prev
 // ------------------------------------------------------------------ test panel
 
 const t = (id) => document.getElementById(id);
-t("t-type").replaceChildren(...V.event_types.map((x) => el("option", { value: x }, { "conversation.created": "Conversation created", "message.created": "Message received", "conversation.status_changed": "Status changed" }[x] || x)));
+t("t-type").replaceChildren(...V.event_types.map((x) => el("option", { value: x }, { "conversation.created": "Conversation created", "message.created": "Message received", "conversation.status_changed": "Status changed", "conversation.updated": "Conversation updated" }[x] || x)));
 t("t-channel").replaceChildren(...V.channels.map((x) => el("option", { value: x }, humanize(x))));
 t("t-from").replaceChildren(...V.statuses.map((x) => el("option", { value: x }, x)));
 t("t-to").replaceChildren(...V.statuses.map((x) => el("option", { value: x }, x)));
@@ -545,7 +564,7 @@ t("t-type").addEventListener("change", syncTestFields);
 
 function syncTestPanel() {
   const trig = model.trigger;
-  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created" }[trig.type];
+  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created", conversation_updated: "conversation.updated" }[trig.type];
   t("t-type").value = eventType;
   if (trig.channels?.length) t("t-channel").value = trig.channels[0];
   else if (!t("t-channel").dataset.touched) t("t-channel").value = "whatsapp";
@@ -580,6 +599,13 @@ function sampleEvent() {
   };
   if (type === "message.created") event.message = { id: `test-msg-${stamp}`, sender_type: t("t-sender").value, content: t("t-content").value };
   if (type === "conversation.status_changed") { event.from_status = t("t-from").value; event.to_status = t("t-to").value; }
+  if (type === "conversation.updated") {
+    // A sample update: the trigger's first watched tag added (or removed), else a priority change.
+    const trig = model.trigger;
+    if (trig.tags_added?.length) { event.conversation.tags = [trig.tags_added[0]]; event.changes = { tags: { from: [], to: [trig.tags_added[0]] } }; }
+    else if (trig.tags_removed?.length) { event.conversation.tags = []; event.changes = { tags: { from: [trig.tags_removed[0]], to: [] } }; }
+    else { const f = trig.fields?.[0] || "priority"; event.changes = { [f]: f === "priority" ? { from: "normal", to: "high" } : {} }; if (f === "priority") event.conversation.priority = "high"; }
+  }
   const body = { event };
   if (model.trigger.type === "sla_breach") body.sla = { type: t("t-sla-type").value, elapsed_minutes: Number(t("t-sla-elapsed").value || 0), threshold: model.trigger.threshold || "30m" };
   return body;

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, status
 
 from app.api.deps import CanIngest, IngestorDep
 from app.errors import responses
-from app.schemas import EVENT_EXAMPLE, EventAccepted
+from app.schemas import EVENT_EXAMPLE, UPDATED_EVENT_EXAMPLE, EventAccepted
 from definitions.events import Event
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -22,7 +22,9 @@ router = APIRouter(prefix="/events", tags=["events"])
     responses=responses(401, 403, 422, 503),
 )
 async def receive_event(
-    *, ingestor: IngestorDep, event: Annotated[Event, Body(examples=[EVENT_EXAMPLE])]
+    *,
+    ingestor: IngestorDep,
+    event: Annotated[Event, Body(examples=[EVENT_EXAMPLE, UPDATED_EVENT_EXAMPLE])],
 ) -> EventAccepted:
     """Accept one event durably and start the runs it triggers; the same event id again starts
     nothing. `202` means accepted for good: runs Temporal could not take now are `queued` and start
