@@ -13,7 +13,9 @@ TriggerSenderType = Literal["customer", "agent", "ai"]
 Sentiment = Literal["positive", "neutral", "negative"]
 SlaType = Literal["first_response", "resolution", "reply"]
 EventType = Literal["conversation.created", "message.created", "conversation.status_changed"]
-TriggerType = Literal["new_conversation", "new_message", "sla_breach", "status_change"]
+TriggerType = Literal[
+    "new_conversation", "new_message", "sla_breach", "status_change", "conversation_idle"
+]
 ActionName = Literal[
     "auto_reply", "route", "add_tag", "change_status", "create_ticket", "notify", "escalate"
 ]
@@ -30,6 +32,14 @@ ACTION_NAMES: tuple[str, ...] = get_args(ActionName)
 
 #: The trigger fired by SLA clocks rather than by events.
 SLA_BREACH_TRIGGER: Final = "sla_breach"
+#: The trigger fired by idle timers of the conversation tracker (SPEC §2.3).
+IDLE_TRIGGER: Final = "conversation_idle"
+#: Triggers the per-conversation tracker (`ConversationSla`) fires: trackers exist when one does.
+TRACKER_TRIGGERS: frozenset[str] = frozenset({SLA_BREACH_TRIGGER, IDLE_TRIGGER})
+#: Who a conversation_idle trigger waits on.
+WaitingOn = Literal["customer", "agent"]
+#: The statuses a conversation_idle trigger fires in unless it names others.
+IDLE_DEFAULT_STATUSES: tuple[Status, ...] = ("open", "pending")
 #: Senders that answer a customer: their messages stop the reply clocks and the waiting time.
 ANSWERING_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
 #: The tag an escalation adds (conditions read it to escalate once).

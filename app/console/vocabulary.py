@@ -35,6 +35,7 @@ TRIGGER_LABELS = {
     "new_message": "New message",
     "sla_breach": "SLA breach",
     "status_change": "Status change",
+    "conversation_idle": "Conversation idle",
 }
 
 ACTION_LABELS = {
