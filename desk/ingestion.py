@@ -15,7 +15,8 @@ caused by runs, e.g. a status change).
    `match_trigger` decides.
 5. Each match starts `WorkflowRun` with the deterministic id `run_workflow_id(definition, event)`
    through the injected `RunStarter` (Temporal lives outside the domain); the SLA tracker of the
-   conversation gets the event once any sla_breach definition exists (`_feeds_sla_tracker`).
+   conversation gets the event once any sla_breach or conversation_idle definition exists
+   (`_feeds_sla_tracker`).
 6. The EventRow is recorded last, with the run ids. A crash between 5 and 6 is safe: the retry
    starts the same ids, which the starter treats as already started.
 """
@@ -91,8 +92,8 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
 
 
 def _feeds_sla_tracker(session: Session, event: Event) -> bool:
-    """A conversation gets an SLA tracker once any sla_breach definition exists (draft or active,
-    so one activated later still sees the clocks), and keeps getting its events from then on (so
+    """A conversation gets an SLA tracker once any sla_breach or conversation_idle definition
+    exists (draft or active, so one activated later still sees the clocks), and keeps getting its events from then on (so
     the tracker sees the conversation resolve even if the definitions go away). Without any SLA
     definition no tracker is started: it would cost a workflow per conversation for nothing."""
     conversation = session.get(ConversationRow, event.conversation.id)
@@ -100,7 +101,7 @@ def _feeds_sla_tracker(session: Session, event: Event) -> bool:
         return False
     if conversation.sla_tracked:
         return True
-    if not definitions_repo.has_sla_definition(session):
+    if not definitions_repo.has_tracker_definition(session):
         return False
     conversation.sla_tracked = True
     session.add(conversation)
