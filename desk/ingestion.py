@@ -93,9 +93,10 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
 
 def _feeds_sla_tracker(session: Session, event: Event) -> bool:
     """A conversation gets an SLA tracker once any sla_breach or conversation_idle definition
-    exists (draft or active, so one activated later still sees the clocks), and keeps getting its events from then on (so
-    the tracker sees the conversation resolve even if the definitions go away). Without any SLA
-    definition no tracker is started: it would cost a workflow per conversation for nothing."""
+    exists (draft or active, so one activated later still sees the clocks), and keeps getting
+    its events from then on (so the tracker sees the conversation resolve even if the
+    definitions go away). Without any such definition no tracker is started: it would cost a
+    workflow per conversation for nothing."""
     conversation = session.get(ConversationRow, event.conversation.id)
     if conversation is None:
         return False
