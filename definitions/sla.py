@@ -260,6 +260,7 @@ class SlaClocks(BaseModel):
     seen_event_ids: list[str] = []
     events_applied: int = 0
     breaches_started: int = 0
+    idle_runs_started: int = 0
 
     # -------------------------------------------------------------- events
 
@@ -280,6 +281,9 @@ class SlaClocks(BaseModel):
         else:
             self.status = event.conversation.status
         terminal = self.status in TERMINAL_STATUSES
+        if self.status != previous:  # idle definitions held for a status may fire again
+            for period in self.periods.values():
+                period.held.clear()
 
         if terminal:
             applied.satisfied += self._stop(*list(self.running))
@@ -493,8 +497,8 @@ class SlaClocks(BaseModel):
                     continue
                 if not definition.fires_in(self.status):
                     continue
-                if period.held.get(definition.id) == self.status:
-                    continue  # the desk had this status at the deadline: wait for another one
+                if definition.id in period.held:
+                    continue  # the desk said: not in its statuses; wait for a status change
                 due_at = period.due_for(definition)
                 if due_at is None:
                     continue

@@ -188,6 +188,8 @@ def test_build_activities_registers_every_activity_name(
         ACT_DISPATCH_EVENT,
         "lookup_sla_definitions",  # ConversationSla (activities/sla.py)
         "start_sla_breach_run",
+        "start_idle_run",  # ConversationSla idle periods (activities/idle.py)
+        "compute_business_deadlines",  # business-time deadlines (activities/business_deadlines.py)
     }
     assert LOCAL_ACTIVITIES | REGULAR_ACTIVITIES == names
     assert not LOCAL_ACTIVITIES & REGULAR_ACTIVITIES
