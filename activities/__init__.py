@@ -22,11 +22,15 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
+from activities.business_deadlines import BusinessDeadlineActivities
 from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities
+from activities.idle import IdleActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.waits import WaitActivities
 from activities.webhook import WebhookActivities
+from definitions.business_deadlines import ACT_COMPUTE_BUSINESS_DEADLINES
+from definitions.idle import ACT_START_IDLE_RUN
 from definitions.runs import (
     ACT_CHECK_WAIT,
     ACT_DELIVER_WEBHOOK,
@@ -40,6 +44,8 @@ from store.settings import Settings
 from temporal_edge import Client
 
 # ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
+# Idle triggers and business-time deadlines (issue 12): the deadline computation is local, the
+# idle-run start regular.
 LOCAL_ACTIVITIES: frozenset[str] = frozenset(
     {
         ACT_EVALUATE_CONDITION,
@@ -47,10 +53,11 @@ LOCAL_ACTIVITIES: frozenset[str] = frozenset(
         ACT_CHECK_WAIT,
         ACT_WAIT_DEADLINE,
         ACT_LOOKUP_SLA_DEFINITIONS,
+        ACT_COMPUTE_BUSINESS_DEADLINES,
     }
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
-    {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN}
+    {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN, ACT_START_IDLE_RUN}
 )
 
 WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
@@ -70,6 +77,8 @@ def build_activities(
     dispatch = DispatchActivities(engine, client, settings.task_queue)
     sla = SlaActivities(engine, client)  # ConversationSla: threshold lookup and breach runs
     waits = WaitActivities(engine)
+    idle = IdleActivities(engine, client)  # ConversationSla: idle-period runs
+    business = BusinessDeadlineActivities(engine)  # ConversationSla: business-time deadlines
     return [
         desk.evaluate_condition,
         desk.perform_action,
@@ -79,14 +88,18 @@ def build_activities(
         dispatch.dispatch_event,
         sla.lookup_sla_definitions,
         sla.start_sla_breach_run,
+        idle.start_idle_run,
+        business.compute_business_deadlines,
     ]
 
 
 __all__ = [
     "LOCAL_ACTIVITIES",
     "REGULAR_ACTIVITIES",
+    "BusinessDeadlineActivities",
     "DeskActivities",
     "DispatchActivities",
+    "IdleActivities",
     "SlaActivities",
     "WaitActivities",
     "WebhookActivities",

@@ -18,10 +18,11 @@ import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.idle import idle_definition_from_row
 from definitions.context import SlaInfo
 from definitions.models import SlaBreachTrigger, WorkflowDefinitionIn
 from definitions.runs import RunInput
@@ -35,6 +36,7 @@ from definitions.sla import (
     SlaLookupInput,
     breach_run_id,
 )
+from definitions.vocabulary import TRACKER_TRIGGERS
 from store import sla_version
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
@@ -67,6 +69,8 @@ def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
         sla_type=trigger.sla_type,
         threshold=trigger.threshold,
         threshold_seconds=trigger.threshold_seconds,
+        business_hours=trigger.business_hours,
+        schedule=definition.schedule,
     )
 
 
@@ -93,12 +97,14 @@ class SlaActivities:
                 return SlaDefinitions(version=version, unchanged=True)
             rows = session.exec(
                 select(WorkflowDefinitionRow)
-                .where(WorkflowDefinitionRow.trigger_type == SLA_TRIGGER)
+                .where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
                 .where(WorkflowDefinitionRow.status == "active")
             ).all()
         found = (sla_definition_from_row(row) for row in rows)
         definitions = sorted((d for d in found if d is not None), key=lambda d: d.id)
-        return SlaDefinitions(definitions=definitions, version=version)
+        idle_found = (idle_definition_from_row(row) for row in rows)
+        idle = sorted((d for d in idle_found if d is not None), key=lambda d: d.id)
+        return SlaDefinitions(definitions=definitions, idle=idle, version=version)
 
     def _definition(self, definition_id: str) -> tuple[SlaDefinition | None, int]:
         """The definition as stored now, and the definitions version."""
@@ -109,8 +115,9 @@ class SlaActivities:
 
     @activity.defn(name=ACT_LOOKUP_SLA_DEFINITIONS)
     async def lookup_sla_definitions(self, request: SlaLookupInput) -> SlaDefinitions:
-        """The active sla_breach definitions (every SLA type), frozen as stored now, with the
-        definitions version; only the version when it is the one the tracker knows.
+        """The active sla_breach (every SLA type) and conversation_idle definitions, frozen as
+        stored now, with the definitions version; only the version when it is the one the
+        tracker knows.
         Thresholds do not depend on the conversation (SPEC §2.1 has no filters)."""
         return await asyncio.to_thread(self._active_definitions, request.known_version)
 
@@ -124,7 +131,12 @@ class SlaActivities:
             return SlaBreachOutcome(
                 outcome="inactive", number=request.number, definitions_version=version
             )
-        due_at = request.clock_started_at + timedelta(seconds=current.threshold_seconds)
+        if current.business_schedule is None:
+            due_at = request.clock_started_at + timedelta(seconds=current.threshold_seconds)
+        elif request.due_at is not None and current.timing() == request.definition.timing():
+            due_at = request.due_at  # computed by the tracker at the clock's start
+        else:  # counted in business time now, or in another amount: the tracker recomputes
+            due_at = datetime.max.replace(tzinfo=request.fired_at.tzinfo)
         if due_at > request.fired_at + DUE_TOLERANCE:
             return SlaBreachOutcome(
                 outcome="not_due",

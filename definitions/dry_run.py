@@ -20,11 +20,12 @@ from definitions.cursor import Move, StepCursor
 from definitions.effects import would_do
 from definitions.evaluator import ConditionOutcome, RuleOutcome, evaluate_condition
 from definitions.events import Event
-from definitions.matching import match_sla, match_trigger
+from definitions.matching import match_idle, match_sla, match_trigger
 from definitions.models import (
     ActionStep,
     BranchStep,
     ConditionStep,
+    ConversationIdleTrigger,
     SlaBreachTrigger,
     Step,
     StopStep,
@@ -216,6 +217,8 @@ def _match(definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None) 
         )
     if isinstance(definition.trigger, SlaBreachTrigger):
         result = match_sla(definition.trigger, sla)
+    elif isinstance(definition.trigger, ConversationIdleTrigger):
+        result = match_idle(definition.trigger, event)
     else:
         result = match_trigger(definition.trigger, event)
     return DryRunTrigger(matched=result.matched, reason=result.reason)

@@ -7,6 +7,7 @@ from definitions.context import SlaInfo
 from definitions.durations import format_duration, parse_duration
 from definitions.events import Event
 from definitions.models import (
+    ConversationIdleTrigger,
     ConversationUpdatedTrigger,
     NewConversationTrigger,
     NewMessageTrigger,
@@ -21,6 +22,7 @@ AnyTrigger = (
     | SlaBreachTrigger
     | StatusChangeTrigger
     | ConversationUpdatedTrigger
+    | ConversationIdleTrigger
 )
 
 # Which trigger type an event type can fire (SLA breaches come from the SLA tracker, not events).
@@ -59,7 +61,7 @@ def match_trigger(trigger: AnyTrigger, event: Event) -> MatchResult:
         return _match_status_change(trigger, event)
     if isinstance(trigger, ConversationUpdatedTrigger):
         return _match_conversation_updated(trigger, event)
-    return _no("sla_breach triggers fire from SLA clocks, not from events")
+    return _no(f"{trigger.type} triggers fire from the conversation's timers, not from events")
 
 
 def _match_channel(channels: Sequence[str], event: Event) -> MatchResult | None:
@@ -148,3 +150,17 @@ def match_sla(trigger: SlaBreachTrigger, sla: SlaInfo | None) -> MatchResult:
             f"{format_duration(threshold)}"
         )
     return _yes()
+
+
+def match_idle(trigger: ConversationIdleTrigger, event: Event) -> MatchResult:
+    """Whether a conversation_idle trigger could fire for the event's conversation (its status);
+    the idle time itself comes from the tracker's timers, so a dry run assumes it has passed."""
+    status = event.conversation.status
+    if trigger.statuses and status not in trigger.statuses:
+        return _no(f"status {status!r} is not one of {trigger.statuses}")
+    hours = " business" if trigger.business_hours else ""
+    return MatchResult(
+        True,
+        f"assuming the conversation has waited on the {trigger.waiting_on} for "
+        f"{trigger.idle_for}{hours} (the tracker's idle timer decides)",
+    )

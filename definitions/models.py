@@ -41,12 +41,14 @@ from definitions.limits import (
 from definitions.operators import Operator, check_operator, check_regex, normalise_value
 from definitions.placeholders import STEP_PREFIX, Placeholder, check_field_placeholders
 from definitions.vocabulary import (
+    IDLE_DEFAULT_STATUSES,
     Channel,
     Priority,
     SlaType,
     Status,
     TriggerSenderType,
     UpdatedField,
+    WaitingOn,
 )
 
 
@@ -108,6 +110,10 @@ class SlaBreachTrigger(Strict):
     threshold: Name = Field(
         description='How long the clock may run: "45s", "30m", "4h", "2d" or ISO-8601 "PT30M"',
         examples=["30m", "4h"],
+    )
+    business_hours: bool = Field(
+        default=False,
+        description="Count only the open hours of the definition's schedule (needs `schedule`)",
     )
 
     @field_validator("threshold")
@@ -171,12 +177,45 @@ class ConversationUpdatedTrigger(Strict):
     )
 
 
+class ConversationIdleTrigger(Strict):
+    """Fires once per idle period: the conversation has waited on one side for `idle_for`."""
+
+    type: Literal["conversation_idle"] = Field(description="Trigger type")
+    waiting_on: WaitingOn = Field(
+        description="customer: our (agent, AI or automation) message is unanswered; "
+        "agent: the customer's message is unanswered by an agent or AI"
+    )
+    idle_for: str = Field(
+        description='How long the conversation must stay idle: "30m", "24h", "2d" or "PT24H"',
+        examples=["24h", "48h"],
+    )
+    business_hours: bool = Field(
+        default=False,
+        description="Count only the open hours of the definition's schedule (needs `schedule`)",
+    )
+    statuses: list[Status] = Field(
+        default=list(IDLE_DEFAULT_STATUSES),
+        description="Fires only while the conversation is in one of these; empty = any",
+    )
+
+    @field_validator("idle_for")
+    @classmethod
+    def _idle_for_parses(cls, idle_for: str) -> str:
+        parse_duration(idle_for)
+        return idle_for
+
+    @property
+    def idle_seconds(self) -> int:
+        return int(parse_duration(self.idle_for).total_seconds())
+
+
 Trigger = Annotated[
     NewConversationTrigger
     | NewMessageTrigger
     | SlaBreachTrigger
     | StatusChangeTrigger
-    | ConversationUpdatedTrigger,
+    | ConversationUpdatedTrigger
+    | ConversationIdleTrigger,
     Field(discriminator="type"),
 ]
 
@@ -869,6 +908,20 @@ class WorkflowDefinitionIn(Strict):
                 None,
                 title=TITLE,
                 kind="too_large",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _business_time_has_a_schedule(self) -> WorkflowDefinitionIn:
+        trigger = self.trigger
+        business = getattr(trigger, "business_hours", False)  # sla_breach, conversation_idle
+        if business and self.schedule is None:
+            reject_at(
+                ("trigger", "business_hours"),
+                "business_hours needs the definition's 'schedule' (the business hours to count)",
+                True,
+                title=TITLE,
+                kind="invalid_definition",
             )
         return self
 

@@ -48,10 +48,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from definitions.business_deadlines import (
+    BusinessDeadline,
+    BusinessDeadlineRequest,
+    business_key,
+)
 from definitions.durations import format_duration
 from definitions.events import Event
+from definitions.idle import (
+    SIDES,
+    IdleDeadline,
+    IdleDefinition,
+    IdlePeriod,
+    update_periods,
+)
 from definitions.models import WorkflowDefinitionIn
-from definitions.vocabulary import ANSWERING_SENDERS, SlaType, Status
+from definitions.vocabulary import ANSWERING_SENDERS, SlaType, Status, WaitingOn
 
 # Activity names of the SLA tracker (registered by the worker under these names).
 ACT_LOOKUP_SLA_DEFINITIONS = "lookup_sla_definitions"
@@ -87,9 +99,10 @@ def clock_start_time(occurred_at: datetime, received_at: datetime) -> datetime:
     return received_at
 
 
-def timer_summary(clock: SlaType, threshold_seconds: int) -> str:
+def timer_summary(clock: SlaType, threshold_seconds: int, *, business: bool = False) -> str:
     """A timer's summary in the UI: clock and threshold, e.g. "first_response 30m"."""
-    return f"{clock} {format_duration(timedelta(seconds=threshold_seconds))}"
+    hours = " (business hours)" if business else ""
+    return f"{clock} {format_duration(timedelta(seconds=threshold_seconds))}{hours}"
 
 
 # ---------------------------------------------------------------- activity models
@@ -113,10 +126,24 @@ class SlaDefinition(BaseModel):
     sla_type: SlaType
     threshold: str
     threshold_seconds: int = Field(gt=0)
+    business_hours: bool = False
+    schedule: str | None = None
+
+    @property
+    def business_schedule(self) -> str | None:
+        """The schedule its threshold is counted in, or None for calendar time."""
+        return self.schedule if self.business_hours else None
+
+    def timing(self) -> tuple[SlaType, int, str | None]:
+        """What its deadline depends on."""
+        return self.sla_type, self.threshold_seconds, self.business_schedule
 
 
 class SlaDefinitions(BaseModel):
     definitions: list[SlaDefinition] = []
+    idle: list[IdleDefinition] = Field(
+        default=[], description="The active conversation_idle definitions"
+    )
     version: int | None = Field(
         default=None, description="The definitions version read before the definitions"
     )
@@ -135,6 +162,9 @@ class SlaBreachInput(BaseModel):
     fired_at: datetime
     definition: SlaDefinition
     event: Event = Field(description="The conversation's latest event known to the tracker")
+    due_at: datetime | None = Field(
+        default=None, description="The business-time deadline the tracker computed (if any)"
+    )
 
 
 class SlaBreachOutcome(BaseModel):
@@ -166,6 +196,9 @@ class Clock(BaseModel):
         default={},
         description="Definition id -> why its breach run could not be started (never retried)",
     )
+    business_due: dict[str, datetime] = Field(
+        default={}, description="business_key -> deadline, computed once at the clock's start"
+    )
 
     @model_validator(mode="after")
     def _failures_out_of_fired(self) -> Clock:
@@ -179,6 +212,13 @@ class Clock(BaseModel):
     def settled(self, definition_id: str) -> bool:
         """The definition fired on this clock start, or failed to for good."""
         return definition_id in self.fired or definition_id in self.failed
+
+    def due_for(self, definition: SlaDefinition) -> datetime | None:
+        """The definition's deadline on this start; None while a business one is not computed."""
+        schedule = definition.business_schedule
+        if schedule is None:
+            return self.started_at + timedelta(seconds=definition.threshold_seconds)
+        return self.business_due.get(business_key(schedule, definition.threshold_seconds))
 
 
 class Deadline(BaseModel):
@@ -213,9 +253,14 @@ class SlaClocks(BaseModel):
         default=None, description="The store's definitions version the thresholds were read at"
     )
     latest_event: Event | None = None
+    periods: dict[WaitingOn, IdlePeriod] = Field(
+        default={}, description="Idle periods running, by the side waited on"
+    )
+    idle_definitions: list[IdleDefinition] = []
     seen_event_ids: list[str] = []
     events_applied: int = 0
     breaches_started: int = 0
+    idle_runs_started: int = 0
 
     # -------------------------------------------------------------- events
 
@@ -229,12 +274,16 @@ class SlaClocks(BaseModel):
         self.latest_event = event
         at = clock_start_time(event.occurred_at, received_at)
         applied = Applied()
+        update_periods(self.periods, event, at)
         previous = self.status
         if event.type == "conversation.status_changed" and event.to_status is not None:
             self.status = event.to_status
         else:
             self.status = event.conversation.status
         terminal = self.status in TERMINAL_STATUSES
+        if self.status != previous:  # idle definitions held for a status may fire again
+            for period in self.periods.values():
+                period.held.clear()
 
         if terminal:
             applied.satisfied += self._stop(*list(self.running))
@@ -295,6 +344,7 @@ class SlaClocks(BaseModel):
         """Take in a lookup's answer (an unchanged version keeps the thresholds known)."""
         if not found.unchanged:
             self.set_definitions(found.definitions)
+            self.idle_definitions = sorted(found.idle, key=lambda d: d.id)
         self.definitions_version = found.version
         self.definitions_checked_at = checked_at
         self.lookup_needed = False
@@ -310,13 +360,14 @@ class SlaClocks(BaseModel):
 
     def woken_by_event(self) -> None:
         """An event arrived: check the definitions version (throttled by `LOOKUP_MAX_AGE`)."""
-        if self.running:
+        if self.running or self.periods:
             self.lookup_needed = True
 
-    def should_look_up(self, now: datetime) -> bool:
+    def should_look_up(self, now: datetime, *, include_idle: bool = False) -> bool:
         """Look thresholds up when definitions changed, or when a clock started and the last
-        lookup is older than `LOOKUP_MAX_AGE`; never while no clock runs."""
-        if not self.running:
+        lookup is older than `LOOKUP_MAX_AGE`; never while no clock runs (nor, with
+        `include_idle`, any idle period)."""
+        if not self.running and not (include_idle and self.periods):
             self.lookup_needed = False
             return False
         if self.definitions_checked_at is None:
@@ -330,8 +381,15 @@ class SlaClocks(BaseModel):
         kept = [d for d in self.definitions if d.id != definition_id]
         self.set_definitions(kept + ([definition] if definition is not None else []))
 
+    def update_idle_definition(self, definition: IdleDefinition | None, definition_id: str) -> None:
+        """Take in one conversation_idle definition as stored now (None: no longer active)."""
+        kept = [d for d in self.idle_definitions if d.id != definition_id]
+        found = kept + ([definition] if definition is not None else [])
+        self.idle_definitions = sorted(found, key=lambda d: d.id)
+
     def deadlines(self) -> list[Deadline]:
-        """Every (running clock, matching definition) pair not fired yet, earliest first."""
+        """Every (running clock, matching definition) pair not fired yet, earliest first (a
+        business-time one once its deadline is computed, see `business_requests`)."""
         found: list[Deadline] = []
         for clock_type in CLOCK_ORDER:
             clock = self.running.get(clock_type)
@@ -340,16 +398,129 @@ class SlaClocks(BaseModel):
             for definition in self.definitions:
                 if definition.sla_type != clock_type or clock.settled(definition.id):
                     continue
+                due_at = clock.due_for(definition)
+                if due_at is None:
+                    continue
                 found.append(
                     Deadline(
                         clock=clock_type,
                         number=clock.number,
                         started_at=clock.started_at,
                         definition=definition,
-                        due_at=clock.started_at + timedelta(seconds=definition.threshold_seconds),
+                        due_at=due_at,
                     )
                 )
         return sorted(found, key=lambda d: (d.due_at, d.clock, d.definition.id))
+
+    # -------------------------------------------------------------- business time
+
+    def business_requests(self) -> list[tuple[str, BusinessDeadlineRequest]]:
+        """The business-time deadlines still to compute: (owner, request), the owner a clock
+        type or `idle:<side>`. Each is asked for once per clock start or idle period."""
+        wanted: dict[tuple[str, str], BusinessDeadlineRequest] = {}
+        for clock_type in CLOCK_ORDER:
+            clock = self.running.get(clock_type)
+            for sla in self.definitions:
+                schedule = sla.business_schedule
+                if clock is None or sla.sla_type != clock_type or schedule is None:
+                    continue
+                if clock.settled(sla.id) or clock.due_for(sla) is not None:
+                    continue
+                request = BusinessDeadlineRequest(
+                    schedule=schedule, start=clock.started_at, seconds=sla.threshold_seconds
+                )
+                wanted[(clock_type, request.key)] = request
+        for side in SIDES:
+            period = self.periods.get(side)
+            for idle in self.idle_definitions:
+                schedule = idle.business_schedule
+                if period is None or idle.waiting_on != side or schedule is None:
+                    continue
+                if period.settled(idle.id) or period.due_for(idle) is not None:
+                    continue
+                request = BusinessDeadlineRequest(
+                    schedule=schedule, start=period.started_at, seconds=idle.idle_seconds
+                )
+                wanted[(f"idle:{side}", request.key)] = request
+        return [(owner, request) for (owner, _key), request in wanted.items()]
+
+    def business_computed(
+        self,
+        asked: list[tuple[str, BusinessDeadlineRequest]],
+        answers: list[BusinessDeadline],
+    ) -> None:
+        """Keep the computed deadlines; a deadline that cannot be computed (schedule gone, never
+        open) fails the definitions that needed it, for this start (never retried)."""
+        for (owner, request), answer in zip(asked, answers, strict=True):
+            error = answer.error or "no business deadline"
+            for side, period in self.periods.items():
+                if f"idle:{side}" != owner or period.started_at != request.start:
+                    continue
+                if answer.due_at is not None:
+                    period.business_due[request.key] = answer.due_at
+                    continue
+                for idle in self.idle_definitions:
+                    schedule, seconds = idle.business_schedule, idle.idle_seconds
+                    if (
+                        idle.waiting_on == side
+                        and schedule
+                        and business_key(schedule, seconds) == request.key
+                    ):
+                        period.failed[idle.id] = error
+            for clock_type, clock in self.running.items():
+                if clock_type != owner or clock.started_at != request.start:
+                    continue
+                if answer.due_at is not None:
+                    clock.business_due[request.key] = answer.due_at
+                    continue
+                for sla in self.definitions:
+                    schedule, seconds = sla.business_schedule, sla.threshold_seconds
+                    if (
+                        sla.sla_type == clock_type
+                        and schedule
+                        and business_key(schedule, seconds) == request.key
+                    ):
+                        clock.failed[sla.id] = error
+
+    # -------------------------------------------------------------- idle periods
+
+    def idle_deadlines(self) -> list[IdleDeadline]:
+        """Every (idle period, matching definition) pair not settled yet whose definition may
+        fire in the current status, earliest first."""
+        found: list[IdleDeadline] = []
+        for side in SIDES:
+            period = self.periods.get(side)
+            if period is None:
+                continue
+            for definition in self.idle_definitions:
+                if definition.waiting_on != side or period.settled(definition.id):
+                    continue
+                if not definition.fires_in(self.status):
+                    continue
+                if definition.id in period.held:
+                    continue  # the desk said: not in its statuses; wait for a status change
+                due_at = period.due_for(definition)
+                if due_at is None:
+                    continue
+                found.append(
+                    IdleDeadline(
+                        side=side,
+                        started_at=period.started_at,
+                        definition=definition,
+                        due_at=due_at,
+                    )
+                )
+        return sorted(found, key=lambda d: (d.due_at, d.side, d.definition.id))
+
+    def idle_due(self, now: datetime) -> list[IdleDeadline]:
+        return [deadline for deadline in self.idle_deadlines() if deadline.due_at <= now]
+
+    def idle_period(self, deadline: IdleDeadline) -> IdlePeriod | None:
+        """The period a deadline belongs to, if it still runs."""
+        period = self.periods.get(deadline.side)
+        if period is None or period.started_at != deadline.started_at:
+            return None
+        return period
 
     def due(self, now: datetime) -> list[Deadline]:
         return [deadline for deadline in self.deadlines() if deadline.due_at <= now]
@@ -381,7 +552,7 @@ class SlaClocks(BaseModel):
     @property
     def finished(self) -> bool:
         """The conversation is resolved or closed and no clock runs: the tracker may end."""
-        return self.status in TERMINAL_STATUSES and not self.running
+        return self.status in TERMINAL_STATUSES and not self.running and not self.idle_deadlines()
 
     def details(self, now: datetime) -> str:
         """Current details for the Temporal UI (markdown): running clocks and their deadlines."""
@@ -414,4 +585,23 @@ class SlaClocks(BaseModel):
         if not self.definitions:
             lines.append("")
             lines.append("No active sla_breach definition.")
+        idle = self.idle_deadlines()
+        for side in SIDES:
+            period = self.periods.get(side)
+            if period is None or not self.idle_definitions:
+                continue
+            lines.append("")
+            lines.append(
+                f"- **idle**, waiting on the {side} since "
+                f"{period.started_at.isoformat(timespec='seconds')}"
+            )
+            for idle_deadline in idle:
+                if idle_deadline.side == side:
+                    lines.append(
+                        f"  - {idle_deadline.definition.definition.name} "
+                        f"({idle_deadline.definition.idle_for}): fires "
+                        f"{idle_deadline.due_at.isoformat(timespec='seconds')}"
+                    )
+            for definition_id, run_id in sorted(period.fired.items()):
+                lines.append(f"  - fired: {definition_id} → `{run_id}`")
         return "\n".join(lines)

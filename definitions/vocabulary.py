@@ -18,7 +18,12 @@ EventType = Literal[
     "conversation.created", "message.created", "conversation.status_changed", "conversation.updated"
 ]
 TriggerType = Literal[
-    "new_conversation", "new_message", "sla_breach", "status_change", "conversation_updated"
+    "new_conversation",
+    "new_message",
+    "sla_breach",
+    "status_change",
+    "conversation_updated",
+    "conversation_idle",
 ]
 ActionName = Literal[
     "auto_reply",
@@ -49,6 +54,14 @@ UPDATED_FIELDS: tuple[str, ...] = get_args(UpdatedField)
 
 #: The trigger fired by SLA clocks rather than by events.
 SLA_BREACH_TRIGGER: Final = "sla_breach"
+#: The trigger fired by idle timers of the conversation tracker (SPEC §2.3).
+IDLE_TRIGGER: Final = "conversation_idle"
+#: Triggers the per-conversation tracker (`ConversationSla`) fires: trackers exist when one does.
+TRACKER_TRIGGERS: frozenset[str] = frozenset({SLA_BREACH_TRIGGER, IDLE_TRIGGER})
+#: Who a conversation_idle trigger waits on.
+WaitingOn = Literal["customer", "agent"]
+#: The statuses a conversation_idle trigger fires in unless it names others.
+IDLE_DEFAULT_STATUSES: tuple[Status, ...] = ("open", "pending")
 #: Senders that answer a customer: their messages stop the reply clocks and the waiting time.
 ANSWERING_SENDERS: frozenset[str] = frozenset({"agent", "ai"})
 #: The tag an escalation adds (conditions read it to escalate once).

@@ -14,8 +14,8 @@ One database transaction accepts the event (SPEC §3.1, the transactional outbox
    (channel, "*")) — active definitions only, never a scan of every definition — and
    `match_trigger` decides; each match is run `run_workflow_id(definition, event)`.
 5. The EventRow (with the run ids) and the outbox rows (one per run start, one for the SLA
-   tracker once any sla_breach definition exists: `_feeds_sla_tracker`, one wake-up hint per run
-   waiting in a `wait_for` that the event may end: desk/waits.py) are added.
+   tracker once any sla_breach or conversation_idle definition exists: `_feeds_sla_tracker`,
+   one wake-up hint per run waiting in a `wait_for` the event may end: desk/waits.py) are added.
 After the commit the event is accepted for good. Its rows are then handed to Temporal at once
 (`desk.outbox.OutboxDelivery.drain`, short RPC timeout); what Temporal could not take stays in the
 outbox for the relay, and the answer says `queued`. A repeated event id delivers whatever of it
@@ -104,16 +104,17 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
 
 
 def _feeds_sla_tracker(session: Session, event: Event) -> bool:
-    """A conversation gets an SLA tracker once any sla_breach definition exists (draft or active,
-    so one activated later still sees the clocks), and keeps getting its events from then on (so
-    the tracker sees the conversation resolve even if the definitions go away). Without any SLA
-    definition no tracker is started: it would cost a workflow per conversation for nothing."""
+    """A conversation gets an SLA tracker once any sla_breach or conversation_idle definition
+    exists (draft or active, so one activated later still sees the clocks), and keeps getting
+    its events from then on (so the tracker sees the conversation resolve even if the
+    definitions go away). Without any such definition no tracker is started: it would cost a
+    workflow per conversation for nothing."""
     conversation = session.get(ConversationRow, event.conversation.id)
     if conversation is None:
         return False
     if conversation.sla_tracked:
         return True
-    if not definitions_repo.has_sla_definition(session):
+    if not definitions_repo.has_tracker_definition(session):
         return False
     conversation.sla_tracked = True
     session.add(conversation)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from definitions.errors import NotFound, reject_at
 from definitions.models import TITLE, WorkflowDefinitionIn
-from definitions.vocabulary import SLA_BREACH_TRIGGER
+from definitions.vocabulary import SLA_BREACH_TRIGGER, TRACKER_TRIGGERS
 from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 from store.parsed_definitions import parsed_definitions
@@ -131,6 +131,17 @@ def summary(session: Session) -> tuple[int, int]:
         .where(col(WorkflowDefinitionRow.status) == "active")
     ).one()
     return int(total), int(active)
+
+
+def has_tracker_definition(session: Session) -> bool:
+    """Whether any definition the conversation tracker fires (sla_breach, conversation_idle)
+    exists, draft or active."""
+    query = (
+        select(WorkflowDefinitionRow.id)
+        .where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
+        .limit(1)
+    )
+    return session.exec(query).first() is not None
 
 
 def has_sla_definition(session: Session) -> bool:
@@ -352,6 +363,7 @@ __all__: Sequence[str] = (
     "dump_definition",
     "get",
     "has_sla_definition",
+    "has_tracker_definition",
     "is_sla_definition",
     "list_definitions",
     "new_definition_id",

@@ -1,5 +1,6 @@
 """The SLA definitions version: one counter, bumped in the same transaction as every save, toggle
-or delete of an sla_breach definition.
+or delete of an sla_breach or conversation_idle definition (the triggers the conversation
+tracker fires).
 
 SLA trackers (`ConversationSla`) read it when they look thresholds up and the breach activity reads
 it at fire time; a tracker that sees a newer version looks the definitions up again. So a save
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from definitions.vocabulary import TRACKER_TRIGGERS
 from store.models import SlaDefinitionsVersionRow
 
 SLA_TRIGGER = "sla_breach"
@@ -27,9 +29,10 @@ def current(session: Session) -> int:
 
 def bump_if_sla(session: Session, *trigger_types: str | None) -> None:
     """Bump the version, in the caller's transaction, when any of the trigger types a write sees
-    (before and after it) is sla_breach. One upsert: the first bump creates the row, and
-    concurrent savers queue on the row lock until the first one commits."""
-    if SLA_TRIGGER not in trigger_types:
+    (before and after it) is one the tracker fires (sla_breach, conversation_idle). One upsert:
+    the first bump creates the row, and concurrent savers queue on the row lock until the first
+    one commits."""
+    if not TRACKER_TRIGGERS.intersection(t for t in trigger_types if t is not None):
         return
     dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -97,6 +97,7 @@ async def _start_run(
     id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
     memo: dict[str, Any] | None = None,
     rpc_timeout: timedelta = RPC_TIMEOUT,
+    summary: str | None = None,
 ) -> StartedRun | None:
     """Start one WorkflowRun; None when a run with this id exists (running, under
     `USE_EXISTING`, or closed: `REJECT_DUPLICATE`). Raises `StartRefused` or
@@ -110,7 +111,7 @@ async def _start_run(
             search_attributes=run_search_attributes(run_input),
             id_conflict_policy=id_conflict_policy,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=run_summary(run_input),
+            static_summary=summary or run_summary(run_input),
             memo=memo,
             rpc_timeout=rpc_timeout,
         )
@@ -167,17 +168,25 @@ async def start_retry_run(
 
 
 async def start_breach_run(
-    client: Client, run_input: RunInput, *, workflow_id: str, task_queue: str, clock_memo: str
+    client: Client,
+    run_input: RunInput,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    clock_memo: str,
+    summary: str | None = None,
 ) -> BreachStart:
-    """The run of one SLA breach, memo naming the clock start it belongs to. When the id exists,
-    "already_started" if that run is this clock start's (a retried activity, a replayed tracker),
-    else "id_taken" (an earlier tracker of the conversation used it: take the next number)."""
+    """The run of one SLA breach or idle period, memo naming the clock start (or period) it
+    belongs to. When the id exists, "already_started" if that run is this clock start's (a
+    retried activity, a replayed tracker), else "id_taken" (an earlier tracker of the
+    conversation used it: take the next number). `summary` replaces the default static summary."""
     started = await _start_run(
         client,
         run_input,
         workflow_id=workflow_id,
         task_queue=task_queue,
         memo={MEMO_SLA_CLOCK: clock_memo},
+        summary=summary,
     )
     if started is not None:
         return "started"

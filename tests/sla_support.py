@@ -53,15 +53,55 @@ def event(
 
 
 def sla_definition(
-    name: str, sla_type: str, threshold: str, *, status: str = "active"
+    name: str,
+    sla_type: str,
+    threshold: str,
+    *,
+    status: str = "active",
+    schedule: str | None = None,
 ) -> WorkflowDefinitionIn:
+    """An sla_breach definition; with a `schedule`, its threshold counts business hours."""
+    trigger: dict[str, Any] = {"type": "sla_breach", "sla_type": sla_type, "threshold": threshold}
+    if schedule is not None:
+        trigger["business_hours"] = True
     return WorkflowDefinitionIn.model_validate(
         {
             "name": name,
             "status": status,
-            "trigger": {"type": "sla_breach", "sla_type": sla_type, "threshold": threshold},
+            "schedule": schedule,
+            "trigger": trigger,
             "steps": [
                 {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["sla"]}}
+            ],
+        }
+    )
+
+
+def idle_definition(
+    name: str,
+    waiting_on: str,
+    idle_for: str,
+    *,
+    statuses: list[str] | None = None,
+    business_hours: bool = False,
+    schedule: str | None = None,
+) -> WorkflowDefinitionIn:
+    trigger: dict[str, Any] = {
+        "type": "conversation_idle",
+        "waiting_on": waiting_on,
+        "idle_for": idle_for,
+        "business_hours": business_hours,
+    }
+    if statuses is not None:
+        trigger["statuses"] = statuses
+    return WorkflowDefinitionIn.model_validate(
+        {
+            "name": name,
+            "status": "active",
+            "trigger": trigger,
+            "schedule": schedule,
+            "steps": [
+                {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["idle"]}}
             ],
         }
     )

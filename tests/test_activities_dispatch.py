@@ -190,6 +190,8 @@ def test_build_activities_registers_every_activity_name(
         "start_sla_breach_run",
         "check_wait",  # waits (activities/waits.py)
         "wait_deadline",
+        "start_idle_run",  # ConversationSla idle periods (activities/idle.py)
+        "compute_business_deadlines",  # business-time deadlines (activities/business_deadlines.py)
     }
     assert LOCAL_ACTIVITIES | REGULAR_ACTIVITIES == names
     assert not LOCAL_ACTIVITIES & REGULAR_ACTIVITIES

@@ -261,3 +261,15 @@ async def test_a_definition_deactivated_without_reindexing_starts_nothing(defs: 
         row.status = "draft"
     result = await EventIngestor(defs, RecordingStarter()).ingest(make_event("evt-1"))
     assert result.run_ids == ["run:refund-wa:evt-1"]
+
+
+async def test_a_conversation_idle_definition_alone_feeds_the_tracker(desk_engine: Engine) -> None:
+    """Trackers exist once an sla_breach or a conversation_idle definition does (issue 12)."""
+    starter = RecordingStarter()
+    await EventIngestor(desk_engine, starter).ingest(make_event("evt-before"))
+    assert starter.signalled == []
+    idle = {"type": "conversation_idle", "waiting_on": "customer", "idle_for": "24h"}
+    _save(desk_engine, "idle", _definition(idle, status="draft"))
+    result = await EventIngestor(desk_engine, starter).ingest(make_event("evt-after"))
+    assert result.run_ids == []  # idle triggers fire from the tracker, never from events
+    assert [e.id for e in starter.signalled] == ["evt-after"]

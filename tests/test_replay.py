@@ -16,8 +16,16 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from definitions.runs import WORKFLOW_RUN, RunInput, RunResult, StepTrace
+from definitions.runs import (
+    CONVERSATION_SLA,
+    WORKFLOW_RUN,
+    RunInput,
+    RunResult,
+    SlaTrackerInput,
+    StepTrace,
+)
 from worker.run_workflow import STEP_ATTEMPT_TIMEOUT, WorkflowRun
+from worker.sla_workflow import ConversationSla
 from worker.workflows import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -33,6 +41,9 @@ EXPECTED_SHAPES = {
     # ConversationSla after patches sla-event-time / sla-definitions-version (issues 11, 17)
     "sla_reply_after_deadline_during_outage",
     "sla_definitions_versioned",
+    # ConversationSla after patches sla-idle-trigger / sla-business-hours (issue 12)
+    "sla_idle_fired",
+    "sla_business_hours_breach",
 }
 
 
@@ -77,3 +88,21 @@ async def test_changed_workflow_fails_replay_with_non_determinism() -> None:
     replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=pydantic_data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "completed.json"))
+
+
+@workflow.defn(name=CONVERSATION_SLA, sandboxed=False)
+class TrackerWithoutIdle(ConversationSla):
+    """A tracker that forgot its idle periods (as if the patch were removed too early)."""
+
+    @workflow.run
+    async def run(self, tracker: SlaTrackerInput) -> dict[str, Any]:
+        return await super().run(tracker)
+
+    def _idle_on(self) -> bool:
+        return False
+
+
+async def test_idle_history_needs_the_idle_path() -> None:
+    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(load(HISTORIES / "sla_idle_fired.json"))

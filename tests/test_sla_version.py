@@ -71,3 +71,14 @@ def test_a_rejected_save_rolls_the_bump_back(engine: Engine) -> None:
         else:
             raise AssertionError("saving version 1 again must conflict")
     assert _version(engine) == 1
+
+
+def test_conversation_idle_definitions_bump_the_version_too(engine: Engine) -> None:
+    from tests.sla_support import idle_definition
+
+    with Session(engine) as session:
+        row = definitions_repo.create(session, idle_definition("Nudge", "customer", "24h"))
+    assert _version(engine) == 1
+    with Session(engine) as session:
+        definitions_repo.patch(session, row.id, {"status": "draft"})
+    assert _version(engine) == 2

@@ -26,6 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.business_deadlines import BusinessDeadlineActivities
+from activities.idle import IdleActivities
 from activities.sla import SlaActivities
 from definitions.events import Event
 from definitions.runs import (
@@ -74,6 +76,8 @@ class Sla:
             activities=[
                 self.activities.lookup_sla_definitions,
                 self.activities.start_sla_breach_run,
+                IdleActivities(self.engine).start_idle_run,
+                BusinessDeadlineActivities(self.engine).compute_business_deadlines,
             ],
             max_cached_workflows=1000 if cache else 0,
         )

@@ -17,7 +17,15 @@ signal-with-start (`SLA_EVENT_SIGNAL`, one `SlaSignal` per event). The clock log
 - shows its running clocks and deadlines as current details and keeps the `ConversationId` search
   attribute,
 - ends when the conversation is resolved or closed and no clock runs, and continues-as-new with its
-  state (`SlaClocks`, JSON) long before the history grows large.
+  state (`SlaClocks`, JSON) long before the history grows large,
+- keeps the idle periods of the conversation for `conversation_idle` definitions (patch
+  `IDLE_PATCH`; definitions/idle.py): one timer per pending (period, deadline), and each
+  definition's run started once per period through the `start_idle_run` activity, which
+  re-checks the desk first,
+- counts business-hours thresholds and idle times in the definition's schedule (patch
+  `BUSINESS_HOURS_PATCH`): the absolute deadline is computed once per clock start or idle period
+  by the local activity `compute_business_deadlines` and kept in the state, so time zones and
+  holidays never enter replay and a schedule edited later moves no running deadline.
 """
 
 from __future__ import annotations
@@ -31,6 +39,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from definitions.business_deadlines import (
+        ACT_COMPUTE_BUSINESS_DEADLINES,
+        BusinessDeadline,
+        BusinessDeadlines,
+        BusinessDeadlinesInput,
+    )
+    from definitions.idle import (
+        ACT_START_IDLE_RUN,
+        IdleDeadline,
+        IdleFireInput,
+        IdleFireOutcome,
+        idle_timer_summary,
+    )
     from definitions.runs import (
         CONVERSATION_SLA,
         SLA_EVENT_SIGNAL,
@@ -58,10 +79,18 @@ SLA_STATE_QUERY = "sla_state"
 EVENT_TIME_PATCH = "sla-event-time"
 #: Definition changes are read through the store's definitions version, not signals (issue 17).
 DEFINITIONS_VERSION_PATCH = "sla-definitions-version"
+#: conversation_idle definitions fire from idle periods (issue 12). Decided where the tracker first
+#: needs it: trackers running before it adopt it, histories without the marker replay without it.
+IDLE_PATCH = "sla-idle-trigger"
+#: Business-hours deadlines come from a local activity (issue 12); decided at the first one.
+BUSINESS_HOURS_PATCH = "sla-business-hours"
+#: A business-time deadline is a few milliseconds of database work.
+BUSINESS_DEADLINE_TIMEOUT = timedelta(seconds=5)
 
 _CONVERSATION_ID = SearchAttr.CONVERSATION_ID.key
 
 TimerKey = tuple[SlaType, int, datetime, int]  # clock, clock number, due at, threshold seconds
+IdleTimerKey = tuple[datetime, str, datetime, str]  # due at, side, period start, summary
 
 
 @workflow.defn(name=CONVERSATION_SLA)
@@ -75,6 +104,7 @@ class ConversationSla:
         self._refresh_requested = False
         self._clocks: SlaClocks | None = None
         self._timers: dict[TimerKey, asyncio.Task[None]] = {}
+        self._idle_timers: dict[IdleTimerKey, asyncio.Task[None]] = {}
         self._event_time = False
         self._versioned = False
 
@@ -134,11 +164,18 @@ class ConversationSla:
                 )
             if await self._look_up_if_needed(clocks):
                 continue  # events may have arrived meanwhile
+            if await self._compute_business_deadlines(clocks):
+                continue
 
             due = clocks.due(workflow.now())
             if due:
                 for deadline in due:
                     await self._fire(clocks, deadline)
+                continue
+            idle_due = clocks.idle_due(workflow.now())
+            if idle_due:
+                for idle_deadline in idle_due:
+                    await self._fire_idle(clocks, idle_deadline)
                 continue
 
             if self._inbox or self._refresh_requested:
@@ -160,10 +197,13 @@ class ConversationSla:
                     bool(self._inbox)
                     or self._refresh_requested
                     or any(timer.done() for timer in self._timers.values())
+                    or any(timer.done() for timer in self._idle_timers.values())
                 )
             )
             for key in [key for key, timer in self._timers.items() if timer.done()]:
                 del self._timers[key]
+            for idle_key in [key for key, timer in self._idle_timers.items() if timer.done()]:
+                del self._idle_timers[idle_key]
 
     async def _apply_inbox_at_event_time(self, clocks: SlaClocks) -> None:
         """Apply the buffered events in arrival order; before each, fire the deadlines due
@@ -175,6 +215,8 @@ class ConversationSla:
             # after the tracker got it.
             received_at = min(signal.accepted_at or signalled_at, signalled_at)
             if await self._look_up_if_needed(clocks):
+                continue
+            if await self._compute_business_deadlines(clocks):
                 continue
             late = clocks.due_before(clock_start_time(event.occurred_at, received_at))
             if late:
@@ -188,7 +230,10 @@ class ConversationSla:
 
     async def _look_up_if_needed(self, clocks: SlaClocks) -> bool:
         """Look the thresholds up when the clocks need it; whether it did."""
-        if not clocks.should_look_up(workflow.now()):
+        # Idle periods need definitions too, but only past the idle patch (asked only when it
+        # makes a difference: no clock runs).
+        include_idle = bool(clocks.periods) and not clocks.running and self._idle_on()
+        if not clocks.should_look_up(workflow.now(), include_idle=include_idle):
             return False
         request = SlaLookupInput(conversation_id=clocks.conversation_id)
         if self._versioned and clocks.definitions_checked_at is not None:
@@ -200,7 +245,36 @@ class ConversationSla:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
         )
+        if found.idle and not self._idle_on():  # a tracker that replays without idle periods
+            found.idle = []
         clocks.looked_up(found, checked_at=workflow.now())
+        return True
+
+    def _idle_on(self) -> bool:
+        """Whether this run keeps idle periods' timers (`IDLE_PATCH`, memoized by the SDK)."""
+        return workflow.patched(IDLE_PATCH)
+
+    async def _compute_business_deadlines(self, clocks: SlaClocks) -> bool:
+        """Compute the business-time deadlines the clocks and idle periods still lack, once
+        each, in a local activity; whether it ran one."""
+        asked = clocks.business_requests()
+        if not asked:
+            return False
+        if not workflow.patched(BUSINESS_HOURS_PATCH):  # unreachable for histories before it
+            clocks.business_computed(
+                asked,
+                [BusinessDeadline(due_at=r.start + timedelta(seconds=r.seconds)) for _, r in asked],
+            )
+            return False
+        computed = await workflow.execute_local_activity(
+            ACT_COMPUTE_BUSINESS_DEADLINES,
+            BusinessDeadlinesInput(requests=[request for _, request in asked]),
+            result_type=BusinessDeadlines,
+            start_to_close_timeout=BUSINESS_DEADLINE_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary="business-time deadlines",
+        )
+        clocks.business_computed(asked, computed.results)
         return True
 
     def _should_continue_as_new(self) -> bool:
@@ -213,28 +287,41 @@ class ConversationSla:
     # -------------------------------------------------------------- timers
 
     def _reconcile_timers(self, clocks: SlaClocks, *, cancel_all: bool = False) -> None:
-        """One timer per pending (clock, deadline); cancel the ones no deadline needs any more."""
-        wanted: dict[TimerKey, int] = {}
+        """One timer per pending (clock, deadline) and per pending (idle period, deadline);
+        cancel the ones no deadline needs any more."""
+        wanted: dict[TimerKey, str] = {}  # -> summary
         if not cancel_all:
             for deadline in clocks.deadlines():
+                definition = deadline.definition
                 key = (
                     deadline.clock,
                     deadline.number,
                     deadline.due_at,
-                    deadline.definition.threshold_seconds,
+                    definition.threshold_seconds,
                 )
-                wanted[key] = deadline.definition.threshold_seconds
+                wanted[key] = timer_summary(
+                    deadline.clock,
+                    definition.threshold_seconds,
+                    business=definition.business_schedule is not None,
+                )
         for key in sorted(set(self._timers) - set(wanted)):
             self._timers.pop(key).cancel()
         now = workflow.now()
         for key in sorted(set(wanted) - set(self._timers)):
-            clock, _number, due_at, threshold_seconds = key
-            seconds = max((due_at - now).total_seconds(), 0.001)
-            self._timers[key] = asyncio.create_task(
-                workflow.sleep(
-                    seconds,
-                    summary=timer_summary(clock, threshold_seconds),
-                )
+            seconds = max((key[2] - now).total_seconds(), 0.001)
+            self._timers[key] = asyncio.create_task(workflow.sleep(seconds, summary=wanted[key]))
+
+        idle_wanted: set[IdleTimerKey] = set()
+        if not cancel_all:
+            for idle in clocks.idle_deadlines():
+                summary = idle_timer_summary(idle.definition)
+                idle_wanted.add((idle.due_at, idle.side, idle.started_at, summary))
+        for idle_key in sorted(set(self._idle_timers) - idle_wanted):
+            self._idle_timers.pop(idle_key).cancel()
+        for idle_key in sorted(idle_wanted - set(self._idle_timers)):
+            seconds = max((idle_key[0] - now).total_seconds(), 0.001)
+            self._idle_timers[idle_key] = asyncio.create_task(
+                workflow.sleep(seconds, summary=idle_key[3])
             )
 
     # -------------------------------------------------------------- breaches
@@ -255,6 +342,7 @@ class ConversationSla:
                     fired_at=workflow.now(),
                     definition=definition,
                     event=clocks.latest_event,
+                    due_at=deadline.due_at if definition.business_schedule else None,
                 ),
                 result_type=SlaBreachOutcome,
                 start_to_close_timeout=timedelta(seconds=30),
@@ -274,3 +362,49 @@ class ConversationSla:
                 clocks.mark_fired(deadline, run_id=outcome.run_id, number=outcome.number)
         else:  # "inactive" or "not_due": take the definition as stored now
             clocks.update_definition(outcome.definition, definition.id)
+
+    # -------------------------------------------------------------- idle periods
+
+    async def _fire_idle(self, clocks: SlaClocks, deadline: IdleDeadline) -> None:
+        """Start the run of one idle period (the activity re-checks the definition and the desk)
+        and record what came of it on the period."""
+        period = clocks.idle_period(deadline)
+        definition = deadline.definition
+        if period is None:  # cannot happen: deadlines come from running periods
+            return
+        try:
+            outcome = await workflow.execute_activity(
+                ACT_START_IDLE_RUN,
+                IdleFireInput(
+                    conversation_id=clocks.conversation_id,
+                    side=deadline.side,
+                    period_started_at=period.started_at,
+                    message_id=period.message_id,
+                    due_at=deadline.due_at,
+                    fired_at=workflow.now(),
+                    definition=definition,
+                    event=period.event,
+                ),
+                result_type=IdleFireOutcome,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                summary=f"idle: {definition.definition.name}",
+            )
+        except ActivityError as err:  # permanent failure: never retry this period forever
+            workflow.logger.error("idle run of %s not started: %s", definition.id, err)
+            period.failed[definition.id] = str(err.cause or err)
+            return
+        clocks.version_seen(outcome.definitions_version)
+        if outcome.outcome in ("started", "already_started") and outcome.run_id is not None:
+            period.fired[definition.id] = outcome.run_id
+            clocks.idle_runs_started += outcome.outcome == "started"
+        elif outcome.outcome == "inactive":
+            clocks.update_idle_definition(None, definition.id)
+        elif outcome.outcome == "changed":
+            clocks.update_idle_definition(outcome.definition, definition.id)
+        elif outcome.outcome == "not_idle":  # the awaited side wrote: its event is on the way
+            period.skipped[definition.id] = outcome.reason
+        elif outcome.outcome == "status":  # not in one of its statuses: until ours changes
+            period.held[definition.id] = clocks.status or ""
+        else:  # "not_due" (the tracker fired early) or started without a run id: never loop
+            period.failed[definition.id] = f"{outcome.outcome}: {outcome.reason}"

@@ -38,6 +38,7 @@ TRIGGER_LABELS = {
     "sla_breach": "SLA breach",
     "status_change": "Status change",
     "conversation_updated": "Conversation updated (tags, priority, assignment, attributes)",
+    "conversation_idle": "Conversation idle",
 }
 
 ACTION_LABELS = {
