@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.temporal.errors import InvalidRunsQuery, RunConflict, RunNotFound
-from store.definitions_repo import NotFound, VersionConflict
+from store.definitions_repo import AlreadyCurrent, NotFound, VersionConflict
 from store.schedules_repo import ScheduleInUse
 from temporal_edge import TemporalUnavailable
 
@@ -164,6 +164,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
+
+    @app.exception_handler(AlreadyCurrent)
+    async def _already_current(_: Request, exc: AlreadyCurrent) -> JSONResponse:
+        detail = ErrorDetail(loc=["path", "version"], msg=f"same as current version {exc.current}")
+        return error_response(409, "already_current", str(exc), [detail])
 
     @app.exception_handler(RunNotFound)
     async def _run_not_found(_: Request, exc: RunNotFound) -> JSONResponse:

@@ -16,6 +16,7 @@ from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
 from definitions.models import Step, Trigger, WorkflowDefinitionIn
 from definitions.utc import as_utc
+from definitions.version_changes import summarize_change
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
 from store.directory import AgentPublic, TeamPublic
@@ -221,13 +222,31 @@ class VersionPublic(BaseModel):
 
     version: int = Field(description="Version number", examples=[2])
     created_at: datetime = Field(description="When this version was saved")
+    changed_by: str | None = Field(
+        description="Name of the API key that saved it (its id when unnamed; null before 0.2)",
+        examples=["ops admin"],
+    )
+    summary: str = Field(
+        description="What changed since the previous version, in one line",
+        examples=["status draft → active; step 'route' changed"],
+    )
+    restored_from: int | None = Field(
+        default=None, description="The version this one restored, if it is a restore"
+    )
     definition: WorkflowDefinitionIn = Field(description="The full definition of this version")
 
     @classmethod
-    def from_row(cls, row: WorkflowVersionRow) -> VersionPublic:
+    def from_row(
+        cls, row: WorkflowVersionRow, previous: WorkflowVersionRow | None
+    ) -> VersionPublic:
         return cls(
             version=row.version,
             created_at=as_utc(row.created_at),
+            changed_by=row.changed_by,
+            summary=summarize_change(
+                previous.body if previous else None, row.body, restored_from=row.restored_from
+            ),
+            restored_from=row.restored_from,
             definition=WorkflowDefinitionIn.model_validate(row.body),
         )
 

@@ -59,6 +59,19 @@ class VersionConflict(Exception):
         self.source = source
 
 
+class AlreadyCurrent(Exception):
+    """A restore of a version whose body is the current one: it would change nothing."""
+
+    def __init__(self, definition_id: str, version: int, current: int) -> None:
+        super().__init__(
+            f"version {version} of workflow {definition_id!r} is the same definition as the "
+            f"current version {current}: nothing to restore"
+        )
+        self.definition_id = definition_id
+        self.version = version
+        self.current = current
+
+
 def new_definition_id() -> str:
     """`wf_` + 16 hex characters (safe to quote inside Temporal visibility queries)."""
     return f"wf_{secrets.token_hex(8)}"
@@ -195,10 +208,20 @@ def _flush_and_commit(session: Session, row: WorkflowDefinitionRow, expected: in
     session.refresh(row)
 
 
-def _save_version(session: Session, row: WorkflowDefinitionRow) -> None:
+def _save_version(
+    session: Session,
+    row: WorkflowDefinitionRow,
+    changed_by: str | None,
+    restored_from: int | None = None,
+) -> None:
     session.add(
         WorkflowVersionRow(
-            definition_id=row.id, version=row.version, body=row.body, created_at=row.updated_at
+            definition_id=row.id,
+            version=row.version,
+            body=row.body,
+            created_at=row.updated_at,
+            changed_by=changed_by,
+            restored_from=restored_from,
         )
     )
 
@@ -229,7 +252,11 @@ def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None
 
 
 def create(
-    session: Session, definition: WorkflowDefinitionIn, *, definition_id: str | None = None
+    session: Session,
+    definition: WorkflowDefinitionIn,
+    *,
+    definition_id: str | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Store a new definition at version 1 (with its version row and trigger index)."""
     _require_schedule(session, definition)
@@ -247,7 +274,7 @@ def create(
     sla_version.bump_if_sla(session, definition.trigger.type)
     _apply(row, definition)
     session.add(row)
-    _save_version(session, row)
+    _save_version(session, row, changed_by)
     _flush_and_commit(session, row, None)
     return row
 
@@ -262,6 +289,8 @@ def _update(
     row: WorkflowDefinitionRow,
     definition: WorkflowDefinitionIn,
     expected: int | None,
+    changed_by: str | None,
+    restored_from: int | None = None,
 ) -> WorkflowDefinitionRow:
     _require_schedule(session, definition)
     sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
@@ -269,7 +298,7 @@ def _update(
     row.version += 1
     row.updated_at = utcnow()
     session.add(row)
-    _save_version(session, row)
+    _save_version(session, row, changed_by, restored_from)
     _flush_and_commit(session, row, expected)
     return row
 
@@ -289,6 +318,7 @@ def replace(
     definition: WorkflowDefinitionIn,
     *,
     expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Replace the whole definition: version + 1 and a new version row.
 
@@ -298,7 +328,7 @@ def replace(
     for source, expected in (expected_versions or {}).items():
         _check_version(row, expected, source)
     expected, _ = _expected(expected_versions or {})
-    return _update(session, row, definition, expected)
+    return _update(session, row, definition, expected, changed_by)
 
 
 def patch(
@@ -307,6 +337,7 @@ def patch(
     changes: Mapping[str, Any],
     *,
     expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Apply a partial update (keys of `PATCHABLE`, JSON-shaped values) and re-validate the merged
     definition as a whole (raises pydantic `ValidationError` with the merged document's locations).
@@ -320,7 +351,33 @@ def patch(
     merged = {**row.body, **changes}
     definition = WorkflowDefinitionIn.model_validate(merged)
     expected, _ = _expected(expected_versions or {})
-    return _update(session, row, definition, expected)
+    return _update(session, row, definition, expected, changed_by)
+
+
+def restore(
+    session: Session,
+    definition_id: str,
+    version: int,
+    *,
+    expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
+) -> WorkflowDefinitionRow:
+    """Save the body of an earlier `version` as a new version (history is never rewritten).
+
+    `NotFound` for an unknown definition or version; `AlreadyCurrent` when that body is already
+    the current one (nothing to restore); the restored body is validated again, so a version that
+    names a schedule deleted since is refused like any save."""
+    row = get(session, definition_id)
+    for source, expected in (expected_versions or {}).items():
+        _check_version(row, expected, source)
+    old = session.get(WorkflowVersionRow, (definition_id, version))
+    if old is None:
+        raise NotFound("version", f"{definition_id} v{version}")
+    if old.body == row.body:
+        raise AlreadyCurrent(definition_id, version, row.version)
+    definition = WorkflowDefinitionIn.model_validate(old.body)
+    expected, _ = _expected(expected_versions or {})
+    return _update(session, row, definition, expected, changed_by, restored_from=version)
 
 
 def delete(session: Session, definition_id: str) -> None:
@@ -337,12 +394,16 @@ def delete(session: Session, definition_id: str) -> None:
     session.commit()
 
 
-def duplicate(session: Session, definition_id: str) -> WorkflowDefinitionRow:
+def duplicate(
+    session: Session, definition_id: str, *, changed_by: str | None = None
+) -> WorkflowDefinitionRow:
     """A new draft copy named "<name> (copy)" (truncated to fit the 200-character limit)."""
     source = definition_of(get(session, definition_id))
     name = f"{source.name[: 200 - len(' (copy)')]} (copy)"
     copy = source.model_copy(update={"name": name, "status": "draft"})
-    return create(session, WorkflowDefinitionIn.model_validate(dump_definition(copy)))
+    return create(
+        session, WorkflowDefinitionIn.model_validate(dump_definition(copy)), changed_by=changed_by
+    )
 
 
 def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
@@ -352,6 +413,7 @@ def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
 
 __all__: Sequence[str] = (
     "PATCHABLE",
+    "AlreadyCurrent",
     "NotFound",
     "VersionConflict",
     "create",
@@ -366,6 +428,7 @@ __all__: Sequence[str] = (
     "new_definition_id",
     "patch",
     "replace",
+    "restore",
     "steps_count",
     "summary",
     "versions",

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CanRead, CanWrite, SessionDep
+from app.api.deps import CanRead, CanWrite, PrincipalDep, SessionDep
 from app.errors import responses
 from app.schemas import TemplateCard, TemplatesPublic, TemplateUse, WorkflowPublic
 from definitions.gallery import Template, TemplateCategory, get_template, list_templates
@@ -61,6 +61,7 @@ def read_template(*, template_id: str) -> Template:
 async def use_template(
     *,
     session: SessionDep,
+    principal: PrincipalDep,
     response: Response,
     template_id: str,
     use: Annotated[TemplateUse | None, Body(description="Optional overrides")] = None,
@@ -72,7 +73,9 @@ async def use_template(
         changes["name"] = use.name
     draft = template.definition.model_copy(update=changes)
     definition = type(template.definition).model_validate(definitions_repo.dump_definition(draft))
-    row = await run_in_threadpool(definitions_repo.create, session, definition)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.create(session, definition, changed_by=principal.actor)
+    )
     response.headers["Location"] = f"/workflows/{row.id}"
     response.headers["ETag"] = f'"{row.version}"'
     return WorkflowPublic.from_row(row, 0)

@@ -18,6 +18,7 @@ from app.api.deps import (
     CanWrite,
     DefinitionDep,
     GatewayDep,
+    PrincipalDep,
     SessionDep,
     parse_if_match,
 )
@@ -128,11 +129,14 @@ async def workflows_summary(*, session: SessionDep, gateway: GatewayDep) -> Work
 async def create_workflow(
     *,
     session: SessionDep,
+    principal: PrincipalDep,
     response: Response,
     workflow_in: Annotated[WorkflowCreate, Body(examples=[VIP_EXAMPLE])],
 ) -> WorkflowPublic:
     """Create a workflow (version 1)."""
-    row = await run_in_threadpool(definitions_repo.create, session, workflow_in)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.create(session, workflow_in, changed_by=principal.actor)
+    )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
     return WorkflowPublic.from_row(row, 0)
@@ -165,6 +169,7 @@ async def replace_workflow(
     response: Response,
     workflow_id: str,
     workflow_in: WorkflowReplace,
+    principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
     """Replace a workflow's whole definition (new version)."""
@@ -172,7 +177,11 @@ async def replace_workflow(
     row = await _save(
         response,
         lambda: definitions_repo.replace(
-            session, workflow_id, workflow_in.definition(), expected_versions=expected
+            session,
+            workflow_id,
+            workflow_in.definition(),
+            expected_versions=expected,
+            changed_by=principal.actor,
         ),
     )
     return await _public(gateway, row)
@@ -191,6 +200,7 @@ async def update_workflow(
     response: Response,
     workflow_id: str,
     workflow_in: WorkflowUpdate,
+    principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
     """Change part of a workflow, e.g. {"status": "active"} (new version)."""
@@ -198,7 +208,11 @@ async def update_workflow(
     row = await _save(
         response,
         lambda: definitions_repo.patch(
-            session, workflow_id, workflow_in.changes(), expected_versions=expected
+            session,
+            workflow_id,
+            workflow_in.changes(),
+            expected_versions=expected,
+            changed_by=principal.actor,
         ),
     )
     return await _public(gateway, row)
@@ -234,10 +248,12 @@ async def delete_workflow(*, session: SessionDep, workflow_id: str) -> Response:
     responses=responses(401, 403, 404),
 )
 async def duplicate_workflow(
-    *, session: SessionDep, response: Response, workflow_id: str
+    *, session: SessionDep, principal: PrincipalDep, response: Response, workflow_id: str
 ) -> WorkflowPublic:
     """Copy a workflow as a draft named "<name> (copy)"."""
-    row = await run_in_threadpool(definitions_repo.duplicate, session, workflow_id)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.duplicate(session, workflow_id, changed_by=principal.actor)
+    )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
     return WorkflowPublic.from_row(row, 0)
@@ -250,9 +266,40 @@ async def duplicate_workflow(
     responses=responses(401, 403, 404),
 )
 async def list_versions(*, session: SessionDep, workflow_id: str) -> VersionsPublic:
-    """Every saved version of a workflow with its full definition, oldest first."""
+    """Every saved version of a workflow, oldest first: its full definition, who saved it and a
+    one-line summary of the change since the version before."""
     rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
-    return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
+    previous = [None, *rows[:-1]]
+    data = [VersionPublic.from_row(row, before) for row, before in zip(rows, previous, strict=True)]
+    return VersionsPublic(data=data, count=len(rows))
+
+
+@router.post(
+    "/{workflow_id}/versions/{version}/restore",
+    response_model=WorkflowPublic,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def restore_version(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
+    response: Response,
+    workflow_id: str,
+    version: int,
+    if_match: IfMatch = None,
+) -> WorkflowPublic:
+    """Save an earlier version's definition as a new version (404 for an unknown version, 409 when
+    it is the current definition already or If-Match is stale)."""
+    expected = {"If-Match": parse_if_match(if_match)}
+    row = await _save(
+        response,
+        lambda: definitions_repo.restore(
+            session, workflow_id, version, expected_versions=expected, changed_by=principal.actor
+        ),
+    )
+    return await _public(gateway, row)
 
 
 @router.post(
