@@ -231,6 +231,13 @@ def _builder(request: Request, db: Session, workflow_id: str | None) -> Response
     )
 
 
+@router.get(f"{PREFIX}/workflows/{{workflow_id}}/versions", response_model=None)
+def workflow_versions_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
+    return _page(
+        request, db, "versions.html", nav="workflows", title="History", workflow_id=workflow_id
+    )
+
+
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}/runs", response_model=None)
 def workflow_runs_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
     return _page(request, db, "runs.html", nav="runs", title="Runs", workflow_id=workflow_id)

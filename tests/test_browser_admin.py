@@ -1,0 +1,84 @@
+"""The console's admin pages in real headless Chromium (same stack as test_browser_console):
+version history with a side-by-side diff and Restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests import test_browser_console
+from tests.test_browser_console import Console, shot
+
+pytestmark = test_browser_console.pytestmark
+console = test_browser_console.console
+
+
+def refund(name: str = "Refund to billing", status: str = "draft") -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": "Tag refund requests",
+        "status": status,
+        "trigger": {"type": "new_message", "content_patterns": ["refund"]},
+        "steps": [
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["refund"]}}
+        ],
+    }
+
+
+async def test_history_compares_versions_and_restores_one(console: Console) -> None:
+    admin = console.auth("admin")
+    created = await console.http.post("/workflows", json=refund(), headers=admin)
+    assert created.status_code == 201, created.text
+    wid = created.json()["id"]
+    changed = refund(name="Refunds, tagged twice", status="active")
+    changed["steps"].append(
+        {"id": "tag2", "type": "action", "action": "add_tag", "params": {"tags": ["money"]}}
+    )
+    assert (await console.http.put(f"/workflows/{wid}", json=changed, headers=admin)).is_success
+
+    page = await console.page()
+    await console.sign_in(page)
+    await page.goto(f"/console/workflows/{wid}")
+    await page.get_by_role("link", name="History").click()
+    await expect(
+        page.get_by_role("heading", name="Version history · Refunds, tagged twice")
+    ).to_be_visible()
+    rows = page.locator("#versions-body tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text("status draft → active")
+    await expect(rows.first).to_contain_text("step 'tag2' added")
+    await expect(rows.first).to_contain_text("browser admin")
+    # The diff of v1 and v2 side by side: the old name on the left, the new one on the right.
+    await expect(page.locator(".diff-pane").first.locator(".diff-removed")).to_contain_text(
+        ["Refund to billing"]
+    )
+    await expect(page.locator(".diff-pane").nth(1).locator(".diff-added").first).to_be_visible()
+    await expect(page.locator("#diff-summary")).to_contain_text("v1 → v2")
+    await shot(page, "18-versions-diff")
+
+    await expect(page.get_by_role("button", name="Restore version 2")).to_be_disabled()
+    await page.get_by_role("button", name="Restore version 1").click()
+    dialog = page.get_by_role("dialog", name="Restore this version?")
+    await expect(dialog).to_contain_text("saved as version 3")
+    await dialog.get_by_role("button", name="Restore").click()
+    await expect(rows).to_have_count(3)
+    await expect(rows.first).to_contain_text("restored version 1")
+    await expect(
+        page.get_by_role("heading", name="Version history · Refund to billing")
+    ).to_be_visible()
+    await shot(page, "19-versions-restored")
+    current = await console.http.get(f"/workflows/{wid}", headers=admin)
+    assert current.json()["version"] == 3 and current.json()["status"] == "draft"
+
+
+async def test_viewer_sees_history_but_cannot_restore(console: Console) -> None:
+    admin = console.auth("admin")
+    created = await console.http.post("/workflows", json=refund(), headers=admin)
+    wid = created.json()["id"]
+    await console.http.patch(f"/workflows/{wid}", json={"name": "Two"}, headers=admin)
+    page = await console.page()
+    await console.sign_in(page, "viewer")
+    await page.goto(f"/console/workflows/{wid}/versions")
+    await expect(page.locator("#versions-body tr")).to_have_count(2)
+    await expect(page.get_by_role("button", name="Restore version 1")).to_be_disabled()
