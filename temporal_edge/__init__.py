@@ -22,7 +22,13 @@ from temporal_edge.connection import (
     rpc_failure,
     unavailable,
 )
-from temporal_edge.search import SearchAttr, quote, run_search_attributes, runs_scope
+from temporal_edge.search import (
+    OUTCOME_STOPPED,
+    SearchAttr,
+    quote,
+    run_search_attributes,
+    runs_scope,
+)
 from temporal_edge.starts import (
     MAX_RETRIES,
     BreachStart,
@@ -52,6 +58,7 @@ __all__ = [
     "quote",
     "rpc_failure",
     "run_search_attributes",
+    "OUTCOME_STOPPED",
     "run_summary",
     "runs_scope",
     "signal_sla",

@@ -20,6 +20,9 @@ class SearchAttr(StrEnum):
     DEFINITION_VERSION = "WorkflowDefinitionVersion"
     TRIGGER_TYPE = "TriggerType"
     CONVERSATION_ID = "ConversationId"
+    #: Set at the end of a run only when it ends other than as its execution status says: today
+    #: "stopped" (a condition stopped it; Temporal sees a completed run). Absent otherwise.
+    RUN_OUTCOME = "RunOutcome"
 
     @property
     def kind(self) -> Literal["Keyword", "Int"]:
@@ -41,6 +44,10 @@ def run_search_attributes(run_input: RunInput) -> TypedSearchAttributes:
         SearchAttr.CONVERSATION_ID: run_input.event.conversation.id,
     }
     return TypedSearchAttributes([SearchAttributePair(a.key, v) for a, v in values.items()])
+
+
+#: The `RunOutcome` of a run stopped by a condition.
+OUTCOME_STOPPED = "stopped"
 
 
 def quote(value: str) -> str:

@@ -172,6 +172,8 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     "completed": Scenario(VIP_STEPS),
     "stopped": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
+    # After patch run-outcome-attribute: a stopped run upserts RunOutcome=stopped.
+    "stopped_run_outcome": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
     "skip_next": Scenario(
         [
             {**CUSTOMER_ONLY, "on_false": "skip_next"},
@@ -260,6 +262,9 @@ async def main(names: list[str]) -> None:
             dev_server_existing_path=str(find_binary("temporal")),
             data_converter=pydantic_data_converter,
         ) as env:
+            from tests.temporal_fixtures import register_search_attributes
+
+            await register_search_attributes(env.client)
             engine = make_engine(f"sqlite:///{tmp}/record.db")
             create_all(engine)
             seed_directory(engine)

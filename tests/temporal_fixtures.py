@@ -57,7 +57,7 @@ _INDEXED_TYPES = {
 
 
 def search_attribute_keys() -> list[SearchAttributeKey[Any]]:
-    """The four supportflow search attributes as SDK keys."""
+    """The supportflow search attributes as SDK keys."""
     return [attribute.key for attribute in SearchAttr]
 
 

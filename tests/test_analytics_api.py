@@ -121,8 +121,9 @@ async def test_analytics_count_what_was_run_with_durations_within_bounds(
     assert p95_low <= stats["p95_seconds"] <= p95_high
     assert "p95" in stats["accuracy"] and "lags" in report["note"]
 
-    # The query budget: buckets + duration bands + ranked definitions, whatever the run count.
-    assert report["queries"] == 4 + len(DURATION_EDGES_MS) + 1 + 3
+    # The query budget: buckets + duration bands + ranked definitions + stopped, whatever the
+    # run count.
+    assert report["queries"] == 4 + len(DURATION_EDGES_MS) + 1 + 3 + 1  # + stopped
 
     # Per workflow.
     lead = (

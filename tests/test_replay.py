@@ -25,6 +25,7 @@ HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
 EXPECTED_SHAPES = {
     "completed",
     "stopped",
+    "stopped_run_outcome",  # after patch run-outcome-attribute
     "skip_next",
     "failed_step",
     # ConversationSla after patches sla-event-time / sla-definitions-version (issues 11, 17)

@@ -77,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         StepTrace,
         WebhookDelivery,
     )
+    from temporal_edge.search import OUTCOME_STOPPED, SearchAttr
 
 # ---------------------------------------------------------------- timeouts and retries
 
@@ -144,6 +145,8 @@ class WorkflowRun:
             await self._interpret(input)
             if self._outcome == "running":
                 self._outcome = "completed"
+            elif self._outcome == "stopped":
+                _mark_stopped()
         except StepFailure as failure:
             self._fail(failure.message)
         except (ApplicationError, workflow.NondeterminismError):
@@ -378,6 +381,13 @@ class WorkflowRun:
         if self._outcome == "stopped":
             return f"stopped at condition {self._stopped_at!r}"
         return f"completed {len(self._steps)} step(s)"
+
+
+def _mark_stopped() -> None:
+    """Temporal sees a stopped run as completed; the `RunOutcome` search attribute lets
+    visibility tell them apart (GET /runs?status=stopped, analytics)."""
+    if workflow.patched("run-outcome-attribute"):
+        workflow.upsert_search_attributes([SearchAttr.RUN_OUTCOME.key.value_set(OUTCOME_STOPPED)])
 
 
 # ---------------------------------------------------------------- helpers (pure)

@@ -37,6 +37,7 @@ from app.temporal.gateway import TemporalGateway
 from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
 from temporal_edge import (
     MAX_RETRIES,
+    OUTCOME_STOPPED,
     RPC_TIMEOUT,
     Client,
     SearchAttr,
@@ -56,6 +57,7 @@ MAX_PAGE_SIZE = 200
 VISIBILITY_STATUS: dict[RunStatus, str] = {
     "running": "Running",
     "completed": "Completed",
+    "stopped": "Completed",
     "failed": "Failed",
     "cancelled": "Canceled",
     "terminated": "Terminated",
@@ -88,6 +90,17 @@ def as_utc(value: datetime) -> datetime:
 
 def encode_cursor(token: bytes | None) -> str | None:
     return base64.urlsafe_b64encode(token).decode("ascii") if token else None
+
+
+def status_clause(status: RunStatus) -> str:
+    """The visibility filter of one of our statuses: `stopped` and `completed` split Temporal's
+    Completed by the `RunOutcome` search attribute."""
+    clause = f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}"
+    if status == "stopped":
+        return f"{clause} AND {SearchAttr.RUN_OUTCOME} = {quote(OUTCOME_STOPPED)}"
+    if status == "completed":
+        return f"{clause} AND {SearchAttr.RUN_OUTCOME} IS NULL"
+    return clause
 
 
 def decode_cursor(cursor: str | None) -> bytes | None:
@@ -123,6 +136,8 @@ class RunsGateway:
     def _summary(self, execution: WorkflowExecution, now: datetime) -> RunSummary:
         attrs = execution.typed_search_attributes
         status = _FROM_SDK.get(execution.status, "running") if execution.status else "running"
+        if status == "completed" and attrs.get(SearchAttr.RUN_OUTCOME.key) == OUTCOME_STOPPED:
+            status = "stopped"
         closed = execution.close_time
         return RunSummary(
             run_id=execution.id,
@@ -168,7 +183,7 @@ class RunsGateway:
         if workflow_id:
             clauses.append(f"{SearchAttr.DEFINITION_ID} = {quote(workflow_id)}")
         if status:
-            clauses.append(f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}")
+            clauses.append(status_clause(status))
         if conversation_id:
             clauses.append(f"{SearchAttr.CONVERSATION_ID} = {quote(conversation_id)}")
         if start is not None:
@@ -212,7 +227,10 @@ class RunsGateway:
         events = list(history.events)
         summary = self._summary(description, datetime.now(UTC))
         run_input = await _decode_input(client, events)
-        trace = await self._trace(client, handle, summary.status, events[-1] if events else None)
+        executed = "completed" if summary.status == "stopped" else summary.status
+        trace = await self._trace(client, handle, executed, events[-1] if events else None)
+        if trace.result is not None and trace.result.outcome == "stopped":
+            summary.status = "stopped"  # also a run stopped before the RunOutcome attribute
         return RunDetail(
             **summary.model_dump(),
             workflow_name=run_input.definition.name,
