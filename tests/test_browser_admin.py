@@ -1,8 +1,9 @@
 """The console's admin pages in real headless Chromium (same stack as test_browser_console):
-version history with a side-by-side diff and Restore."""
+version history with a side-by-side diff and Restore, stopped runs, the conversation page."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from playwright.async_api import expect
@@ -82,3 +83,67 @@ async def test_viewer_sees_history_but_cannot_restore(console: Console) -> None:
     await page.goto(f"/console/workflows/{wid}/versions")
     await expect(page.locator("#versions-body tr")).to_have_count(2)
     await expect(page.get_by_role("button", name="Restore version 1")).to_be_disabled()
+
+
+LEADS_ONLY = {
+    "name": "Leads only",
+    "status": "active",
+    "trigger": {"type": "new_conversation"},
+    "steps": [
+        {
+            "id": "is-lead",
+            "type": "condition",
+            "field": "customer.lifecycle",
+            "operator": "equals",
+            "value": "lead",
+            "on_false": "stop",
+        },
+        {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["lead"]}},
+    ],
+}
+WELCOME_TAG = {
+    "name": "Tag welcomed",
+    "status": "active",
+    "trigger": {"type": "new_conversation"},
+    "steps": [
+        {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["welcomed"]}}
+    ],
+}
+
+
+async def test_stopped_runs_and_the_conversation_page(console: Console) -> None:
+    admin = console.auth("admin")
+    for body in (LEADS_ONLY, WELCOME_TAG):
+        assert (await console.http.post("/workflows", json=body, headers=admin)).is_success
+    run_ids = await console.send_event()  # Ada is a customer: "Leads only" stops
+    assert len(run_ids) == 2
+    conversation = run_ids[0].split(":")[-1].replace("evt-", "c-")
+
+    page = await console.page()
+    await console.sign_in(page)
+    await page.goto("/console/runs")
+    stopped = page.locator("#runs-body tr[data-status=stopped]")
+    for _ in range(40):
+        if (
+            await stopped.count()
+            and await page.locator("#runs-body tr[data-status=completed]").count()
+        ):
+            break
+        await asyncio.sleep(0.25)
+        await page.reload()
+    await expect(stopped).to_have_count(1)
+    await expect(stopped.locator(".run-stopped")).to_have_text("stopped")
+    await page.get_by_label("Status").select_option("stopped")
+    await expect(page.locator("#runs-body tr")).to_have_count(1)
+    await expect(page.locator("#runs-body tr[data-status=stopped]")).to_have_count(1)
+    await shot(page, "20-runs-stopped-filter")
+
+    await page.get_by_role("link", name=conversation).click()
+    await expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    await expect(page.locator("#conv-tags")).to_contain_text("welcomed")
+    await expect(page.locator("#conv-runs tr")).to_have_count(2)
+    await expect(page.locator("#conv-runs tr[data-status=stopped]")).to_have_count(1)
+    await shot(page, "21-conversation")
+
+    await page.goto("/console/analytics")
+    await expect(page.locator("#donut")).to_contain_text("Stopped by a condition")

@@ -253,6 +253,18 @@ def run_page(request: Request, db: SessionDep, run_id: str) -> Response:
     return _page(request, db, "run.html", nav="runs", title="Run", run_id=run_id)
 
 
+@router.get(f"{PREFIX}/conversations/{{conversation_id:path}}", response_model=None)
+def conversation_page(request: Request, db: SessionDep, conversation_id: str) -> Response:
+    return _page(
+        request,
+        db,
+        "conversation.html",
+        nav="runs",
+        title="Conversation",
+        conversation_id=conversation_id,
+    )
+
+
 @router.get(f"{PREFIX}/analytics", response_model=None)
 def analytics_page(request: Request, db: SessionDep) -> Response:
     return _page(request, db, "analytics.html", nav="analytics", title="Analytics")
