@@ -15,6 +15,7 @@ from definitions.context import SlaInfo
 from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
 from definitions.models import Step, Trigger, WorkflowDefinitionIn
+from definitions.references import Reference
 from definitions.utc import as_utc
 from definitions.version_changes import summarize_change
 from definitions.vocabulary import TriggerType
@@ -116,6 +117,25 @@ class WorkflowUpdate(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"version"})
 
 
+class ReferenceWarning(BaseModel):
+    """A team, agent or schedule the workflow names that does not exist (yet). A draft saves with
+    warnings; activating it is refused (422) until each one exists."""
+
+    loc: list[str | int] = Field(
+        description="Where in the definition", examples=[["steps", 1, "params", "team"]]
+    )
+    step_id: str | None = Field(description="The step naming it (null: the workflow itself)")
+    kind: Literal["team", "agent", "schedule"] = Field(examples=["team"])
+    id: str = Field(description="The missing id", examples=["vip-support"])
+    message: str = Field(examples=["step 'route' names team 'vip-support', which does not exist"])
+
+    @classmethod
+    def of(cls, ref: Reference) -> ReferenceWarning:
+        return cls(
+            loc=list(ref.loc), step_id=ref.step_id, kind=ref.kind, id=ref.id, message=ref.describe()
+        )
+
+
 class WorkflowPublic(WorkflowDefinitionIn):
     """A stored workflow: the definition plus its id, version, timestamps and counts."""
 
@@ -145,6 +165,11 @@ class WorkflowPublic(WorkflowDefinitionIn):
         default=None,
         description="Runs ever started for this workflow (Temporal visibility); null if down",
         examples=[12],
+    )
+    warnings: list[ReferenceWarning] = Field(
+        default=[],
+        description="Teams, agents or schedules it names that do not exist (drafts only: an "
+        "active workflow with one is refused)",
     )
 
     @classmethod

@@ -19,15 +19,18 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
-from definitions.errors import reject_at
 from definitions.models import TITLE, WorkflowDefinitionIn
+from definitions.references import Reference
 from definitions.vocabulary import SLA_BREACH_TRIGGER
 from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 from store.parsed_definitions import parsed_definitions
+from store.references import missing_references
 from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
@@ -226,21 +229,40 @@ def _save_version(
     )
 
 
-def _require_schedule(session: Session, definition: WorkflowDefinitionIn) -> None:
-    """The schedule a definition names must exist (422 at `schedule`). Share-locks it until the
-    save commits, so a concurrent `schedules_repo.delete` sees this definition and answers 409."""
-    if definition.schedule is None:
+def _require_references(session: Session, definition: WorkflowDefinitionIn) -> None:
+    """An active definition must name only teams, agents and a schedule that exist (422 at each
+    missing one); a draft may name them before they exist (the API answers with warnings). The
+    schedule, when it exists, is share-locked until the save commits, so a concurrent
+    `schedules_repo.delete` sees this definition and answers 409."""
+    if definition.schedule is not None:
+        query = select(ScheduleRow.id).where(col(ScheduleRow.id) == definition.schedule)
+        session.exec(query.with_for_update(read=True)).first()
+    if definition.status != "active":
         return
-    query = select(ScheduleRow.id).where(col(ScheduleRow.id) == definition.schedule)
-    if session.exec(query.with_for_update(read=True)).first() is None:
-        reject_at(
-            ("schedule",),
-            f"no schedule {definition.schedule!r}: create it first with PUT /schedules/"
-            f"{definition.schedule}",
-            definition.schedule,
-            title=TITLE,
-            kind="invalid_definition",
+    missing = missing_references(session, dump_definition(definition))
+    if missing:
+        raise ValidationError.from_exception_data(
+            TITLE,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "missing_reference", "{message}", {"message": _refusal(ref)}
+                    ),
+                    loc=ref.loc,
+                    input=ref.id,
+                )
+                for ref in missing
+            ],
         )
+
+
+def _refusal(ref: Reference) -> str:
+    if ref.kind == "schedule":
+        return f"no schedule {ref.id!r}: create it first with PUT /schedules/{ref.id}"
+    return (
+        f"{ref.describe()}: create it first with PUT /{ref.kind}s/{ref.id}, "
+        "or save the workflow as a draft"
+    )
 
 
 def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None:
@@ -259,7 +281,7 @@ def create(
     changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Store a new definition at version 1 (with its version row and trigger index)."""
-    _require_schedule(session, definition)
+    _require_references(session, definition)
     now = utcnow()
     row = WorkflowDefinitionRow(
         id=definition_id or new_definition_id(),
@@ -292,7 +314,7 @@ def _update(
     changed_by: str | None,
     restored_from: int | None = None,
 ) -> WorkflowDefinitionRow:
-    _require_schedule(session, definition)
+    _require_references(session, definition)
     sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
     _apply(row, definition)
     row.version += 1

@@ -147,3 +147,69 @@ async def test_stopped_runs_and_the_conversation_page(console: Console) -> None:
 
     await page.goto("/console/analytics")
     await expect(page.locator("#donut")).to_contain_text("Stopped by a condition")
+
+
+async def test_directory_pages_and_builder_pickers(console: Console) -> None:
+    page = await console.page()
+    await console.sign_in(page)
+    await page.get_by_role("link", name="Teams").first.click()
+    await expect(page.get_by_role("heading", name="Teams", exact=True)).to_be_visible()
+    await page.get_by_role("button", name="New team").click()
+    dialog = page.locator("#dir-dialog")
+    await dialog.get_by_label("Id", exact=True).fill("vip-support")
+    await dialog.get_by_label("Name", exact=True).fill("VIP")
+    await dialog.get_by_label("Members (agent ids, comma-separated)").fill("ana, bo")
+    await dialog.get_by_role("button", name="Save").click()
+    row = page.locator("#dir-body tr[data-id=vip-support]")
+    await expect(row).to_contain_text("ana, bo")
+    await row.get_by_role("button", name="Edit vip-support").click()
+    await dialog.get_by_label("Name", exact=True).fill("VIP support")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(row).to_contain_text("VIP support")
+    await shot(page, "24-teams")
+
+    await page.get_by_role("link", name="Agents").first.click()
+    await page.get_by_role("button", name="New agent").click()
+    await dialog.get_by_label("Id", exact=True).fill("ana")
+    await dialog.get_by_label("Name", exact=True).fill("Ana")
+    await dialog.get_by_label("Email").fill("not-an-email-is-fine@example.com")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(page.locator("#dir-body tr[data-id=ana]")).to_contain_text("Ana")
+    await shot(page, "25-agents")
+
+    await page.get_by_role("link", name="Schedules").first.click()
+    await page.get_by_role("button", name="New schedule").click()
+    await dialog.get_by_label("Id", exact=True).fill("bad hours")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(page.locator("#dir-form-error")).to_be_visible()
+    await dialog.get_by_label("Id", exact=True).fill("support-hours")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(page.locator("#dir-body tr[data-id=support-hours]")).to_contain_text(
+        "Europe/Berlin"
+    )
+    await shot(page, "26-schedules")
+
+    # A draft naming a team that does not exist: the builder warns, the picker fixes it.
+    body = {
+        "name": "Route to ghosts",
+        "status": "draft",
+        "trigger": {"type": "new_conversation"},
+        "steps": [
+            {"id": "route", "type": "action", "action": "route", "params": {"team": "ghosts"}}
+        ],
+    }
+    created = await console.http.post("/workflows", json=body, headers=console.auth("admin"))
+    assert [w["id"] for w in created.json()["warnings"]] == ["ghosts"]
+    wid = created.json()["id"]
+    await page.goto(f"/console/workflows/{wid}")
+    warnings = page.locator("#ref-warnings")
+    await expect(warnings).to_contain_text("step 'route' names team 'ghosts'")
+    picker = page.get_by_role("group", name="Step 1 · Route").get_by_label("Team id")
+    await expect(picker).to_have_value("ghosts")
+    await shot(page, "27-builder-picker-warning")
+    await picker.select_option("vip-support")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#page-meta")).to_contain_text("Version 2")
+    await expect(warnings).to_be_hidden()
+    saved = await console.http.get(f"/workflows/{wid}", headers=console.auth("admin"))
+    assert saved.json()["steps"][0]["params"]["team"] == "vip-support"

@@ -265,6 +265,43 @@ def conversation_page(request: Request, db: SessionDep, conversation_id: str) ->
     )
 
 
+#: The directory pages: (title, singular, intro) per API collection.
+DIRECTORY_PAGES = {
+    "teams": ("Teams", "team", "Route, notify and create-ticket steps name a team by its id."),
+    "agents": ("Agents", "agent", "Route, notify and escalate steps name an agent by its id."),
+    "schedules": ("Schedules", "schedule", "Business hours a workflow can follow (§2.3)."),
+}
+
+
+@router.get(f"{PREFIX}/teams", response_model=None)
+def teams_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "teams")
+
+
+@router.get(f"{PREFIX}/agents", response_model=None)
+def agents_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "agents")
+
+
+@router.get(f"{PREFIX}/schedules", response_model=None)
+def schedules_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "schedules")
+
+
+def _directory_page(request: Request, db: Session, kind: str) -> Response:
+    title, singular, intro = DIRECTORY_PAGES[kind]
+    return _page(
+        request,
+        db,
+        "directory.html",
+        nav=kind,
+        title=title,
+        kind=kind,
+        singular=singular,
+        intro=intro,
+    )
+
+
 @router.get(f"{PREFIX}/analytics", response_model=None)
 def analytics_page(request: Request, db: SessionDep) -> Response:
     return _page(request, db, "analytics.html", nav="analytics", title="Analytics")

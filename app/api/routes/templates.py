@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CanRead, CanWrite, PrincipalDep, SessionDep
+from app.api.routes.workflows import with_warnings
 from app.errors import responses
 from app.schemas import TemplateCard, TemplatesPublic, TemplateUse, WorkflowPublic
 from definitions.gallery import Template, TemplateCategory, get_template, list_templates
@@ -78,4 +79,4 @@ async def use_template(
     )
     response.headers["Location"] = f"/workflows/{row.id}"
     response.headers["ETag"] = f'"{row.version}"'
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)

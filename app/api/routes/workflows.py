@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -26,6 +27,7 @@ from app.errors import responses
 from app.schemas import (
     VIP_EXAMPLE,
     DryRunRequest,
+    ReferenceWarning,
     VersionPublic,
     VersionsPublic,
     WorkflowCard,
@@ -42,6 +44,7 @@ from definitions.vocabulary import TriggerType
 from desk.field_values import sample_fields
 from store import definitions_repo
 from store.models import WorkflowDefinitionRow
+from store.references import missing_references
 from temporal_edge import TemporalUnavailable
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -63,8 +66,20 @@ async def _count(gateway: TemporalGateway, definition_id: str) -> int | None:
         return None
 
 
-async def _public(gateway: TemporalGateway, row: WorkflowDefinitionRow) -> WorkflowPublic:
-    return WorkflowPublic.from_row(row, await _count(gateway, row.id))
+async def _public(
+    gateway: TemporalGateway, row: WorkflowDefinitionRow, session: Session
+) -> WorkflowPublic:
+    public = WorkflowPublic.from_row(row, await _count(gateway, row.id))
+    return await with_warnings(session, public, row)
+
+
+async def with_warnings(
+    session: Session, public: WorkflowPublic, row: WorkflowDefinitionRow
+) -> WorkflowPublic:
+    """The answer of a read or save, with the references that do not exist (yet)."""
+    missing = await run_in_threadpool(missing_references, session, row.body)
+    public.warnings = [ReferenceWarning.of(ref) for ref in missing]
+    return public
 
 
 def _etag(response: Response, row: WorkflowDefinitionRow) -> None:
@@ -139,7 +154,7 @@ async def create_workflow(
     )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)
 
 
 @router.get(
@@ -149,11 +164,11 @@ async def create_workflow(
     responses=responses(401, 403, 404),
 )
 async def read_workflow(
-    *, row: DefinitionDep, gateway: GatewayDep, response: Response
+    *, session: SessionDep, row: DefinitionDep, gateway: GatewayDep, response: Response
 ) -> WorkflowPublic:
     """Read one workflow (its ETag is its version)."""
     _etag(response, row)
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 @router.put(
@@ -184,7 +199,7 @@ async def replace_workflow(
             changed_by=principal.actor,
         ),
     )
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 @router.patch(
@@ -215,7 +230,7 @@ async def update_workflow(
             changed_by=principal.actor,
         ),
     )
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 async def _save(
@@ -256,7 +271,7 @@ async def duplicate_workflow(
     )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)
 
 
 @router.get(
@@ -299,7 +314,7 @@ async def restore_version(
             session, workflow_id, version, expected_versions=expected, changed_by=principal.actor
         ),
     )
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 @router.post(
