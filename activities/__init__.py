@@ -24,12 +24,14 @@ from sqlalchemy.engine import Engine
 
 from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities
+from activities.failure_notice import FailureNoticeActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.webhook import WebhookActivities
 from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_DISPATCH_EVENT,
     ACT_EVALUATE_CONDITION,
+    ACT_NOTIFY_FAILURE,
     ACT_PERFORM_ACTION,
 )
 from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
@@ -38,7 +40,7 @@ from temporal_edge import Client
 
 # ConversationSla (SLA engineer): the threshold lookup is local, the breach-run start regular.
 LOCAL_ACTIVITIES: frozenset[str] = frozenset(
-    {ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION, ACT_LOOKUP_SLA_DEFINITIONS}
+    {ACT_EVALUATE_CONDITION, ACT_PERFORM_ACTION, ACT_LOOKUP_SLA_DEFINITIONS, ACT_NOTIFY_FAILURE}
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
     {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN}
@@ -60,6 +62,7 @@ def build_activities(
     webhook = WebhookActivities(settings, http_client or httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT))
     dispatch = DispatchActivities(engine, client, settings.task_queue)
     sla = SlaActivities(engine, client)  # ConversationSla: threshold lookup and breach runs
+    failure = FailureNoticeActivities(engine, webhook)  # on_failure (issue 14)
     return [
         desk.evaluate_condition,
         desk.perform_action,
@@ -67,6 +70,7 @@ def build_activities(
         dispatch.dispatch_event,
         sla.lookup_sla_definitions,
         sla.start_sla_breach_run,
+        failure.notify_failure,
     ]
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from definitions.context import SlaInfo
 from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
-from definitions.models import Step, Trigger, WorkflowDefinitionIn
+from definitions.models import OnFailure, Step, Trigger, WorkflowDefinitionIn
 from definitions.references import Reference
 from definitions.utc import as_utc
 from definitions.version_changes import summarize_change
@@ -109,6 +109,9 @@ class WorkflowUpdate(BaseModel):
     steps: list[Step] | None = Field(default=None, description="Replaces the whole list of steps")
     schedule: str | None = Field(
         default=None, description="Business-hours schedule id; null removes it"
+    )
+    on_failure: OnFailure | None = Field(
+        default=None, description="Who is notified when a run fails for good; null removes it"
     )
     version: int | None = VersionField
 

@@ -15,7 +15,7 @@ from definitions.context import SlaInfo
 from definitions.cursor import Outcome
 from definitions.evaluator import ConditionOutcome
 from definitions.events import Event
-from definitions.models import ActionStep, ConditionStep, WorkflowDefinitionIn
+from definitions.models import ActionStep, ConditionStep, OnFailure, WorkflowDefinitionIn
 
 WORKFLOW_RUN = "WorkflowRun"
 CONVERSATION_SLA = "ConversationSla"
@@ -31,6 +31,7 @@ ACT_EVALUATE_CONDITION = "evaluate_condition"
 ACT_PERFORM_ACTION = "perform_action"
 ACT_DELIVER_WEBHOOK = "deliver_webhook"
 ACT_DISPATCH_EVENT = "dispatch_event"
+ACT_NOTIFY_FAILURE = "notify_failure"
 
 # Stable ApplicationError types.
 ERR_NOT_FOUND = "NotFound"  # unknown team/agent: permanent
@@ -79,6 +80,19 @@ class RunInput(BaseModel):
         description="Actions are idempotent per (scope, step id); a retry keeps the original's"
     )
     retry_of: str | None = None
+
+
+class FailureNotice(BaseModel):
+    """Input of the `notify_failure` local activity: a run failed for good and its definition
+    has `on_failure`. Idempotent per run (its scope): a repeat notifies nobody twice."""
+
+    run_id: str
+    idempotency_scope: str
+    definition_id: str
+    workflow_name: str
+    on_failure: OnFailure
+    event: Event
+    reason: str
 
 
 StepStatus = Literal["running", "passed", "failed", "completed", "skipped", "error"]

@@ -34,7 +34,7 @@ from store.references import missing_references
 from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
-PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule")
+PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule", "on_failure")
 
 
 class NotFound(LookupError):

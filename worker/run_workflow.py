@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         ACT_DELIVER_WEBHOOK,
         ACT_DISPATCH_EVENT,
         ACT_EVALUATE_CONDITION,
+        ACT_NOTIFY_FAILURE,
         ACT_PERFORM_ACTION,
         ERR_INVALID_DEFINITION,
         ERR_NOT_FOUND,
@@ -72,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         ConditionInput,
         DispatchResult,
+        FailureNotice,
         RunInput,
         RunResult,
         StepTrace,
@@ -141,6 +143,14 @@ class WorkflowRun:
 
     @workflow.run
     async def run(self, input: RunInput) -> RunResult:
+        try:
+            return await self._run_steps(input)
+        except ApplicationError:
+            if self._outcome == "failed":
+                await _notify_failure(input, self._error or "failed")
+            raise
+
+    async def _run_steps(self, input: RunInput) -> RunResult:
         try:
             await self._interpret(input)
             if self._outcome == "running":
@@ -381,6 +391,33 @@ class WorkflowRun:
         if self._outcome == "stopped":
             return f"stopped at condition {self._stopped_at!r}"
         return f"completed {len(self._steps)} step(s)"
+
+
+async def _notify_failure(input: RunInput, reason: str) -> None:
+    """`on_failure`: ONE local activity (desk notification + webhook event, idempotent per run).
+    Its own failure never hides the run's: the run fails with its reason either way."""
+    on_failure = input.definition.on_failure
+    if on_failure is None or not workflow.patched("on-failure-notify"):
+        return
+    notice = FailureNotice(
+        run_id=workflow.info().workflow_id,
+        idempotency_scope=input.idempotency_scope,
+        definition_id=input.definition_id,
+        workflow_name=input.definition.name,
+        on_failure=on_failure,
+        event=input.event,
+        reason=reason,
+    )
+    try:
+        await workflow.execute_local_activity(
+            ACT_NOTIFY_FAILURE,
+            notice,
+            start_to_close_timeout=WEBHOOK_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+            summary="on_failure: notify",
+        )
+    except (ActivityError, ApplicationError) as err:
+        workflow.logger.warning("on_failure notification failed: %s", _cause_message(err))
 
 
 def _mark_stopped() -> None:
