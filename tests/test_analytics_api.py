@@ -40,7 +40,9 @@ async def make_runs(stack: RunsStack) -> dict[str, Any]:
     lead = await stack.create_workflow(
         "Lead filter", STOP_UNLESS_LEAD, customer_segments=["silver"]
     )
-    router = await stack.create_workflow("Router", ROUTE_NOWHERE, customer_segments=["bronze"])
+    router = await stack.create_workflow_with_missing_team(
+        "Router", ROUTE_NOWHERE, "nobody-here", customer_segments=["bronze"]
+    )
     run_ids: list[str] = []
     for segment, times in (("gold", 3), ("silver", 2), ("bronze", 1)):
         for _ in range(times):

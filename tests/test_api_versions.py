@@ -43,6 +43,8 @@ def test_summaries_name_the_change() -> None:
 
 
 async def test_versions_record_who_saved_them_and_what_changed(admin: httpx.AsyncClient) -> None:
+    await admin.put("/teams/vip-support", json={"name": "VIP"})
+    await admin.put("/teams/billing", json={"name": "Billing"})
     created = await create(admin, definition(status="draft"))
     wid = created["id"]
     assert (await admin.patch(f"/workflows/{wid}", json={"status": "active"})).status_code == 200

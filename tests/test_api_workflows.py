@@ -45,6 +45,12 @@ VIP: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+async def vip_team(admin: httpx.AsyncClient) -> None:
+    """The team VIP routes to: an active definition may only name teams that exist."""
+    assert (await admin.put("/teams/vip-support", json={"name": "VIP support"})).is_success
+
+
 def definition(**changes: Any) -> dict[str, Any]:
     body = copy.deepcopy(VIP)
     body.update(changes)

@@ -24,10 +24,13 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from app.main import create_app
 from store.keys import create_key
+from store.models import TeamRow
 from store.settings import Settings
 
 CHROMIUM = os.environ.get("SUPPORTFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -69,6 +72,7 @@ class Console:
     browser: Browser
     keys: dict[str, str]
     http: httpx.AsyncClient
+    engine: Engine
     # Chromium reports what the Content-Security-Policy refused on the console; the fixture fails
     # the test if anything was (the console must work under the policy, app/security_headers.py).
     csp_violations: list[str] = field(default_factory=list)
@@ -147,7 +151,9 @@ async def console(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIter
         worker = build_worker(dev_env.client, engine, settings)
         async with worker, async_playwright() as pw, httpx.AsyncClient(base_url=base_url) as http:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            running = Console(base_url=base_url, browser=browser, keys=keys, http=http)
+            running = Console(
+                base_url=base_url, browser=browser, keys=keys, http=http, engine=engine
+            )
             try:
                 yield running
             finally:
@@ -315,9 +321,16 @@ async def test_failed_run_is_explained_and_retried(console: Console) -> None:
             }
         ],
     }
+    # Activation needs the team; it is then removed behind the API's back, so the run fails.
+    await console.http.put(
+        "/teams/billing-squad", json={"name": "Billing squad"}, headers=console.auth("admin")
+    )
     created = await console.http.post("/workflows", json=body, headers=console.auth("admin"))
     assert created.status_code == 201, created.text
     workflow_id = created.json()["id"]
+    with Session(console.engine) as session:
+        session.delete(session.get(TeamRow, "billing-squad"))
+        session.commit()
     (run_id,) = await console.send_event()
 
     page = await console.page()

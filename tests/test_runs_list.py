@@ -29,7 +29,9 @@ async def test_runs_are_filtered_and_paginated(runs_stack: RunsStack) -> None:
     stack = runs_stack
     before = datetime.now(UTC) - timedelta(seconds=1)
     tagger = await stack.create_workflow("Tagger", TAG, customer_segments=["gold"])
-    router = await stack.create_workflow("Router", ROUTE_NOWHERE, customer_segments=["bronze"])
+    router = await stack.create_workflow_with_missing_team(
+        "Router", ROUTE_NOWHERE, "no-such-team", customer_segments=["bronze"]
+    )
     tagged: list[str] = []
     for _ in range(4):
         tagged += await stack.send(segment="gold")
