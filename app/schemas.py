@@ -207,6 +207,11 @@ class WorkflowCard(BaseModel):
         description="Runs ever started (Temporal visibility); null if Temporal is unreachable",
         examples=[12],
     )
+    failed_24h: int | None = Field(
+        default=None,
+        description="Runs that failed in the last 24 hours; null if Temporal is unreachable",
+        examples=[2],
+    )
     version: int = Field(description="Current version", examples=[2])
     updated_at: datetime = Field(description="When the current version was saved")
 

@@ -213,3 +213,30 @@ async def test_directory_pages_and_builder_pickers(console: Console) -> None:
     await expect(warnings).to_be_hidden()
     saved = await console.http.get(f"/workflows/{wid}", headers=console.auth("admin"))
     assert saved.json()["steps"][0]["params"]["team"] == "vip-support"
+
+
+async def test_cards_count_runs_failed_in_the_last_day(console: Console) -> None:
+    body = {
+        "name": "Escalate to nobody",
+        "status": "active",
+        "trigger": {"type": "new_conversation"},
+        # No `to` and no assigned team: nobody to escalate to, the run fails for good.
+        "steps": [{"id": "esc", "type": "action", "action": "escalate", "params": {"reason": "x"}}],
+    }
+    assert (
+        await console.http.post("/workflows", json=body, headers=console.auth("admin"))
+    ).is_success
+    await console.send_event()
+    page = await console.page()
+    await console.sign_in(page)
+    badge = page.locator("[data-field=failed-24h]")
+    for _ in range(40):
+        if await badge.count():
+            break
+        await asyncio.sleep(0.5)
+        await page.reload()
+    await expect(badge).to_have_text("1 failed in 24 h")
+    await shot(page, "28-workflows-failed-count")
+    await badge.click()
+    await expect(page.get_by_label("Status")).to_have_value("failed")
+    await expect(page.locator("#runs-body tr[data-status=failed]")).to_have_count(1)

@@ -5,6 +5,7 @@ const workflowId = JSON.parse(document.getElementById("workflow-id").textContent
 const body = document.getElementById("runs-body");
 const more = document.getElementById("more");
 const status = document.getElementById("r-status");
+status.value = new URLSearchParams(location.search).get("status") || "";  // e.g. from a card
 let cursor = null;
 const names = {};
 

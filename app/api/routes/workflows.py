@@ -7,6 +7,7 @@ is unreachable the counts are null and the rest of the page is still served.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Literal
 
@@ -110,10 +111,14 @@ async def list_workflows(
             session, status=status_, trigger_type=trigger_type, q=q, limit=limit, offset=offset
         )
     )
-    counts = await gateway.count_runs_many(row.id for row in rows)
-    return WorkflowsPublic(
-        data=[WorkflowCard.from_row(row, counts.get(row.id)) for row in rows], count=count
+    counts, failures = await asyncio.gather(
+        gateway.count_runs_many(row.id for row in rows),
+        gateway.count_runs_many((row.id for row in rows), failed_recently=True),
     )
+    cards = [WorkflowCard.from_row(row, counts.get(row.id)) for row in rows]
+    for card in cards:
+        card.failed_24h = failures.get(card.id)
+    return WorkflowsPublic(data=cards, count=count)
 
 
 @router.get(
