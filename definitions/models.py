@@ -44,6 +44,12 @@ class NewConversationTrigger(Strict):
     customer_segments: list[str] = Field(
         default=[], description="Customer segments to match (e.g. vip); empty = any"
     )
+    initiated_by: Literal["customer", "agent", "any"] | None = Field(
+        default=None,
+        description="Only conversations the customer started, or an agent started (outbound); "
+        "any (or null, the default): both, and conversations whose initiator is not said",
+        examples=["customer"],
+    )
 
 
 def _compiles(pattern: str) -> str:
