@@ -240,3 +240,49 @@ async def test_cards_count_runs_failed_in_the_last_day(console: Console) -> None
     await badge.click()
     await expect(page.get_by_label("Status")).to_have_value("failed")
     await expect(page.locator("#runs-body tr[data-status=failed]")).to_have_count(1)
+
+
+# The innermost elements that reach past the right edge (to say what overflows).
+OVERFLOWING = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+  .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > innerWidth + 1))
+  .slice(0, 8).map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id}`)"""
+
+
+async def test_no_page_scrolls_sideways_on_a_phone(console: Console) -> None:
+    admin = console.auth("admin")
+    created = await console.http.post("/workflows", json=refund(), headers=admin)
+    wid = created.json()["id"]
+    await console.http.put(f"/workflows/{wid}", json=refund(name="Renamed"), headers=admin)
+    tagger = {**refund(name="Tag new conversations", status="active")}
+    tagger["trigger"] = {"type": "new_conversation"}
+    await console.http.post("/workflows", json=tagger, headers=admin)
+    [run_id] = await console.send_event()
+    conversation = run_id.split(":")[-1].replace("evt-", "c-")
+    await console.http.put("/teams/ops", json={"name": "Ops", "members": ["ana"]}, headers=admin)
+    page = await console.page(width=390, height=844)
+    await console.sign_in(page)
+    pages = [
+        "/console/workflows",
+        "/console/templates",
+        "/console/workflows/new",
+        f"/console/workflows/{wid}",
+        f"/console/workflows/{wid}/versions",
+        "/console/runs",
+        f"/console/runs/{run_id}",
+        f"/console/conversations/{conversation}",
+        "/console/analytics",
+        "/console/teams",
+        "/console/agents",
+        "/console/schedules",
+    ]
+    for path in pages:
+        await page.goto(path)
+        await page.wait_for_load_state("networkidle")
+        widths = await page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if widths[0] > widths[1]:
+            wide = await page.evaluate(OVERFLOWING)
+            raise AssertionError(f"{path} scrolls sideways: {widths}; too wide: {wide}")
+    await expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
