@@ -188,6 +188,7 @@ def test_build_activities_registers_every_activity_name(
         ACT_DISPATCH_EVENT,
         "lookup_sla_definitions",  # ConversationSla (activities/sla.py)
         "start_sla_breach_run",
+        "notify_failure",  # on_failure (activities/failure_notice.py)
     }
     assert LOCAL_ACTIVITIES | REGULAR_ACTIVITIES == names
     assert not LOCAL_ACTIVITIES & REGULAR_ACTIVITIES
