@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from activities.business_deadlines import BusinessDeadlineActivities
 from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities
+from activities.failure_notice import FailureNoticeActivities
 from activities.idle import IdleActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.waits import WaitActivities
@@ -36,6 +37,7 @@ from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_DISPATCH_EVENT,
     ACT_EVALUATE_CONDITION,
+    ACT_NOTIFY_FAILURE,
     ACT_PERFORM_ACTION,
     ACT_WAIT_DEADLINE,
 )
@@ -54,6 +56,7 @@ LOCAL_ACTIVITIES: frozenset[str] = frozenset(
         ACT_WAIT_DEADLINE,
         ACT_LOOKUP_SLA_DEFINITIONS,
         ACT_COMPUTE_BUSINESS_DEADLINES,
+        ACT_NOTIFY_FAILURE,
     }
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
@@ -79,6 +82,7 @@ def build_activities(
     waits = WaitActivities(engine)
     idle = IdleActivities(engine, client)  # ConversationSla: idle-period runs
     business = BusinessDeadlineActivities(engine)  # ConversationSla: business-time deadlines
+    failure = FailureNoticeActivities(engine, webhook)  # on_failure (issue 14)
     return [
         desk.evaluate_condition,
         desk.perform_action,
@@ -90,6 +94,7 @@ def build_activities(
         sla.start_sla_breach_run,
         idle.start_idle_run,
         business.compute_business_deadlines,
+        failure.notify_failure,
     ]
 
 

@@ -19,9 +19,9 @@ from definitions.business_deadlines import (
     BusinessDeadlinesInput,
 )
 from definitions.business_time import NoOpenTime
+from definitions.errors import NotFound
 from definitions.schedules import Schedule
 from store import schedules_repo
-from store.definitions_repo import NotFound
 from store.holiday_calendars import business_clock
 
 

@@ -38,3 +38,9 @@ class Principal:
     role: str
     key_id: str | None = None
     via: str = "api_key"  # "api_key" or "session"
+    key_name: str | None = None  # the key's free-text name, recorded as who saved a version
+
+    @property
+    def actor(self) -> str | None:
+        """Who to record as the author of a change: the key's name, else its id."""
+        return self.key_name or self.key_id

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.temporal.errors import InvalidRunsQuery, RunConflict
 from definitions.errors import NotFound
 from definitions.runs import StartRefused
-from store.definitions_repo import VersionConflict
+from store.definitions_repo import AlreadyCurrent, VersionConflict
 from store.schedules_repo import ScheduleInUse
 from temporal_edge import TemporalUnavailable
 
@@ -170,6 +170,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         detail = ErrorDetail(loc=loc, msg=f"current version is {exc.current}, given {exc.given}")
         return error_response(409, "version_conflict", str(exc), [detail])
+
+    @app.exception_handler(AlreadyCurrent)
+    async def _already_current(_: Request, exc: AlreadyCurrent) -> JSONResponse:
+        detail = ErrorDetail(loc=["path", "version"], msg=f"same as current version {exc.current}")
+        return error_response(409, "already_current", str(exc), [detail])
 
     @app.exception_handler(RunConflict)
     async def _run_conflict(_: Request, exc: RunConflict) -> JSONResponse:

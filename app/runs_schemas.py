@@ -12,10 +12,13 @@ from definitions.cursor import Outcome as Outcome  # re-exported: the one outcom
 from definitions.events import Event
 from definitions.runs import StepTrace
 
+#: `stopped`: completed in Temporal, but a condition stopped it (its `RunOutcome` search
+#: attribute, set since patch run-outcome-attribute; older stopped runs list as completed).
 RunStatus = Literal[
     "running",
     "waiting",
     "completed",
+    "stopped",
     "failed",
     "cancelled",
     "terminated",
@@ -198,6 +201,10 @@ class AnalyticsReport(BaseModel):
         "null when none ended"
     )
     failure_rate: float | None = Field(description="failed / ended runs; null when none ended")
+    stopped: int = Field(
+        default=0,
+        description="Of the completed runs, those a condition stopped (one more count query)",
+    )
     durations: DurationStats
     trend: list[TrendBucket]
     top_workflows: list[TopWorkflow] = Field(

@@ -15,8 +15,10 @@ from definitions.context import SlaInfo
 from definitions.events import Event
 from definitions.gallery import Template, TemplateCategory
 from definitions.limits import MAX_STEPS, Name, Text
-from definitions.models import Step, Trigger, WorkflowDefinitionIn
+from definitions.models import OnFailure, Step, Trigger, WorkflowDefinitionIn
+from definitions.references import Reference
 from definitions.utc import as_utc
+from definitions.version_changes import summarize_change
 from definitions.vocabulary import TriggerType
 from store import definitions_repo
 from store.directory import AgentPublic, TeamPublic
@@ -131,11 +133,33 @@ class WorkflowUpdate(BaseModel):
     schedule: str | None = Field(
         default=None, description="Business-hours schedule id; null removes it"
     )
+    on_failure: OnFailure | None = Field(
+        default=None, description="Who is notified when a run fails for good; null removes it"
+    )
     version: int | None = VersionField
 
     def changes(self) -> dict[str, Any]:
         """The keys the client sent (JSON-shaped), without `version`."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"version"})
+
+
+class ReferenceWarning(BaseModel):
+    """A team, agent or schedule the workflow names that does not exist (yet). A draft saves with
+    warnings; activating it is refused (422) until each one exists."""
+
+    loc: list[str | int] = Field(
+        description="Where in the definition", examples=[["steps", 1, "params", "team"]]
+    )
+    step_id: str | None = Field(description="The step naming it (null: the workflow itself)")
+    kind: Literal["team", "agent", "schedule"] = Field(examples=["team"])
+    id: str = Field(description="The missing id", examples=["vip-support"])
+    message: str = Field(examples=["step 'route' names team 'vip-support', which does not exist"])
+
+    @classmethod
+    def of(cls, ref: Reference) -> ReferenceWarning:
+        return cls(
+            loc=list(ref.loc), step_id=ref.step_id, kind=ref.kind, id=ref.id, message=ref.describe()
+        )
 
 
 class WorkflowPublic(WorkflowDefinitionIn):
@@ -167,6 +191,11 @@ class WorkflowPublic(WorkflowDefinitionIn):
         default=None,
         description="Runs ever started for this workflow (Temporal visibility); null if down",
         examples=[12],
+    )
+    warnings: list[ReferenceWarning] = Field(
+        default=[],
+        description="Teams, agents or schedules it names that do not exist (drafts only: an "
+        "active workflow with one is refused)",
     )
 
     @classmethod
@@ -200,6 +229,11 @@ class WorkflowCard(BaseModel):
     execution_count: int | None = Field(
         description="Runs ever started (Temporal visibility); null if Temporal is unreachable",
         examples=[12],
+    )
+    failed_24h: int | None = Field(
+        default=None,
+        description="Runs that failed in the last 24 hours; null if Temporal is unreachable",
+        examples=[2],
     )
     version: int = Field(description="Current version", examples=[2])
     updated_at: datetime = Field(description="When the current version was saved")
@@ -244,13 +278,31 @@ class VersionPublic(BaseModel):
 
     version: int = Field(description="Version number", examples=[2])
     created_at: datetime = Field(description="When this version was saved")
+    changed_by: str | None = Field(
+        description="Name of the API key that saved it (its id when unnamed; null before 0.2)",
+        examples=["ops admin"],
+    )
+    summary: str = Field(
+        description="What changed since the previous version, in one line",
+        examples=["status draft → active; step 'route' changed"],
+    )
+    restored_from: int | None = Field(
+        default=None, description="The version this one restored, if it is a restore"
+    )
     definition: WorkflowDefinitionIn = Field(description="The full definition of this version")
 
     @classmethod
-    def from_row(cls, row: WorkflowVersionRow) -> VersionPublic:
+    def from_row(
+        cls, row: WorkflowVersionRow, previous: WorkflowVersionRow | None
+    ) -> VersionPublic:
         return cls(
             version=row.version,
             created_at=as_utc(row.created_at),
+            changed_by=row.changed_by,
+            summary=summarize_change(
+                previous.body if previous else None, row.body, restored_from=row.restored_from
+            ),
+            restored_from=row.restored_from,
             definition=WorkflowDefinitionIn.model_validate(row.body),
         )
 

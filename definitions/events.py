@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -66,6 +66,11 @@ class ConversationIn(_In):
         default=None,
         description="Last activity (default: the latest event or message seen)",
         examples=["2026-11-27T10:05:00Z"],
+    )
+    initiated_by: Literal["customer", "agent"] | None = Field(
+        default=None,
+        description="Who started it: the customer, or an agent (outbound); null when not said",
+        examples=["customer"],
     )
 
 

@@ -78,6 +78,14 @@ def _match_new_conversation(trigger: NewConversationTrigger, event: Event) -> Ma
         wanted = [s.casefold() for s in trigger.customer_segments]
         if segment is None or segment.casefold() not in wanted:
             return _no(f"customer segment {segment!r} is not one of {trigger.customer_segments}")
+    wanted_initiator = trigger.initiated_by
+    if wanted_initiator not in (None, "any"):
+        initiator = event.conversation.initiated_by
+        if initiator != wanted_initiator:
+            return _no(
+                f"the conversation was started by {initiator or 'an unknown party'}, "
+                f"not by the {wanted_initiator}"
+            )
     return _yes()
 
 

@@ -71,6 +71,12 @@ class NewConversationTrigger(Strict):
         max_length=MAX_ITEMS,
         description="Customer segments to match (e.g. vip); empty = any",
     )
+    initiated_by: Literal["customer", "agent", "any"] | None = Field(
+        default=None,
+        description="Only conversations the customer started, or an agent started (outbound); "
+        "any (or null, the default): both, and conversations whose initiator is not said",
+        examples=["customer"],
+    )
 
 
 def _compiles(pattern: str) -> str:
@@ -868,6 +874,26 @@ STEP_OUTPUTS: dict[str, tuple[str, ...]] = {"wait_for": ("outcome",)}
 TITLE = "WorkflowDefinitionIn"
 
 
+class FailureTarget(Strict):
+    """Who hears about a run that failed for good: a team (each member) or one agent."""
+
+    team: str | None = Field(default=None, min_length=1, max_length=200, examples=["ops"])
+    agent: str | None = Field(default=None, min_length=1, max_length=200, examples=["sam"])
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> FailureTarget:
+        if (self.agent is None) == (self.team is None):
+            raise ValueError("on_failure.notify needs exactly one of 'agent' or 'team'")
+        return self
+
+
+class OnFailure(Strict):
+    """What happens when a run fails for good (SPEC §2): a desk notification and a webhook event
+    naming the workflow, the conversation and the reason."""
+
+    notify: FailureTarget = Field(description="The team or agent to notify")
+
+
 class WorkflowDefinitionIn(Strict):
     """A workflow definition: one trigger, then steps run in order."""
 
@@ -894,6 +920,11 @@ class WorkflowDefinitionIn(Strict):
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="Id of the business-hours schedule that business-time steps use (SPEC §2.3)",
         examples=["support-hours"],
+    )
+    on_failure: OnFailure | None = Field(
+        default=None,
+        description="Who is notified when a run fails for good",
+        examples=[{"notify": {"team": "ops"}}],
     )
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from definitions.events import Event
 from definitions.models import (
     ActionStep,
     ConditionStep,
+    OnFailure,
     WaitEvent,
     WaitOutcome,
     WorkflowDefinitionIn,
@@ -42,6 +43,7 @@ ACT_WAIT_DEADLINE = "wait_deadline"
 
 #: The hint ingestion sends a run waiting in a `wait_for` (SPEC §2.3): "look again".
 WAIT_HINT_SIGNAL = "wait_hint"
+ACT_NOTIFY_FAILURE = "notify_failure"
 
 # Stable ApplicationError types.
 ERR_NOT_FOUND = "NotFound"  # unknown team/agent: permanent
@@ -132,6 +134,19 @@ def refused_run_input(run_input: RunInput, reason: str) -> RunInput:
         }
     )
     return run_input.model_copy(update={"definition": placeholder, "start_refused": reason[:2000]})
+
+
+class FailureNotice(BaseModel):
+    """Input of the `notify_failure` local activity: a run failed for good and its definition
+    has `on_failure`. Idempotent per run (its scope): a repeat notifies nobody twice."""
+
+    run_id: str
+    idempotency_scope: str
+    definition_id: str
+    workflow_name: str
+    on_failure: OnFailure
+    event: Event
+    reason: str
 
 
 StepStatus = Literal[

@@ -19,19 +19,23 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
-from definitions.errors import NotFound, reject_at
+from definitions.errors import NotFound
 from definitions.models import TITLE, WorkflowDefinitionIn
+from definitions.references import Reference
 from definitions.vocabulary import SLA_BREACH_TRIGGER, TRACKER_TRIGGERS
 from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
 from store.parsed_definitions import parsed_definitions
+from store.references import missing_references
 from store.trigger_index import index_definition, unindex_definition
 
 #: Keys of a definition that PATCH may change.
-PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule")
+PATCHABLE = ("name", "description", "status", "trigger", "steps", "schedule", "on_failure")
 
 
 class VersionConflict(Exception):
@@ -48,6 +52,19 @@ class VersionConflict(Exception):
         self.current = current
         self.given = given
         self.source = source
+
+
+class AlreadyCurrent(Exception):
+    """A restore of a version whose body is the current one: it would change nothing."""
+
+    def __init__(self, definition_id: str, version: int, current: int) -> None:
+        super().__init__(
+            f"version {version} of workflow {definition_id!r} is the same definition as the "
+            f"current version {current}: nothing to restore"
+        )
+        self.definition_id = definition_id
+        self.version = version
+        self.current = current
 
 
 def new_definition_id() -> str:
@@ -197,29 +214,58 @@ def _flush_and_commit(session: Session, row: WorkflowDefinitionRow, expected: in
     session.refresh(row)
 
 
-def _save_version(session: Session, row: WorkflowDefinitionRow) -> None:
+def _save_version(
+    session: Session,
+    row: WorkflowDefinitionRow,
+    changed_by: str | None,
+    restored_from: int | None = None,
+) -> None:
     session.add(
         WorkflowVersionRow(
-            definition_id=row.id, version=row.version, body=row.body, created_at=row.updated_at
+            definition_id=row.id,
+            version=row.version,
+            body=row.body,
+            created_at=row.updated_at,
+            changed_by=changed_by,
+            restored_from=restored_from,
         )
     )
 
 
-def _require_schedule(session: Session, definition: WorkflowDefinitionIn) -> None:
-    """The schedule a definition names must exist (422 at `schedule`). Share-locks it until the
-    save commits, so a concurrent `schedules_repo.delete` sees this definition and answers 409."""
-    if definition.schedule is None:
+def _require_references(session: Session, definition: WorkflowDefinitionIn) -> None:
+    """An active definition must name only teams, agents and a schedule that exist (422 at each
+    missing one); a draft may name them before they exist (the API answers with warnings). The
+    schedule, when it exists, is share-locked until the save commits, so a concurrent
+    `schedules_repo.delete` sees this definition and answers 409."""
+    if definition.schedule is not None:
+        query = select(ScheduleRow.id).where(col(ScheduleRow.id) == definition.schedule)
+        session.exec(query.with_for_update(read=True)).first()
+    if definition.status != "active":
         return
-    query = select(ScheduleRow.id).where(col(ScheduleRow.id) == definition.schedule)
-    if session.exec(query.with_for_update(read=True)).first() is None:
-        reject_at(
-            ("schedule",),
-            f"no schedule {definition.schedule!r}: create it first with PUT /schedules/"
-            f"{definition.schedule}",
-            definition.schedule,
-            title=TITLE,
-            kind="invalid_definition",
+    missing = missing_references(session, dump_definition(definition))
+    if missing:
+        raise ValidationError.from_exception_data(
+            TITLE,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "missing_reference", "{message}", {"message": _refusal(ref)}
+                    ),
+                    loc=ref.loc,
+                    input=ref.id,
+                )
+                for ref in missing
+            ],
         )
+
+
+def _refusal(ref: Reference) -> str:
+    if ref.kind == "schedule":
+        return f"no schedule {ref.id!r}: create it first with PUT /schedules/{ref.id}"
+    return (
+        f"{ref.describe()}: create it first with PUT /{ref.kind}s/{ref.id}, "
+        "or save the workflow as a draft"
+    )
 
 
 def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None:
@@ -231,10 +277,14 @@ def _apply(row: WorkflowDefinitionRow, definition: WorkflowDefinitionIn) -> None
 
 
 def create(
-    session: Session, definition: WorkflowDefinitionIn, *, definition_id: str | None = None
+    session: Session,
+    definition: WorkflowDefinitionIn,
+    *,
+    definition_id: str | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Store a new definition at version 1 (with its version row and trigger index)."""
-    _require_schedule(session, definition)
+    _require_references(session, definition)
     now = utcnow()
     row = WorkflowDefinitionRow(
         id=definition_id or new_definition_id(),
@@ -249,7 +299,7 @@ def create(
     sla_version.bump_if_sla(session, definition.trigger.type)
     _apply(row, definition)
     session.add(row)
-    _save_version(session, row)
+    _save_version(session, row, changed_by)
     _flush_and_commit(session, row, None)
     return row
 
@@ -264,14 +314,16 @@ def _update(
     row: WorkflowDefinitionRow,
     definition: WorkflowDefinitionIn,
     expected: int | None,
+    changed_by: str | None,
+    restored_from: int | None = None,
 ) -> WorkflowDefinitionRow:
-    _require_schedule(session, definition)
+    _require_references(session, definition)
     sla_version.bump_if_sla(session, row.trigger_type, definition.trigger.type)
     _apply(row, definition)
     row.version += 1
     row.updated_at = utcnow()
     session.add(row)
-    _save_version(session, row)
+    _save_version(session, row, changed_by, restored_from)
     _flush_and_commit(session, row, expected)
     return row
 
@@ -291,6 +343,7 @@ def replace(
     definition: WorkflowDefinitionIn,
     *,
     expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Replace the whole definition: version + 1 and a new version row.
 
@@ -300,7 +353,7 @@ def replace(
     for source, expected in (expected_versions or {}).items():
         _check_version(row, expected, source)
     expected, _ = _expected(expected_versions or {})
-    return _update(session, row, definition, expected)
+    return _update(session, row, definition, expected, changed_by)
 
 
 def patch(
@@ -309,6 +362,7 @@ def patch(
     changes: Mapping[str, Any],
     *,
     expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
 ) -> WorkflowDefinitionRow:
     """Apply a partial update (keys of `PATCHABLE`, JSON-shaped values) and re-validate the merged
     definition as a whole (raises pydantic `ValidationError` with the merged document's locations).
@@ -322,7 +376,33 @@ def patch(
     merged = {**row.body, **changes}
     definition = WorkflowDefinitionIn.model_validate(merged)
     expected, _ = _expected(expected_versions or {})
-    return _update(session, row, definition, expected)
+    return _update(session, row, definition, expected, changed_by)
+
+
+def restore(
+    session: Session,
+    definition_id: str,
+    version: int,
+    *,
+    expected_versions: Mapping[str, int | None] | None = None,
+    changed_by: str | None = None,
+) -> WorkflowDefinitionRow:
+    """Save the body of an earlier `version` as a new version (history is never rewritten).
+
+    `NotFound` for an unknown definition or version; `AlreadyCurrent` when that body is already
+    the current one (nothing to restore); the restored body is validated again, so a version that
+    names a schedule deleted since is refused like any save."""
+    row = get(session, definition_id)
+    for source, expected in (expected_versions or {}).items():
+        _check_version(row, expected, source)
+    old = session.get(WorkflowVersionRow, (definition_id, version))
+    if old is None:
+        raise NotFound("version", f"{definition_id} v{version}")
+    if old.body == row.body:
+        raise AlreadyCurrent(definition_id, version, row.version)
+    definition = WorkflowDefinitionIn.model_validate(old.body)
+    expected, _ = _expected(expected_versions or {})
+    return _update(session, row, definition, expected, changed_by, restored_from=version)
 
 
 def delete(session: Session, definition_id: str) -> None:
@@ -339,12 +419,16 @@ def delete(session: Session, definition_id: str) -> None:
     session.commit()
 
 
-def duplicate(session: Session, definition_id: str) -> WorkflowDefinitionRow:
+def duplicate(
+    session: Session, definition_id: str, *, changed_by: str | None = None
+) -> WorkflowDefinitionRow:
     """A new draft copy named "<name> (copy)" (truncated to fit the 200-character limit)."""
     source = definition_of(get(session, definition_id))
     name = f"{source.name[: 200 - len(' (copy)')]} (copy)"
     copy = source.model_copy(update={"name": name, "status": "draft"})
-    return create(session, WorkflowDefinitionIn.model_validate(dump_definition(copy)))
+    return create(
+        session, WorkflowDefinitionIn.model_validate(dump_definition(copy)), changed_by=changed_by
+    )
 
 
 def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
@@ -354,6 +438,7 @@ def is_sla_definition(body: Mapping[str, Any] | None) -> bool:
 
 __all__: Sequence[str] = (
     "PATCHABLE",
+    "AlreadyCurrent",
     "NotFound",
     "VersionConflict",
     "create",
@@ -369,6 +454,7 @@ __all__: Sequence[str] = (
     "new_definition_id",
     "patch",
     "replace",
+    "restore",
     "steps_count",
     "summary",
     "versions",

@@ -57,6 +57,8 @@ class WorkflowVersionRow(SQLModel, table=True):
     version: int = Field(primary_key=True)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    changed_by: str | None = Field(default=None, max_length=200)  # the API key's name (or id)
+    restored_from: int | None = None  # the version whose body this one restored
 
 
 class TriggerIndexRow(SQLModel, table=True):

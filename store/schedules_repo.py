@@ -14,8 +14,8 @@ from datetime import datetime
 from pydantic import ConfigDict, Field
 from sqlmodel import Session, col, select
 
+from definitions.errors import NotFound
 from definitions.schedules import SUPPORT_HOURS_EXAMPLE, Schedule
-from store.definitions_repo import NotFound
 from store.holiday_calendars import check_holiday_calendar
 from store.models import ScheduleRow, WorkflowDefinitionRow, utcnow
 

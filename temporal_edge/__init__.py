@@ -24,6 +24,7 @@ from temporal_edge.connection import (
     unavailable,
 )
 from temporal_edge.search import (
+    OUTCOME_STOPPED,
     PHASE_RUNNING,
     PHASE_WAITING,
     SearchAttr,
@@ -63,6 +64,7 @@ __all__ = [
     "quote",
     "rpc_failure",
     "run_search_attributes",
+    "OUTCOME_STOPPED",
     "run_summary",
     "runs_scope",
     "signal_sla",

@@ -26,6 +26,9 @@ class SearchAttr(StrEnum):
     WAITING_UNTIL = "WaitingUntil"
     #: While waiting: what for, in words (`4h`, `customer_message`).
     WAITING_FOR = "WaitingFor"
+    #: Set at the end of a run only when it ends other than as its execution status says: today
+    #: "stopped" (a condition stopped it; Temporal sees a completed run). Absent otherwise.
+    RUN_OUTCOME = "RunOutcome"
 
     @property
     def kind(self) -> Literal["Keyword", "Int", "Datetime"]:
@@ -56,6 +59,10 @@ def run_search_attributes(run_input: RunInput) -> TypedSearchAttributes:
         SearchAttr.CONVERSATION_ID: run_input.event.conversation.id,
     }
     return TypedSearchAttributes([SearchAttributePair(a.key, v) for a, v in values.items()])
+
+
+#: The `RunOutcome` of a run stopped by a condition.
+OUTCOME_STOPPED = "stopped"
 
 
 def quote(value: str) -> str:

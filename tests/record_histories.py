@@ -177,6 +177,8 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     "completed": Scenario(VIP_STEPS),
     "stopped": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
+    # After patch run-outcome-attribute: a stopped run upserts RunOutcome=stopped.
+    "stopped_run_outcome": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
     "skip_next": Scenario(
         [
             {**CUSTOMER_ONLY, "on_false": "skip_next"},
@@ -320,6 +322,9 @@ async def main(names: list[str]) -> None:
             data_converter=pydantic_data_converter,
             search_attributes=search_attribute_keys(),
         ) as env:
+            from tests.temporal_fixtures import register_search_attributes
+
+            await register_search_attributes(env.client)
             engine = make_engine(f"sqlite:///{tmp}/record.db")
             create_all(engine)
             seed_directory(engine)

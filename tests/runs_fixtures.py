@@ -15,9 +15,11 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from store.models import TeamRow
 from store.settings import Settings
 from tests.api_fixtures import Api, running_app
 from tests.temporal_fixtures import assert_eventually
@@ -47,6 +49,19 @@ class RunsStack:
         response = await self.admin.post("/workflows", json=body)
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
+
+    async def create_workflow_with_missing_team(
+        self, name: str, steps: list[dict[str, Any]], team: str, **trigger: Any
+    ) -> str:
+        """An active workflow whose `team` is gone by the time it runs: activation needs the team
+        to exist, so it is created first and then removed from the directory behind the API's
+        back (as a database admin might), which is what fails its route steps at run time."""
+        assert (await self.admin.put(f"/teams/{team}", json={"name": team})).is_success
+        workflow_id = await self.create_workflow(name, steps, **trigger)
+        with Session(self.api.engine) as session:
+            session.delete(session.get(TeamRow, team))
+            session.commit()
+        return workflow_id
 
     async def send(self, *, segment: str = "vip", conversation_id: str | None = None) -> list[str]:
         """A new WhatsApp conversation of Ada (customer segment `segment`); returns the run ids."""

@@ -40,7 +40,9 @@ async def make_runs(stack: RunsStack) -> dict[str, Any]:
     lead = await stack.create_workflow(
         "Lead filter", STOP_UNLESS_LEAD, customer_segments=["silver"]
     )
-    router = await stack.create_workflow("Router", ROUTE_NOWHERE, customer_segments=["bronze"])
+    router = await stack.create_workflow_with_missing_team(
+        "Router", ROUTE_NOWHERE, "nobody-here", customer_segments=["bronze"]
+    )
     run_ids: list[str] = []
     for segment, times in (("gold", 3), ("silver", 2), ("bronze", 1)):
         for _ in range(times):
@@ -121,8 +123,9 @@ async def test_analytics_count_what_was_run_with_durations_within_bounds(
     assert p95_low <= stats["p95_seconds"] <= p95_high
     assert "p95" in stats["accuracy"] and "lags" in report["note"]
 
-    # The query budget: buckets + duration bands + ranked definitions, whatever the run count.
-    assert report["queries"] == 4 + len(DURATION_EDGES_MS) + 1 + 3
+    # The query budget: buckets + duration bands + ranked definitions + stopped, whatever the
+    # run count.
+    assert report["queries"] == 4 + len(DURATION_EDGES_MS) + 1 + 3 + 1  # + stopped
 
     # Per workflow.
     lead = (

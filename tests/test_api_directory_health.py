@@ -103,6 +103,7 @@ async def test_health_503_when_temporal_is_unreachable(
 
         # What needs only the database still works; counts are null, not an error.
         admin = await down.client("admin")
+        await admin.put("/teams/vip-support", json={"name": "VIP"})
         created = await admin.post("/workflows", json=VIP)
         assert created.status_code == 201
         assert (await admin.get(f"/workflows/{created.json()['id']}")).json()[

@@ -15,13 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from definitions.runs import SLA_EVENT_SIGNAL, sla_workflow_id
 from temporal_edge import SearchAttr
-from tests import api_fixtures
+from tests import api_fixtures, test_api_workflows
 from tests.api_fixtures import Api, error_of
 from tests.temporal_fixtures import assert_eventually
 from tests.test_api_workflows import VIP
 
 api = api_fixtures.api
 admin = api_fixtures.admin
+vip_team = test_api_workflows.vip_team  # autouse: the team VIP routes to exists
 
 
 def vip_event(event_id: str, conversation_id: str, **changes: Any) -> dict[str, Any]:
@@ -186,7 +187,7 @@ async def test_vip_flow_end_to_end_with_a_worker(
 
     assert (
         await admin.put("/teams/vip-support", json={"name": "VIP support", "members": ["ana"]})
-    ).status_code == 201
+    ).status_code == 200  # replaces the team the autouse fixture made
     await admin.put("/agents/ana", json={"name": "Ana", "email": "ana@example.com"})
     wid = (await admin.post("/workflows", json=VIP)).json()["id"]
     event = vip_event(f"evt-e2e-{wid}", f"c-e2e-{wid}")

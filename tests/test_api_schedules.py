@@ -153,6 +153,7 @@ async def test_a_definition_names_an_existing_schedule_which_then_cannot_be_dele
     admin: httpx.AsyncClient,
 ) -> None:
     named = {**VIP, "schedule": "support-hours"}
+    await admin.put("/teams/vip-support", json={"name": "VIP"})  # VIP routes there
     missing = await admin.post("/workflows", json=named)
     assert missing.status_code == 422
     error = error_of(missing)

@@ -19,13 +19,14 @@ from store.models import (
     TicketRow,
 )
 from temporal_edge import SearchAttr
-from tests import api_fixtures
+from tests import api_fixtures, test_api_workflows
 from tests.api_fixtures import Api, error_of
 from tests.test_api_events import vip_event
 from tests.test_api_workflows import VIP
 
 api = api_fixtures.api
 admin = api_fixtures.admin
+vip_team = test_api_workflows.vip_team  # autouse: the team VIP routes to exists
 
 
 async def test_templates_by_category(api: Api) -> None:

@@ -45,6 +45,12 @@ VIP: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+async def vip_team(admin: httpx.AsyncClient) -> None:
+    """The team VIP routes to: an active definition may only name teams that exist."""
+    assert (await admin.put("/teams/vip-support", json={"name": "VIP support"})).is_success
+
+
 def definition(**changes: Any) -> dict[str, Any]:
     body = copy.deepcopy(VIP)
     body.update(changes)
@@ -138,12 +144,14 @@ async def test_list_workflows_filters_and_paginates(admin: httpx.AsyncClient) ->
         "trigger_type",
         "steps_count",
         "execution_count",
+        "failed_24h",
         "version",
         "updated_at",
     }
     assert card["trigger_type"] == "new_conversation"
     assert card["steps_count"] == 3
     assert card["execution_count"] == 0
+    assert card["failed_24h"] == 0
 
     active = (await admin.get("/workflows", params={"status": "active"})).json()
     assert {c["id"] for c in active["data"]} == {vip["id"], other["id"]}

@@ -24,10 +24,13 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from app.main import create_app
 from store.keys import create_key
+from store.models import TeamRow
 from store.settings import Settings
 
 CHROMIUM = os.environ.get("SUPPORTFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -69,6 +72,7 @@ class Console:
     browser: Browser
     keys: dict[str, str]
     http: httpx.AsyncClient
+    engine: Engine
     # Chromium reports what the Content-Security-Policy refused on the console; the fixture fails
     # the test if anything was (the console must work under the policy, app/security_headers.py).
     csp_violations: list[str] = field(default_factory=list)
@@ -147,7 +151,9 @@ async def console(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIter
         worker = build_worker(dev_env.client, engine, settings)
         async with worker, async_playwright() as pw, httpx.AsyncClient(base_url=base_url) as http:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            running = Console(base_url=base_url, browser=browser, keys=keys, http=http)
+            running = Console(
+                base_url=base_url, browser=browser, keys=keys, http=http, engine=engine
+            )
             try:
                 yield running
             finally:
@@ -267,7 +273,11 @@ async def test_admin_builds_tests_activates_and_manages_workflows(console: Conso
     await (await card(page, "VIP WhatsApp welcome")).get_by_role("link", name="Runs").click()
     await expect(page.locator("#runs-body tr[data-status=completed]")).to_have_count(3)
     await shot(page, "09-runs")
-    await page.locator("#runs-body tr").first.get_by_role("link").click()
+    await (
+        page.locator("#runs-body tr")
+        .first.get_by_role("link", name=re.compile("^Open run"))
+        .click()
+    )
     await expect(page.locator(".timeline > li")).to_have_count(3)
     await expect(page.get_by_text("customer.segment equals")).to_be_visible()
     await shot(page, "10-run-detail")
@@ -380,9 +390,16 @@ async def test_failed_run_is_explained_and_retried(console: Console) -> None:
             }
         ],
     }
+    # Activation needs the team; it is then removed behind the API's back, so the run fails.
+    await console.http.put(
+        "/teams/billing-squad", json={"name": "Billing squad"}, headers=console.auth("admin")
+    )
     created = await console.http.post("/workflows", json=body, headers=console.auth("admin"))
     assert created.status_code == 201, created.text
     workflow_id = created.json()["id"]
+    with Session(console.engine) as session:
+        session.delete(session.get(TeamRow, "billing-squad"))
+        session.commit()
     (run_id,) = await console.send_event()
 
     page = await console.page()
@@ -395,7 +412,7 @@ async def test_failed_run_is_explained_and_retried(console: Console) -> None:
         await asyncio.sleep(0.25)
         await page.reload()
     await expect(failed).to_have_count(1)
-    await failed.get_by_role("link").click()
+    await failed.get_by_role("link", name=re.compile("^Open run")).click()
     await expect(page.get_by_text("Why it failed:")).to_be_visible()
     await expect(page.locator(".error-box")).to_contain_text("billing-squad")
     link = page.get_by_role("link", name="Open in Temporal UI")

@@ -141,3 +141,34 @@ def test_match_sla(sla: SlaInfo | None, matched: bool, reason: str) -> None:
     result = match_sla(trigger, sla)
     assert result.matched is matched
     assert reason in result.reason
+
+
+def _started_by(initiator: str | None) -> Event:
+    conversation: dict[str, Any] = {"id": "c-1", "channel": "email"}
+    if initiator:
+        conversation["initiated_by"] = initiator
+    return created(conversation=conversation)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "initiator", "matched"),
+    [
+        ("customer", "customer", True),
+        ("customer", "agent", False),
+        ("customer", None, False),
+        ("agent", "agent", True),
+        ("any", "agent", True),
+        ("any", None, True),
+        (None, "agent", True),
+    ],
+)
+def test_new_conversation_initiated_by(
+    wanted: str | None, initiator: str | None, matched: bool
+) -> None:
+    trigger: dict[str, Any] = {"type": "new_conversation"}
+    if wanted:
+        trigger["initiated_by"] = wanted
+    result = match_trigger(TRIGGER.validate_python(trigger), _started_by(initiator))
+    assert result.matched is matched, result.reason
+    if not matched:
+        assert f"not by the {wanted}" in result.reason

@@ -33,6 +33,7 @@ HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
 EXPECTED_SHAPES = {
     "completed",
     "stopped",
+    "stopped_run_outcome",  # after patch run-outcome-attribute
     "skip_next",
     "failed_step",
     "wait_timer",

@@ -49,7 +49,9 @@ async def cli(stack: RunsStack, *args: str) -> Result:
 
 async def test_cli_lists_shows_retries_and_refuses_like_the_api(runs_stack: RunsStack) -> None:
     stack = runs_stack
-    await stack.create_workflow("CLI greet then route", GREET_THEN_ROUTE)
+    await stack.create_workflow_with_missing_team(
+        "CLI greet then route", GREET_THEN_ROUTE, "cli-team"
+    )
     conversation_id = "c-cli"
     [run_id] = await stack.send(conversation_id=conversation_id)
     await stack.wait_closed(run_id)

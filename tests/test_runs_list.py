@@ -29,7 +29,9 @@ async def test_runs_are_filtered_and_paginated(runs_stack: RunsStack) -> None:
     stack = runs_stack
     before = datetime.now(UTC) - timedelta(seconds=1)
     tagger = await stack.create_workflow("Tagger", TAG, customer_segments=["gold"])
-    router = await stack.create_workflow("Router", ROUTE_NOWHERE, customer_segments=["bronze"])
+    router = await stack.create_workflow_with_missing_team(
+        "Router", ROUTE_NOWHERE, "no-such-team", customer_segments=["bronze"]
+    )
     tagged: list[str] = []
     for _ in range(4):
         tagged += await stack.send(segment="gold")
@@ -97,3 +99,40 @@ async def test_bad_filters_are_422_and_only_readers_read(runs_stack: RunsStack) 
     anonymous = await stack.api.client()
     assert (await anonymous.get("/runs")).status_code == 401
     assert (await stack.integration.get("/runs/run:x:y")).status_code == 403
+
+
+STOP_UNLESS_CUSTOMER = [
+    {
+        "id": "is-customer",
+        "type": "condition",
+        "field": "customer.lifecycle",
+        "operator": "equals",
+        "value": "lead",
+        "on_false": "stop",
+    },
+    *TAG,
+]
+
+
+async def test_runs_stopped_by_a_condition_are_their_own_status(runs_stack: RunsStack) -> None:
+    """A stopped run completes in Temporal; its RunOutcome attribute sets it apart everywhere."""
+    stack = runs_stack
+    await stack.create_workflow("Leads only", STOP_UNLESS_CUSTOMER, customer_segments=["vip"])
+    [stopped] = await stack.send()  # Ada is a customer, not a lead: the condition stops the run
+    tagger = await stack.create_workflow("Tagger", TAG, customer_segments=["gold"])
+    [completed] = await stack.send(segment="gold")
+    await asyncio.gather(stack.wait_closed(stopped), stack.wait_closed(completed))
+
+    async def visible() -> None:
+        assert await ids(stack, status="stopped") == [stopped]
+
+    await assert_eventually(visible, timeout=15)
+    assert await ids(stack, status="completed") == [completed]
+    assert sorted(await ids(stack)) == sorted([stopped, completed])
+    detail = await stack.run_detail(stopped, "stopped")
+    assert detail["outcome"] == "stopped" and detail["stopped_at"] == "is-customer"
+    listed = (await stack.viewer.get("/runs", params={"workflow_id": tagger})).json()["data"]
+    assert [run["status"] for run in listed] == ["completed"]
+
+    report = (await stack.viewer.get("/analytics")).json()
+    assert report["stopped"] == 1 and report["totals"]["completed"] == 2

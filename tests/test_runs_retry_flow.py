@@ -38,7 +38,9 @@ async def test_failed_route_is_explained_and_a_retry_routes_without_a_second_gre
     runs_stack: RunsStack,
 ) -> None:
     stack = runs_stack
-    workflow_id = await stack.create_workflow("Greet then route", GREET_THEN_ROUTE)
+    workflow_id = await stack.create_workflow_with_missing_team(
+        "Greet then route", GREET_THEN_ROUTE, "billing-squad"
+    )
     conversation_id = "c-done-when"
     [run_id] = await stack.send(conversation_id=conversation_id)
     await stack.wait_closed(run_id)

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         ACT_DELIVER_WEBHOOK,
         ACT_DISPATCH_EVENT,
         ACT_EVALUATE_CONDITION,
+        ACT_NOTIFY_FAILURE,
         ACT_PERFORM_ACTION,
         ACT_WAIT_DEADLINE,
         ERR_INVALID_DEFINITION,
@@ -88,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
         Deadline,
         DeadlineInput,
         DispatchResult,
+        FailureNotice,
         RunInput,
         RunResult,
         StepTrace,
@@ -97,7 +99,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookDelivery,
         WokenBy,
     )
-    from temporal_edge.search import PHASE_RUNNING, PHASE_WAITING, SearchAttr
+    from temporal_edge.search import OUTCOME_STOPPED, PHASE_RUNNING, PHASE_WAITING, SearchAttr
 
 # ---------------------------------------------------------------- timeouts and retries
 
@@ -169,9 +171,19 @@ class WorkflowRun:
             # once with the reason. Only such new inputs take this branch; old histories replay.
             self._fail(f"the run could not be started: {input.start_refused}")
         try:
+            return await self._run_steps(input)
+        except ApplicationError:
+            if self._outcome == "failed":
+                await _notify_failure(input, self._error or "failed")
+            raise
+
+    async def _run_steps(self, input: RunInput) -> RunResult:
+        try:
             await self._interpret(input)
             if self._outcome == "running":
                 self._outcome = "completed"
+            elif self._outcome == "stopped":
+                _mark_stopped()
         except StepFailure as failure:
             self._fail(failure.message)
         except (ApplicationError, workflow.NondeterminismError):
@@ -634,6 +646,40 @@ class WorkflowRun:
         if self._outcome == "stopped":
             return f"stopped at step {self._stopped_at!r}"
         return f"completed {len(self._steps)} step(s)"
+
+
+async def _notify_failure(input: RunInput, reason: str) -> None:
+    """`on_failure`: ONE local activity (desk notification + webhook event, idempotent per run).
+    Its own failure never hides the run's: the run fails with its reason either way."""
+    on_failure = input.definition.on_failure
+    if on_failure is None or not workflow.patched("on-failure-notify"):
+        return
+    notice = FailureNotice(
+        run_id=workflow.info().workflow_id,
+        idempotency_scope=input.idempotency_scope,
+        definition_id=input.definition_id,
+        workflow_name=input.definition.name,
+        on_failure=on_failure,
+        event=input.event,
+        reason=reason,
+    )
+    try:
+        await workflow.execute_local_activity(
+            ACT_NOTIFY_FAILURE,
+            notice,
+            start_to_close_timeout=WEBHOOK_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+            summary="on_failure: notify",
+        )
+    except (ActivityError, ApplicationError) as err:
+        workflow.logger.warning("on_failure notification failed: %s", _cause_message(err))
+
+
+def _mark_stopped() -> None:
+    """Temporal sees a stopped run as completed; the `RunOutcome` search attribute lets
+    visibility tell them apart (GET /runs?status=stopped, analytics)."""
+    if workflow.patched("run-outcome-attribute"):
+        workflow.upsert_search_attributes([SearchAttr.RUN_OUTCOME.key.value_set(OUTCOME_STOPPED)])
 
 
 # ---------------------------------------------------------------- helpers (pure)

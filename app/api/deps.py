@@ -95,7 +95,7 @@ def get_principal(
             row = verify_key(session, credentials.credentials)
             if row is None:
                 raise _unauthorized("unknown or revoked API key")
-            return Principal(role=row.role, key_id=row.id)
+            return Principal(role=row.role, key_id=row.id, key_name=row.name)
         authenticator: SessionAuthenticator | None = getattr(
             request.app.state, "session_authenticator", None
         )

@@ -51,4 +51,6 @@ def session_principal(request: Request, db: Session) -> Principal | None:
             f"page's token in {CSRF_HEADER}",
             [ErrorDetail(loc=["header", CSRF_HEADER], msg="missing or wrong CSRF token")],
         )
-    return Principal(role=session.role, key_id=session.key_id, via="session")
+    row = db.get(ApiKeyRow, session.key_id)  # already loaded by current_session: no query
+    key_name = row.name if row is not None else None
+    return Principal(role=session.role, key_id=session.key_id, via="session", key_name=key_name)

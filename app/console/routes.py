@@ -231,6 +231,13 @@ def _builder(request: Request, db: Session, workflow_id: str | None) -> Response
     )
 
 
+@router.get(f"{PREFIX}/workflows/{{workflow_id}}/versions", response_model=None)
+def workflow_versions_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
+    return _page(
+        request, db, "versions.html", nav="workflows", title="History", workflow_id=workflow_id
+    )
+
+
 @router.get(f"{PREFIX}/workflows/{{workflow_id}}/runs", response_model=None)
 def workflow_runs_page(request: Request, db: SessionDep, workflow_id: str) -> Response:
     return _page(request, db, "runs.html", nav="runs", title="Runs", workflow_id=workflow_id)
@@ -244,6 +251,55 @@ def runs_page(request: Request, db: SessionDep) -> Response:
 @router.get(f"{PREFIX}/runs/{{run_id:path}}", response_model=None)
 def run_page(request: Request, db: SessionDep, run_id: str) -> Response:
     return _page(request, db, "run.html", nav="runs", title="Run", run_id=run_id)
+
+
+@router.get(f"{PREFIX}/conversations/{{conversation_id:path}}", response_model=None)
+def conversation_page(request: Request, db: SessionDep, conversation_id: str) -> Response:
+    return _page(
+        request,
+        db,
+        "conversation.html",
+        nav="runs",
+        title="Conversation",
+        conversation_id=conversation_id,
+    )
+
+
+#: The directory pages: (title, singular, intro) per API collection.
+DIRECTORY_PAGES = {
+    "teams": ("Teams", "team", "Route, notify and create-ticket steps name a team by its id."),
+    "agents": ("Agents", "agent", "Route, notify and escalate steps name an agent by its id."),
+    "schedules": ("Schedules", "schedule", "Business hours a workflow can follow (§2.3)."),
+}
+
+
+@router.get(f"{PREFIX}/teams", response_model=None)
+def teams_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "teams")
+
+
+@router.get(f"{PREFIX}/agents", response_model=None)
+def agents_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "agents")
+
+
+@router.get(f"{PREFIX}/schedules", response_model=None)
+def schedules_page(request: Request, db: SessionDep) -> Response:
+    return _directory_page(request, db, "schedules")
+
+
+def _directory_page(request: Request, db: Session, kind: str) -> Response:
+    title, singular, intro = DIRECTORY_PAGES[kind]
+    return _page(
+        request,
+        db,
+        "directory.html",
+        nav=kind,
+        title=title,
+        kind=kind,
+        singular=singular,
+        intro=intro,
+    )
 
 
 @router.get(f"{PREFIX}/analytics", response_model=None)

@@ -5,7 +5,7 @@ import { api, el, fmtDuration, fmtNumber, fmtPercent, prefix, toast } from "./co
 const NS = "http://www.w3.org/2000/svg";
 const range = document.getElementById("a-range");
 const wfSel = document.getElementById("a-workflow");
-const COLORS = { completed: "#22c55e", failed: "#ef4444", other: "#94a3b8", running: "#3b82f6" };
+const COLORS = { completed: "#22c55e", stopped: "#a3a3a3", failed: "#ef4444", other: "#cbd5e1", running: "#3b82f6" };
 
 function s(tag, attrs = {}, ...children) {
   const n = document.createElementNS(NS, tag);
@@ -64,8 +64,8 @@ function trendChart(trend, bucket) {
   return [svg, table];
 }
 
-function donut(totals, successRate) {
-  const parts = [["Completed", totals.completed, COLORS.completed], ["Failed", totals.failed, COLORS.failed],
+function donut(totals, successRate, stopped) {
+  const parts = [["Completed", totals.completed - stopped, COLORS.completed], ["Stopped by a condition", stopped, COLORS.stopped], ["Failed", totals.failed, COLORS.failed],
     ["Cancelled / terminated", totals.cancelled + totals.terminated, COLORS.other], ["Running", totals.running, COLORS.running]];
   const sum = parts.reduce((a, p) => a + p[1], 0);
   const r = 52, c = 2 * Math.PI * r;
@@ -132,7 +132,7 @@ async function load() {
     set("avg", fmtDuration(r.durations.average_seconds));
     set("p95-sub", r.durations.p95_seconds === null ? "" : `p95 ${fmtDuration(r.durations.p95_seconds)}`);
     document.getElementById("trend").replaceChildren(...trendChart(r.trend, r.window.bucket));
-    document.getElementById("donut").replaceChildren(...donut(r.totals, r.success_rate));
+    document.getElementById("donut").replaceChildren(...donut(r.totals, r.success_rate, r.stopped || 0));
     document.getElementById("top").replaceChildren(...topList(r.top_workflows));
     document.getElementById("durations").replaceChildren(...durations(r.durations));
     document.getElementById("a-note").textContent = r.note;

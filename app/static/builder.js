@@ -2,6 +2,7 @@
 // steps), save it, show the API's validation errors next to the fields they name (the error's
 // `loc`), and dry-run it against a sample event in the Test panel.
 import { api, canWrite, el, humanize, ICONS, prefix, statusBadge, svgIcon, toast } from "./core.js";
+import { showWarnings } from "./pickers.js";
 
 const V = JSON.parse(document.getElementById("vocabulary").textContent);
 let workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
@@ -540,6 +541,7 @@ form.addEventListener("submit", async (e) => {
     if (created) history.replaceState(null, "", `${prefix}/workflows/${encodeURIComponent(wf.id)}`);
     renderHeader(wf);
     updateTestNote();
+    showWarnings(wf.warnings);
     toast(created ? `Created “${wf.name}”.` : `Saved “${wf.name}” (version ${wf.version}).`, "success");
   } catch (err) {
     if (err.status === 409) toast("Someone saved this workflow meanwhile. Reload the page to see their version.", "error");
@@ -659,6 +661,7 @@ async function start() {
       model = { name: wf.name, description: wf.description, status: wf.status, trigger: wf.trigger, steps: wf.steps };
       version = wf.version;
       renderHeader(wf);
+      showWarnings(wf.warnings);
       if (new URLSearchParams(location.search).get("created") === "template") {
         toast("Draft created from the template. Adapt it, save, test, then activate.", "success");
         history.replaceState(null, "", location.pathname);

@@ -1,12 +1,14 @@
 // One run: summary, the error in words, the step timeline (condition values, action outputs,
 // attempts), the pinned event, Retry for a failed run, and the link to the Temporal UI.
 import {
-  ACTION_LABELS, api, canWrite, el, fmtDateTime, fmtDuration, humanize, prefix, runHref, runStatusBadge, toast,
+  ACTION_LABELS, api, canWrite, confirmDialog, el, fmtDateTime, fmtDuration, humanize, prefix, runHref, runStatusBadge, toast,
 } from "./core.js";
 
 const runId = JSON.parse(document.getElementById("run-id-json").textContent);
 const content = document.getElementById("run-content");
 const retry = document.getElementById("retry");
+const cancel = document.getElementById("cancel");
+const conversationHref = (id) => `${prefix}/conversations/${encodeURIComponent(id)}`;
 
 const fmt = (v) => (v === null || v === undefined ? "∅" : typeof v === "string" ? v : JSON.stringify(v));
 
@@ -47,6 +49,7 @@ function render(run) {
   link.href = run.temporal_ui_url;
   link.hidden = false;
   retry.hidden = run.status !== "failed";
+  cancel.hidden = run.status !== "running";
   const outcomeText = {
     completed: "Completed every step.",
     stopped: `Stopped by condition ${run.stopped_at}.`,
@@ -59,7 +62,7 @@ function render(run) {
         el("dt", {}, "Workflow"), el("dd", {}, run.workflow_id ? el("a", { href: `${prefix}/workflows/${encodeURIComponent(run.workflow_id)}` }, run.workflow_name) : run.workflow_name, ` · version ${run.workflow_version ?? "—"}`),
         el("dt", {}, "Outcome"), el("dd", {}, outcomeText),
         el("dt", {}, "Trigger"), el("dd", {}, humanize(run.trigger_type || "—"), ` · event `, el("code", {}, run.event.id), ` (${run.event.type})`),
-        el("dt", {}, "Conversation"), el("dd", { class: "mono" }, run.conversation_id || "—"),
+        el("dt", {}, "Conversation"), el("dd", { class: "mono" }, run.conversation_id ? el("a", { href: conversationHref(run.conversation_id) }, run.conversation_id) : "—"),
         el("dt", {}, "Started"), el("dd", {}, fmtDateTime(run.started_at)),
         el("dt", {}, "Duration"), el("dd", {}, fmtDuration(run.duration_seconds)),
         run.retry_of ? el("dt", {}, "Retry of") : null,
@@ -100,6 +103,26 @@ retry.addEventListener("click", async () => {
   } catch (err) {
     toast(`Could not retry: ${err.message}`, "error");
     retry.disabled = false;
+  }
+});
+cancel.addEventListener("click", async () => {
+  if (!canWrite) return;
+  const answer = await confirmDialog(document.getElementById("confirm-cancel"),
+    "The run stops at its next step. Steps that already took effect stay done.");
+  if (answer !== "cancel") return;
+  cancel.disabled = true;
+  try {
+    await api("POST", `/runs/${encodeURIComponent(runId)}/cancel`);
+    toast("Cancellation requested.", "success");
+    for (let i = 0; i < 20; i++) {
+      const run = await api("GET", `/runs/${encodeURIComponent(runId)}`);
+      if (run.status !== "running") { render(run); break; }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (err) {
+    toast(`Could not cancel: ${err.message}`, "error");
+  } finally {
+    cancel.disabled = false;
   }
 });
 load();

@@ -5,6 +5,7 @@ const workflowId = JSON.parse(document.getElementById("workflow-id").textContent
 const body = document.getElementById("runs-body");
 const more = document.getElementById("more");
 const status = document.getElementById("r-status");
+status.value = new URLSearchParams(location.search).get("status") || "";  // e.g. from a card
 let cursor = null;
 const names = {};
 
@@ -30,7 +31,7 @@ function row(run) {
   const cells = [el("td", {}, runStatusBadge(run.status), run.is_retry ? el("span", { class: "badge badge-cat", style: "margin-left:.3rem" }, "retry") : null)];
   if (!workflowId) cells.push(el("td", {}, names[run.workflow_id] || el("span", { class: "mono" }, run.workflow_id || "—")));
   cells.push(
-    el("td", { class: "mono" }, run.conversation_id || "—"),
+    el("td", { class: "mono" }, run.conversation_id ? el("a", { href: `${prefix}/conversations/${encodeURIComponent(run.conversation_id)}` }, run.conversation_id) : "—"),
     el("td", { title: fmtDateTime(run.started_at) }, relTime(run.started_at)),
     el("td", {}, fmtDuration(run.duration_seconds)),
     el("td", {}, run.workflow_version ? `v${run.workflow_version}` : "—"),

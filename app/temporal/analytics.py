@@ -23,7 +23,7 @@ from app.runs_schemas import (
 )
 from app.temporal.errors import InvalidRunsQuery
 from app.temporal.gateway import TemporalGateway
-from app.temporal.runs import VISIBILITY_STATUS, as_utc, timestamp
+from app.temporal.runs import VISIBILITY_STATUS, as_utc, status_clause, timestamp
 from temporal_edge import SearchAttr, quote
 
 #: Visibility calls in flight at once for one report.
@@ -199,7 +199,8 @@ async def analytics_report(
     inside the reported bounds; see `DURATION_ACCURACY`.
 
     A run counts in the bucket in which it *started*, with its status *now*; "completed"
-    includes runs stopped by a condition (Temporal sees both as a completed workflow).
+    includes runs stopped by a condition (Temporal sees both as a completed workflow); `stopped`
+    (one more count, on the `RunOutcome` search attribute) says how many of them were.
     """
     now = as_utc(now) if now is not None else datetime.now(UTC)
     window = Window.resolve(start, end, bucket, now)
@@ -233,7 +234,12 @@ async def analytics_report(
     ]
     ranked = [workflow_id] if workflow_id else list(definitions or {})[:MAX_RANKED_DEFINITIONS]
     rank_calls = [count(f"{in_window} AND {SearchAttr.DEFINITION_ID} = {quote(d)}") for d in ranked]
-    results = await asyncio.gather(*trend_calls, count(measured), *band_calls, *rank_calls)
+    stopped_call = count(f"{in_window} AND {status_clause('stopped')}")
+    results = await asyncio.gather(
+        *trend_calls, count(measured), *band_calls, *rank_calls, stopped_call
+    )
+    stopped = results[-1][0]
+    results = results[:-1]
     trend_results = results[: len(buckets)]
     measured_count = results[len(buckets)][0]
     band_results = results[len(buckets) + 1 : len(buckets) + 1 + len(DURATION_EDGES_MS)]
@@ -276,6 +282,7 @@ async def analytics_report(
         totals=totals,
         success_rate=round(totals.completed / ended, 6) if ended else None,
         failure_rate=round(totals.failed / ended, 6) if ended else None,
+        stopped=stopped,
         durations=durations,
         trend=trend,
         top_workflows=top_workflows,

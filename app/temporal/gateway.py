@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.service import RPCError
 
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 COUNT_CONCURRENCY = 16
 COUNT_TTL = 5.0  # seconds
+#: The window of the red "failed recently" count on each workflow card.
+RECENT_FAILURES = timedelta(hours=24)
 RECONNECT_INTERVAL = 2.0  # seconds between connection attempts while Temporal is down
 CONNECT_TIMEOUT = 3.0  # seconds
 PING_TIMEOUT = 2.0  # seconds
@@ -162,22 +164,39 @@ class TemporalGateway:
 
     async def count_runs(self, definition_id: str) -> int:
         """Runs ever started for a definition (from visibility; cached `COUNT_TTL` seconds)."""
-        cached = self._counts.get(definition_id)
+        return await self._cached_count(
+            definition_id,
+            f"{self.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(definition_id)}",
+        )
+
+    async def count_recent_failures(self, definition_id: str) -> int:
+        """Runs of a definition that failed in the last `RECENT_FAILURES` (cached too)."""
+        since = (datetime.now(UTC) - RECENT_FAILURES).isoformat()
+        return await self._cached_count(
+            f"failed:{definition_id}",
+            f"{self.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(definition_id)} "
+            f"AND ExecutionStatus = 'Failed' AND CloseTime >= {quote(since)}",
+        )
+
+    async def _cached_count(self, key: str, query: str) -> int:
+        cached = self._counts.get(key)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
         async with self._count_limit:
-            count, _ = await self.count(
-                f"{self.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(definition_id)}"
-            )
-        self._counts[definition_id] = (time.monotonic() + COUNT_TTL, count)
+            count, _ = await self.count(query)
+        self._counts[key] = (time.monotonic() + COUNT_TTL, count)
         return count
 
-    async def count_runs_many(self, definition_ids: Iterable[str]) -> dict[str, int | None]:
+    async def count_runs_many(
+        self, definition_ids: Iterable[str], *, failed_recently: bool = False
+    ) -> dict[str, int | None]:
         """Counts for several definitions in parallel (at most `COUNT_CONCURRENCY` at a time);
-        None for each one when Temporal is unreachable."""
+        None for each one when Temporal is unreachable. `failed_recently`: count the runs that
+        failed in the last `RECENT_FAILURES` instead of every run."""
         ids = list(dict.fromkeys(definition_ids))
-        results = await asyncio.gather(*(self.count_runs(i) for i in ids), return_exceptions=True)
+        counter = self.count_recent_failures if failed_recently else self.count_runs
+        results = await asyncio.gather(*(counter(i) for i in ids), return_exceptions=True)
         counts: dict[str, int | None] = {}
         for definition_id, result in zip(ids, results, strict=True):
             if isinstance(result, BaseException):

@@ -47,6 +47,7 @@ from definitions.errors import NotFound
 from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
 from temporal_edge import (
     MAX_RETRIES,
+    OUTCOME_STOPPED,
     PHASE_WAITING,
     RPC_TIMEOUT,
     Client,
@@ -66,10 +67,14 @@ MAX_PAGE_SIZE = 200
 CANCEL_CONCURRENCY = 10
 
 #: Our status names <-> the ExecutionStatus values of visibility queries.
+#: Our statuses that refine one of Temporal's (the trace is read as for that one).
+_EXECUTION_STATUS: dict[RunStatus, RunStatus] = {"waiting": "running", "stopped": "completed"}
+
 VISIBILITY_STATUS: dict[RunStatus, str] = {
     "running": "Running",
     "waiting": "Running",
     "completed": "Completed",
+    "stopped": "Completed",
     "failed": "Failed",
     "cancelled": "Canceled",
     "terminated": "Terminated",
@@ -110,6 +115,19 @@ def encode_cursor(token: bytes | None) -> str | None:
     return base64.urlsafe_b64encode(_check(token) + token).decode("ascii") if token else None
 
 
+def status_clause(status: RunStatus) -> str:
+    """The visibility filter of one of our statuses: `stopped` and `completed` split Temporal's
+    Completed by the `RunOutcome` search attribute."""
+    clause = f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}"
+    if status == "stopped":
+        return f"{clause} AND {SearchAttr.RUN_OUTCOME} = {quote(OUTCOME_STOPPED)}"
+    if status == "completed":
+        return f"{clause} AND {SearchAttr.RUN_OUTCOME} IS NULL"
+    if status == "waiting":
+        return f"{clause} AND {SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}"
+    return clause
+
+
 def decode_cursor(cursor: str | None) -> bytes | None:
     if not cursor:
         return None
@@ -145,6 +163,8 @@ class RunsGateway:
         attrs = execution.typed_search_attributes
         status = _FROM_SDK.get(execution.status, "running") if execution.status else "running"
         waiting = status == "running" and attrs.get(SearchAttr.RUN_PHASE.key) == PHASE_WAITING
+        if status == "completed" and attrs.get(SearchAttr.RUN_OUTCOME.key) == OUTCOME_STOPPED:
+            status = "stopped"
         closed = execution.close_time
         return RunSummary(
             run_id=execution.id,
@@ -192,9 +212,7 @@ class RunsGateway:
         if workflow_id:
             clauses.append(f"{SearchAttr.DEFINITION_ID} = {quote(workflow_id)}")
         if status:
-            clauses.append(f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}")
-        if status == "waiting":
-            clauses.append(f"{SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}")
+            clauses.append(status_clause(status))
         if conversation_id:
             clauses.append(f"{SearchAttr.CONVERSATION_ID} = {quote(conversation_id)}")
         if start is not None:
@@ -238,15 +256,17 @@ class RunsGateway:
         events = list(history.events)
         summary = self._summary(description, datetime.now(UTC))
         run_input = await _decode_input(client, events)
-        in_flight: RunStatus = "running" if summary.status == "waiting" else summary.status
-        trace = await self._trace(client, handle, in_flight, events[-1] if events else None)
+        executed = _EXECUTION_STATUS.get(summary.status, summary.status)
+        trace = await self._trace(client, handle, executed, events[-1] if events else None)
+        if trace.result is not None and trace.result.outcome == "stopped":
+            summary.status = "stopped"  # also a run stopped before the RunOutcome attribute
         return RunDetail(
             **summary.model_dump(),
             workflow_name=run_input.definition.name,
             event=run_input.event,
             idempotency_scope=run_input.idempotency_scope,
             retry_of=run_input.retry_of,
-            outcome=_outcome(in_flight, trace.result),
+            outcome=_outcome(executed, trace.result),
             stopped_at=trace.result.stopped_at if trace.result else None,
             trace=trace.result.steps if trace.result else [],
             trace_source=trace.source,

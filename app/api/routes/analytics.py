@@ -19,6 +19,7 @@ from app.api.params import WorkflowFilter
 from app.errors import responses
 from app.runs_schemas import AnalyticsReport, Bucket
 from app.temporal.analytics import MAX_RANKED_DEFINITIONS, analytics_report
+from definitions.errors import NotFound
 from store import definitions_repo
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -29,7 +30,7 @@ def _names(session: Session, workflow_id: str | None) -> dict[str, str]:
     if workflow_id is not None:
         try:
             return {workflow_id: definitions_repo.get(session, workflow_id).name}
-        except definitions_repo.NotFound:
+        except NotFound:
             return {}  # deleted: its runs are still counted, without a name
     rows, _ = definitions_repo.list_definitions(session, limit=MAX_RANKED_DEFINITIONS)
     return {row.id: row.name for row in rows}

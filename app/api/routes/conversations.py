@@ -9,8 +9,8 @@ from app.api.deps import CanRead, SessionDep
 from app.api.params import ConversationId
 from app.errors import responses
 from app.schemas import ConversationPublic
+from definitions.errors import NotFound
 from desk.state import conversation_view
-from store.definitions_repo import NotFound
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

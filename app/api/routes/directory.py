@@ -10,8 +10,8 @@ from app.api.deps import CanRead, CanWrite, SessionDep
 from app.api.params import AgentId, TeamId
 from app.errors import responses
 from app.schemas import AgentsPublic, TeamsPublic
+from definitions.errors import NotFound
 from store import directory
-from store.definitions_repo import NotFound
 from store.directory import AgentIn, AgentPublic, TeamIn, TeamPublic
 
 router = APIRouter(tags=["directory"])

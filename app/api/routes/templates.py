@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CanRead, CanWrite, SessionDep
+from app.api.deps import CanRead, CanWrite, PrincipalDep, SessionDep
 from app.api.params import TemplateId
+from app.api.routes.workflows import with_warnings
 from app.errors import responses
 from app.schemas import TemplateCard, TemplatesPublic, TemplateUse, WorkflowPublic
+from definitions.errors import NotFound
 from definitions.gallery import Template, TemplateCategory, get_template, list_templates
 from store import definitions_repo
-from store.definitions_repo import NotFound
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 
@@ -62,6 +63,7 @@ def read_template(*, template_id: TemplateId) -> Template:
 async def use_template(
     *,
     session: SessionDep,
+    principal: PrincipalDep,
     response: Response,
     template_id: TemplateId,
     use: Annotated[TemplateUse | None, Body(description="Optional overrides")] = None,
@@ -73,7 +75,9 @@ async def use_template(
         changes["name"] = use.name
     draft = template.definition.model_copy(update=changes)
     definition = type(template.definition).model_validate(definitions_repo.dump_definition(draft))
-    row = await run_in_threadpool(definitions_repo.create, session, definition)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.create(session, definition, changed_by=principal.actor)
+    )
     response.headers["Location"] = f"/workflows/{row.id}"
     response.headers["ETag"] = f'"{row.version}"'
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)

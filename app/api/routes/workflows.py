@@ -7,10 +7,12 @@ is unreachable the counts are null and the rest of the page is still served.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -18,6 +20,7 @@ from app.api.deps import (
     CanWrite,
     DefinitionDep,
     GatewayDep,
+    PrincipalDep,
     RunsDep,
     SessionDep,
     parse_if_match,
@@ -28,6 +31,7 @@ from app.runs_schemas import CancelRuns
 from app.schemas import (
     VIP_EXAMPLE,
     DryRunRequest,
+    ReferenceWarning,
     VersionPublic,
     VersionsPublic,
     WorkflowCard,
@@ -45,6 +49,7 @@ from definitions.vocabulary import TriggerType
 from desk.field_values import sample_fields
 from store import definitions_repo
 from store.models import WorkflowDefinitionRow
+from store.references import missing_references
 from temporal_edge import TemporalUnavailable
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -66,8 +71,20 @@ async def _count(gateway: TemporalGateway, definition_id: str) -> int | None:
         return None
 
 
-async def _public(gateway: TemporalGateway, row: WorkflowDefinitionRow) -> WorkflowPublic:
-    return WorkflowPublic.from_row(row, await _count(gateway, row.id))
+async def _public(
+    gateway: TemporalGateway, row: WorkflowDefinitionRow, session: Session
+) -> WorkflowPublic:
+    public = WorkflowPublic.from_row(row, await _count(gateway, row.id))
+    return await with_warnings(session, public, row)
+
+
+async def with_warnings(
+    session: Session, public: WorkflowPublic, row: WorkflowDefinitionRow
+) -> WorkflowPublic:
+    """The answer of a read or save, with the references that do not exist (yet)."""
+    missing = await run_in_threadpool(missing_references, session, row.body)
+    public.warnings = [ReferenceWarning.of(ref) for ref in missing]
+    return public
 
 
 def _etag(response: Response, row: WorkflowDefinitionRow) -> None:
@@ -102,10 +119,14 @@ async def list_workflows(
             session, status=status_, trigger_type=trigger_type, q=q, limit=limit, offset=offset
         )
     )
-    counts = await gateway.count_runs_many(row.id for row in rows)
-    return WorkflowsPublic(
-        data=[WorkflowCard.from_row(row, counts.get(row.id)) for row in rows], count=count
+    counts, failures = await asyncio.gather(
+        gateway.count_runs_many(row.id for row in rows),
+        gateway.count_runs_many((row.id for row in rows), failed_recently=True),
     )
+    cards = [WorkflowCard.from_row(row, counts.get(row.id)) for row in rows]
+    for card in cards:
+        card.failed_24h = failures.get(card.id)
+    return WorkflowsPublic(data=cards, count=count)
 
 
 @router.get(
@@ -136,14 +157,17 @@ async def workflows_summary(*, session: SessionDep, gateway: GatewayDep) -> Work
 async def create_workflow(
     *,
     session: SessionDep,
+    principal: PrincipalDep,
     response: Response,
     workflow_in: Annotated[WorkflowCreate, Body(examples=[VIP_EXAMPLE])],
 ) -> WorkflowPublic:
     """Create a workflow (version 1)."""
-    row = await run_in_threadpool(definitions_repo.create, session, workflow_in)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.create(session, workflow_in, changed_by=principal.actor)
+    )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)
 
 
 @router.get(
@@ -153,11 +177,11 @@ async def create_workflow(
     responses=responses(401, 403, 404),
 )
 async def read_workflow(
-    *, row: DefinitionDep, gateway: GatewayDep, response: Response
+    *, session: SessionDep, row: DefinitionDep, gateway: GatewayDep, response: Response
 ) -> WorkflowPublic:
     """Read one workflow (its ETag is its version)."""
     _etag(response, row)
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 @router.put(
@@ -173,6 +197,7 @@ async def replace_workflow(
     response: Response,
     workflow_id: WorkflowId,
     workflow_in: WorkflowReplace,
+    principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
     """Replace a workflow's whole definition (new version)."""
@@ -180,10 +205,14 @@ async def replace_workflow(
     row = await _save(
         response,
         lambda: definitions_repo.replace(
-            session, workflow_id, workflow_in.definition(), expected_versions=expected
+            session,
+            workflow_id,
+            workflow_in.definition(),
+            expected_versions=expected,
+            changed_by=principal.actor,
         ),
     )
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 @router.patch(
@@ -199,6 +228,7 @@ async def update_workflow(
     response: Response,
     workflow_id: WorkflowId,
     workflow_in: WorkflowUpdate,
+    principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> WorkflowPublic:
     """Change part of a workflow, e.g. {"status": "active"} (new version)."""
@@ -206,10 +236,14 @@ async def update_workflow(
     row = await _save(
         response,
         lambda: definitions_repo.patch(
-            session, workflow_id, workflow_in.changes(), expected_versions=expected
+            session,
+            workflow_id,
+            workflow_in.changes(),
+            expected_versions=expected,
+            changed_by=principal.actor,
         ),
     )
-    return await _public(gateway, row)
+    return await _public(gateway, row, session)
 
 
 async def _save(
@@ -242,13 +276,15 @@ async def delete_workflow(*, session: SessionDep, workflow_id: WorkflowId) -> Re
     responses=responses(401, 403, 404),
 )
 async def duplicate_workflow(
-    *, session: SessionDep, response: Response, workflow_id: WorkflowId
+    *, session: SessionDep, principal: PrincipalDep, response: Response, workflow_id: WorkflowId
 ) -> WorkflowPublic:
     """Copy a workflow as a draft named "<name> (copy)"."""
-    row = await run_in_threadpool(definitions_repo.duplicate, session, workflow_id)
+    row = await run_in_threadpool(
+        lambda: definitions_repo.duplicate(session, workflow_id, changed_by=principal.actor)
+    )
     _etag(response, row)
     response.headers["Location"] = f"/workflows/{row.id}"
-    return WorkflowPublic.from_row(row, 0)
+    return await with_warnings(session, WorkflowPublic.from_row(row, 0), row)
 
 
 @router.get(
@@ -258,9 +294,40 @@ async def duplicate_workflow(
     responses=responses(401, 403, 404),
 )
 async def list_versions(*, session: SessionDep, workflow_id: WorkflowId) -> VersionsPublic:
-    """Every saved version of a workflow with its full definition, oldest first."""
+    """Every saved version of a workflow, oldest first: its full definition, who saved it and a
+    one-line summary of the change since the version before."""
     rows = await run_in_threadpool(definitions_repo.versions, session, workflow_id)
-    return VersionsPublic(data=[VersionPublic.from_row(row) for row in rows], count=len(rows))
+    previous = [None, *rows[:-1]]
+    data = [VersionPublic.from_row(row, before) for row, before in zip(rows, previous, strict=True)]
+    return VersionsPublic(data=data, count=len(rows))
+
+
+@router.post(
+    "/{workflow_id}/versions/{version}/restore",
+    response_model=WorkflowPublic,
+    dependencies=[CanWrite],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def restore_version(
+    *,
+    session: SessionDep,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
+    response: Response,
+    workflow_id: str,
+    version: int,
+    if_match: IfMatch = None,
+) -> WorkflowPublic:
+    """Save an earlier version's definition as a new version (404 for an unknown version, 409 when
+    it is the current definition already or If-Match is stale)."""
+    expected = {"If-Match": parse_if_match(if_match)}
+    row = await _save(
+        response,
+        lambda: definitions_repo.restore(
+            session, workflow_id, version, expected_versions=expected, changed_by=principal.actor
+        ),
+    )
+    return await _public(gateway, row, session)
 
 
 @router.post(

@@ -1,0 +1,70 @@
+// Builder pickers: the team / agent fields of action steps become select lists of the directory
+// (GET /teams, /agents), and the warnings of a save (references that do not exist yet) are shown
+// above the form. The builder keeps its own text inputs: a picker writes into its (hidden) input
+// and fires "input", so the builder's state is updated exactly as typing would.
+import { api, el } from "./core.js";
+
+const PICKED = /\.params\.(team|agent|to)$/;
+const directory = { team: [], agent: [] };
+const loaded = Promise.all([
+  api("GET", "/teams").then((p) => { directory.team = p.data; }).catch(() => {}),
+  api("GET", "/agents").then((p) => { directory.agent = p.data; }).catch(() => {}),
+]);
+
+function kindOf(loc) {
+  const key = loc.match(PICKED)[1];
+  return key === "team" ? "team" : "agent";
+}
+
+function upgrade(input) {
+  if (input.dataset.picker || input.hidden) return;
+  const loc = input.dataset.loc;
+  const kind = kindOf(loc);
+  const optional = loc.endsWith(".to");
+  const picker = el("select", { "data-loc": loc, class: "picker" });
+  const entries = directory[kind];
+  picker.append(el("option", { value: "" }, optional ? "Default (supervisor of the assigned team)" : `Choose a ${kind}…`));
+  for (const entry of entries) picker.append(el("option", { value: entry.id }, `${entry.name} (${entry.id})`));
+  if (input.value && !entries.some((e) => e.id === input.value)) {
+    picker.append(el("option", { value: input.value }, `${input.value} (does not exist)`));
+  }
+  picker.value = input.value;
+  // The label points at the picker now; the text input stays as the builder's state holder.
+  picker.id = input.id;
+  input.id = `${input.id}-text`;
+  input.dataset.picker = "1";
+  delete input.dataset.loc;
+  input.hidden = true;
+  picker.addEventListener("change", () => {
+    input.value = picker.value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  input.after(picker);
+}
+
+function scan(root) {
+  for (const input of root.querySelectorAll("input[data-loc]")) {
+    if (PICKED.test(input.dataset.loc)) upgrade(input);
+  }
+}
+
+const steps = document.getElementById("builder-form");
+if (steps) {
+  loaded.then(() => {
+    scan(steps);
+    new MutationObserver(() => scan(steps)).observe(steps, { childList: true, subtree: true });
+  });
+}
+
+// Shown after a save or a load: a draft may name teams, agents or schedules not created yet.
+export function showWarnings(warnings) {
+  const box = document.getElementById("ref-warnings");
+  if (!box) return;
+  const list = warnings || [];
+  box.hidden = !list.length;
+  box.replaceChildren(
+    el("strong", {}, "Not active-ready: "),
+    el("span", {}, "this workflow names entries that do not exist yet. It saves as a draft, but activating it is refused until they exist."),
+    el("ul", {}, ...list.map((w) => el("li", {}, w.message))),
+  );
+}
