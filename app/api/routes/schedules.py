@@ -45,7 +45,9 @@ def _with_status(schedule: SchedulePublic, now: datetime) -> SchedulePublic:
     return schedule.model_copy(update={"open_now": clock.is_open(now), "next_opening": opening})
 
 
-@router.get("", response_model=SchedulesPublic, dependencies=[CanRead], responses=responses(401))
+@router.get(
+    "", response_model=SchedulesPublic, dependencies=[CanRead], responses=responses(401, 403)
+)
 def list_schedules(*, session: SessionDep) -> SchedulesPublic:
     """List every schedule, with whether it is open now."""
     now = datetime.now(UTC)
@@ -57,7 +59,7 @@ def list_schedules(*, session: SessionDep) -> SchedulesPublic:
     "/{schedule_id}",
     response_model=SchedulePublic,
     dependencies=[CanRead],
-    responses=responses(401, 404),
+    responses=responses(401, 403, 404),
 )
 def read_schedule(*, session: SessionDep, schedule_id: ScheduleId) -> SchedulePublic:
     """Read one schedule, with whether it is open now and when it next opens."""
