@@ -4,6 +4,7 @@
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     assert_eventually,
@@ -14,6 +15,10 @@ from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     task_queue,
     time_env,
 )
+
+# CI replays the same examples every run (a red build is reproducible); local runs explore.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
