@@ -18,8 +18,9 @@ from desk.mirror import union_tags
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of
 from tests.test_api_events import vip_event
-from tests.test_api_workflows import VIP, definition, table_counts
+from tests.test_api_workflows import VIP, definition, table_counts, vip_team
 
+vip_team = vip_team  # autouse: the team VIP routes to exists
 api = api_fixtures.api
 admin = api_fixtures.admin
 

@@ -91,7 +91,7 @@ async def test_a_reply_within_the_wait_means_no_follow_up(runs_stack: RunsStack)
     await post_event(runs_stack, customer_reply(conversation))
     await closed(runs_stack, run_id)
     woke_in = time.monotonic() - sent
-    detail = await runs_stack.run_detail(run_id, "completed")
+    detail = await runs_stack.run_detail(run_id, "stopped")
     assert (detail["outcome"], detail["stopped_at"]) == ("stopped", "reply")
     wait = detail["trace"][0]["wait"]
     assert (wait["outcome"], wait["woken_by"]) == ("event", "event")
@@ -186,7 +186,7 @@ async def test_dry_run_and_real_run_agree_on_a_branching_definition(
     report = response.json()
     [run_id] = await post_event(runs_stack, event)
     await closed(runs_stack, run_id)
-    detail = await runs_stack.run_detail(run_id, "completed")
+    detail = await runs_stack.run_detail(run_id, "stopped")
 
     # The real trace lists what ran; the dry run also lists the path not taken and what a stop
     # leaves unrun.
