@@ -160,9 +160,10 @@ async def test_swagger_ui_lists_operations_and_tries_one_out_with_a_bearer_key(
 
 async def test_redoc_renders_offline(reference: Reference) -> None:
     page = await reference.page()
-    # The guard itself: from a page without a policy (the JSON schema), a request elsewhere is
-    # aborted and recorded. (".invalid" never resolves: nothing could leave anyway.)
-    await page.goto("/openapi.json")
+    # The guard itself: from a page without a policy (every page of ours sends one, which would
+    # refuse the request before the guard sees it), a request elsewhere is aborted and recorded.
+    # (".invalid" never resolves: nothing could leave anyway.)
+    await page.goto("about:blank")
     probe = "https://cdn.example.invalid/probe.js"
     failed = await page.evaluate(f"fetch({probe!r}).then(() => false, () => true)")
     assert failed and reference.blocked == [probe]
