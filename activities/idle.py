@@ -11,12 +11,12 @@ store (`desk.idleness`: still idle in this period, in one of the statuses).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from activities.sla import DUE_TOLERANCE, active_definition
 from definitions.idle import (
     ACT_START_IDLE_RUN,
     IdleDefinition,
@@ -26,7 +26,7 @@ from definitions.idle import (
     idle_timer_summary,
     period_memo,
 )
-from definitions.models import ConversationIdleTrigger, WorkflowDefinitionIn
+from definitions.models import ConversationIdleTrigger
 from definitions.runs import RunInput
 from definitions.vocabulary import IDLE_TRIGGER
 from desk.idleness import Idleness, idleness
@@ -34,18 +34,11 @@ from store import sla_version
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
 
-# The tracker's clock and the definition's whole seconds may put a deadline this much early.
-DUE_TOLERANCE = timedelta(seconds=1)
-
 
 def idle_definition_from_row(row: WorkflowDefinitionRow) -> IdleDefinition | None:
     """The row as an active conversation_idle definition, or None when it is not one (any more)."""
-    if row.status != "active" or row.trigger_type != IDLE_TRIGGER:
-        return None
-    try:
-        definition = WorkflowDefinitionIn.model_validate(row.body)
-    except ValueError:
-        activity.logger.warning("stored definition %s does not validate; ignored", row.id)
+    definition = active_definition(row, IDLE_TRIGGER)
+    if definition is None:
         return None
     trigger = definition.trigger
     if not isinstance(trigger, ConversationIdleTrigger):

@@ -50,14 +50,22 @@ DUE_TOLERANCE = timedelta(seconds=1)
 MAX_NUMBER_PROBES = 100
 
 
-def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
-    """The row as an active sla_breach definition, or None when it is not one (any more)."""
-    if row.status != "active" or row.trigger_type != SLA_TRIGGER:
+def active_definition(row: WorkflowDefinitionRow, trigger_type: str) -> WorkflowDefinitionIn | None:
+    """The stored row as an active definition of a tracker trigger (sla_breach,
+    conversation_idle), or None when it is not one (any more)."""
+    if row.status != "active" or row.trigger_type != trigger_type:
         return None
     try:
-        definition = WorkflowDefinitionIn.model_validate(row.body)
+        return WorkflowDefinitionIn.model_validate(row.body)
     except ValueError:
         activity.logger.warning("stored definition %s does not validate; ignored", row.id)
+        return None
+
+
+def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
+    """The row as an active sla_breach definition, or None when it is not one (any more)."""
+    definition = active_definition(row, SLA_TRIGGER)
+    if definition is None:
         return None
     trigger = definition.trigger
     if not isinstance(trigger, SlaBreachTrigger):
