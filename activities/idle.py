@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.sla import DUE_TOLERANCE, active_definition
+from activities.tracker_definitions import DUE_TOLERANCE, active_definition
 from definitions.idle import (
     ACT_START_IDLE_RUN,
     IdleDefinition,

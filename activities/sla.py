@@ -23,8 +23,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.idle import idle_definition_from_row
+from activities.tracker_definitions import DUE_TOLERANCE, active_definition
 from definitions.context import SlaInfo
-from definitions.models import SlaBreachTrigger, WorkflowDefinitionIn
+from definitions.models import SlaBreachTrigger
 from definitions.runs import RunInput
 from definitions.sla import (
     ACT_LOOKUP_SLA_DEFINITIONS,
@@ -43,23 +44,8 @@ from temporal_edge import Client, start_breach_run
 
 SLA_TRIGGER = "sla_breach"
 ERR_NO_FREE_RUN_ID = "SlaBreachRunIdsExhausted"
-# A clock may fire this much before its deadline as the database's threshold sees it (the
-# workflow's clock and the definition's whole seconds).
-DUE_TOLERANCE = timedelta(seconds=1)
 # How many ids taken by earlier trackers of the conversation a breach may skip.
 MAX_NUMBER_PROBES = 100
-
-
-def active_definition(row: WorkflowDefinitionRow, trigger_type: str) -> WorkflowDefinitionIn | None:
-    """The stored row as an active definition of a tracker trigger (sla_breach,
-    conversation_idle), or None when it is not one (any more)."""
-    if row.status != "active" or row.trigger_type != trigger_type:
-        return None
-    try:
-        return WorkflowDefinitionIn.model_validate(row.body)
-    except ValueError:
-        activity.logger.warning("stored definition %s does not validate; ignored", row.id)
-        return None
 
 
 def sla_definition_from_row(row: WorkflowDefinitionRow) -> SlaDefinition | None:
