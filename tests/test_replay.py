@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from definitions.runs import (
@@ -24,6 +23,7 @@ from definitions.runs import (
     SlaTrackerInput,
     StepTrace,
 )
+from temporal_edge import data_converter
 from worker.run_workflow import STEP_ATTEMPT_TIMEOUT, WorkflowRun
 from worker.sla_workflow import ConversationSla
 from worker.workflows import WORKFLOWS
@@ -59,7 +59,7 @@ def test_every_recorded_shape_is_present() -> None:
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
@@ -86,7 +86,7 @@ class ChangedWorkflowRun(WorkflowRun):
 
 
 async def test_changed_workflow_fails_replay_with_non_determinism() -> None:
-    replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "completed.json"))
 
@@ -104,6 +104,6 @@ class TrackerWithoutIdle(ConversationSla):
 
 
 async def test_idle_history_needs_the_idle_path() -> None:
-    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "sla_idle_fired.json"))
