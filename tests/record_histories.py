@@ -191,6 +191,18 @@ SCENARIOS: dict[str, Scenario] = {
         [{"id": "route", "type": "action", "action": "route", "params": {"team": "no-such-team"}}],
         fails=True,
     ),
+    # After patch time-bounded-retries: the emitted status change is dispatched with a 24 h
+    # schedule-to-close timeout and unlimited attempts.
+    "status_dispatched": Scenario(
+        [
+            {
+                "id": "resolve",
+                "type": "action",
+                "action": "change_status",
+                "params": {"status": "resolved"},
+            }
+        ]
+    ),
 }
 
 
