@@ -9,6 +9,8 @@ HTTP receiver on 127.0.0.1, and worker processes killed by PID.
 (c) a bug in workflow code: the run stays open with a failed workflow task (counted in /health's
     source, the worker heartbeats), and completes once the buggy worker is killed and a fixed
     one started.
+
+And run lists and counts leave out the segments of a run that continued as new.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities import DeskActivities
 from definitions.models import WorkflowDefinitionIn
@@ -37,6 +41,7 @@ from definitions.runs import WORKFLOW_RUN, RunResult, run_workflow_id
 from definitions.wire import WIRE
 from store.settings import Settings
 from store.worker_heartbeats import workers_health
+from temporal_edge import quote, runs_scope
 from tests.buggy_worker import BUG
 from tests.record_histories import VIP_STEPS, make_event, make_input, mirror, seed_directory
 from tests.temporal_fixtures import assert_eventually
@@ -261,3 +266,38 @@ async def test_a_bug_in_a_step_keeps_the_run_open_until_a_fixed_worker_runs(
     assert result.outcome == "completed"
     assert [s.status for s in result.steps] == ["passed", "completed", "completed"]
     assert "Traceback" in (tmp_path / "buggy.log").read_text()  # the SDK logged the task failure
+
+
+# ---------------------------------------------------------------- continue-as-new segments
+
+
+@workflow.defn(name=WORKFLOW_RUN, sandboxed=False)
+class SegmentedRun:
+    """A run that continues as new once: two executions, one run."""
+
+    @workflow.run
+    async def run(self, segment: int) -> int:
+        if segment == 0:
+            workflow.continue_as_new(1)
+        return segment
+
+
+async def test_run_lists_and_counts_leave_continued_as_new_segments_out(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    client = dev_env.client
+    async with Worker(client, task_queue=task_queue, workflows=[SegmentedRun]):
+        handle = await client.start_workflow(
+            WORKFLOW_RUN, 0, id=f"segmented-{uuid.uuid4()}", task_queue=task_queue
+        )
+        assert await handle.result() == 1
+
+    async def counted() -> None:
+        every = await client.count_workflows(f"TaskQueue = {quote(task_queue)}")
+        assert every.count == 2  # both segments are executions
+        runs = await client.count_workflows(runs_scope(task_queue))
+        assert runs.count == 1
+        listed = [w async for w in client.list_workflows(runs_scope(task_queue))]
+        assert [w.status for w in listed] == [WorkflowExecutionStatus.COMPLETED]
+
+    await assert_eventually(counted)
