@@ -352,6 +352,20 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"] = Field(description="ok when both are reachable")
     database: Literal["ok", "unavailable"] = Field(description="The supportflow database")
     temporal: Literal["ok", "unavailable"] = Field(description="The Temporal frontend")
+    live_workers: int | None = Field(
+        default=None,
+        description="Worker processes that wrote their heartbeat in the last 2 minutes "
+        "(null when the database is unreachable)",
+    )
+    workflow_task_failures: int | None = Field(
+        default=None,
+        description="Workflow tasks that failed in those workers since they started: a bug or a "
+        "payload a worker cannot read. The runs stay open and go on once a fixed worker runs; "
+        "alert when it grows (README §Operating it). Null when the database is unreachable",
+    )
+    last_workflow_task_failure: str | None = Field(
+        default=None, description="The log message of the latest one"
+    )
 
 
 # ---------------------------------------------------------------- conversations

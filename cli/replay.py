@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from store.settings import Settings
-from temporal_edge import WorkflowHistory, connect
+from temporal_edge import WorkflowHistory, connect, data_converter
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def workflow_classes() -> Sequence[type[Any]]:
 
 def make_replayer() -> Replayer:
     """A replayer configured like the worker: same workflows, pydantic data converter."""
-    return Replayer(workflows=workflow_classes(), data_converter=pydantic_data_converter)
+    return Replayer(workflows=workflow_classes(), data_converter=data_converter)
 
 
 async def replay_history(history: WorkflowHistory, *, source: str) -> ReplayOutcome:

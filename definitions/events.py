@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from definitions.errors import reject_at
 from definitions.limits import MAX_ITEMS, Line, Name, Text
@@ -18,13 +18,14 @@ from definitions.vocabulary import (
     Status,
     UpdatedField,
 )
+from definitions.wire import Strict
 
 #: A custom attribute's value.
 AttributeValue = Text | int | float | bool | None
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Strict):
+    """Forbids unknown fields when received; drops them on the wire (`definitions.wire`)."""
 
 
 class ConversationIn(_In):

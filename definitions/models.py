@@ -2,7 +2,9 @@
 
 Every variant is tagged (`type`, `action`), inputs forbid unknown keys, and cross-field rules live
 in validators that raise ValueError, so a bad definition is rejected at save time with the
-location of the offending field.
+location of the offending field. Decoded from Temporal (context `definitions.wire.WIRE`), the same
+models drop unknown keys and skip the catalogue and limit checks: a run keeps the definition it was
+started with, whatever today's code would say about it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -50,11 +51,7 @@ from definitions.vocabulary import (
     UpdatedField,
     WaitingOn,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from definitions.wire import Strict, on_the_wire
 
 # ---------------------------------------------------------------- triggers
 
@@ -79,8 +76,9 @@ class NewConversationTrigger(Strict):
     )
 
 
-def _compiles(pattern: str) -> str:
-    check_regex(pattern)
+def _compiles(pattern: str, info: ValidationInfo) -> str:
+    if not on_the_wire(info):
+        check_regex(pattern)
     return pattern
 
 
@@ -243,8 +241,8 @@ class Rule(Strict):
 
     @field_validator("field")
     @classmethod
-    def _field_known(cls, path: str) -> str:
-        if field_spec(path) is None:
+    def _field_known(cls, path: str, info: ValidationInfo) -> str:
+        if not on_the_wire(info) and field_spec(path) is None:
             raise ValueError(describe_unknown(path))
         return path
 
@@ -252,13 +250,15 @@ class Rule(Strict):
     @classmethod
     def _operator_fits(cls, operator: Operator, info: ValidationInfo) -> Operator:
         spec = field_spec(info.data.get("field", ""))
-        if spec is not None:
+        if spec is not None and not on_the_wire(info):
             check_operator(spec, operator)
         return operator
 
     @field_validator("value")
     @classmethod
     def _value_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        if on_the_wire(info):  # checked and normalised when saved
+            return value
         check_value(value)
         spec = field_spec(info.data.get("field", ""))
         operator = info.data.get("operator")
@@ -326,8 +326,10 @@ class ConditionStep(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _shallow_enough(cls, raw: Any) -> Any:
+    def _shallow_enough(cls, raw: Any, info: ValidationInfo) -> Any:
         # Before the members are validated: a group nested hundreds deep is refused at once.
+        if on_the_wire(info):
+            return raw
         loc = too_deep_group(raw)
         if loc is not None:
             reject_at(
@@ -340,7 +342,7 @@ class ConditionStep(Strict):
         return raw
 
     @model_validator(mode="after")
-    def _one_form(self) -> ConditionStep:
+    def _one_form(self, info: ValidationInfo) -> ConditionStep:
         single = self.field is not None or self.operator is not None or self.value is not None
         forms = [single, self.all is not None, self.any is not None]
         if sum(forms) != 1:
@@ -351,19 +353,22 @@ class ConditionStep(Strict):
         if forms[0]:
             if self.field is None or self.operator is None:
                 raise ValueError("a single-rule condition needs both 'field' and 'operator'")
-            # Validate through Rule so the messages are the same everywhere.
-            rule = Rule(field=self.field, operator=self.operator, value=self.value)
-            self.value = rule.value
+            if not on_the_wire(info):
+                # Validate through Rule so the messages are the same everywhere.
+                rule = Rule(field=self.field, operator=self.operator, value=self.value)
+                self.value = rule.value
         return self
 
     @property
     def condition(self) -> Condition:
+        # Built from parts validated already (`model_construct`: no catalogue check again, so a
+        # run whose definition was saved under another catalogue still reads its condition).
         if self.all is not None:
-            return AllGroup(all=self.all)
+            return AllGroup.model_construct(all=self.all)
         if self.any is not None:
-            return AnyGroup(any=self.any)
+            return AnyGroup.model_construct(any=self.any)
         assert self.field is not None and self.operator is not None
-        return Rule(field=self.field, operator=self.operator, value=self.value)
+        return Rule.model_construct(field=self.field, operator=self.operator, value=self.value)
 
 
 # ---------------------------------------------------------------- actions
@@ -454,8 +459,8 @@ class SetAttributeParams(_Params):
 
     @field_validator("key")
     @classmethod
-    def _key_is_attribute(cls, key: str) -> str:
-        if not is_attribute_key(key):
+    def _key_is_attribute(cls, key: str, info: ValidationInfo) -> str:
+        if not on_the_wire(info) and not is_attribute_key(key):
             raise ValueError(f"{key!r} is not an attribute key (letters, digits, _ and -)")
         return key
 
@@ -632,8 +637,8 @@ WaitOutcome = Literal["event", "timeout"]
 AfterWait = Literal["continue", "stop"]
 
 
-def _wait_duration(text: str, *, limit: timedelta = MAX_WAIT) -> str:
-    if parse_duration(text) > limit:
+def _wait_duration(text: str, info: ValidationInfo, *, limit: timedelta = MAX_WAIT) -> str:
+    if parse_duration(text) > limit and not on_the_wire(info):
         raise ValueError(f"{text!r} is longer than the longest wait, {limit.days} days")
     return text
 
@@ -674,8 +679,8 @@ class WaitStep(Strict):
 
     @field_validator("for_")
     @classmethod
-    def _for_parses(cls, value: str | None) -> str | None:
-        return None if value is None else _wait_duration(value)
+    def _for_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _wait_duration(value, info)
 
     @model_validator(mode="after")
     def _one_form(self) -> WaitStep:
@@ -739,8 +744,8 @@ class WaitForStep(Strict):
 
     @field_validator("timeout")
     @classmethod
-    def _timeout_parses(cls, value: str) -> str:
-        return _wait_duration(value)
+    def _timeout_parses(cls, value: str, info: ValidationInfo) -> str:
+        return _wait_duration(value, info)
 
     @model_validator(mode="after")
     def _statuses_fit(self) -> WaitForStep:
@@ -799,13 +804,14 @@ class BranchStep(Strict):
     else_: list[Step] = Field(default=[], alias="else", description="Steps run otherwise")
 
     def as_condition(self) -> ConditionStep:
-        """The branch's test as a condition step (how conditions are evaluated and traced)."""
+        """The branch's test as a condition step (how conditions are evaluated and traced),
+        built from parts validated already (see `ConditionStep.condition`)."""
         condition = self.if_
         if isinstance(condition, AllGroup):
-            return ConditionStep(id=self.id, type="condition", all=condition.all)
+            return ConditionStep.model_construct(id=self.id, type="condition", all=condition.all)
         if isinstance(condition, AnyGroup):
-            return ConditionStep(id=self.id, type="condition", any=condition.any)
-        return ConditionStep(
+            return ConditionStep.model_construct(id=self.id, type="condition", any=condition.any)
+        return ConditionStep.model_construct(
             id=self.id,
             type="condition",
             field=condition.field,
@@ -928,7 +934,9 @@ class WorkflowDefinitionIn(Strict):
     )
 
     @model_validator(mode="after")
-    def _small_enough(self) -> WorkflowDefinitionIn:
+    def _small_enough(self, info: ValidationInfo) -> WorkflowDefinitionIn:
+        if on_the_wire(info):
+            return self
         definition = self.model_dump_json(include=set(WorkflowDefinitionIn.model_fields))
         size = len(definition.encode())
         if size > MAX_DEFINITION_BYTES:
@@ -943,7 +951,9 @@ class WorkflowDefinitionIn(Strict):
         return self
 
     @model_validator(mode="after")
-    def _business_time_has_a_schedule(self) -> WorkflowDefinitionIn:
+    def _business_time_has_a_schedule(self, info: ValidationInfo) -> WorkflowDefinitionIn:
+        if on_the_wire(info):
+            return self
         trigger = self.trigger
         business = getattr(trigger, "business_hours", False)  # sla_breach, conversation_idle
         if business and self.schedule is None:
@@ -957,7 +967,9 @@ class WorkflowDefinitionIn(Strict):
         return self
 
     @model_validator(mode="after")
-    def _steps_consistent(self) -> WorkflowDefinitionIn:
+    def _steps_consistent(self, info: ValidationInfo) -> WorkflowDefinitionIn:
+        if on_the_wire(info):
+            return self
         seen: dict[str, str] = {}  # step id -> what it outputs: action name, "wait_for" or ""
         for loc, step, depth in walk_steps(self.steps):
             if step.id in seen:

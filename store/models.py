@@ -50,6 +50,19 @@ class SlaDefinitionsVersionRow(SQLModel, table=True):
     version: int = 0
 
 
+class WorkerHeartbeatRow(SQLModel, table=True):
+    """One row per worker process, rewritten every `HEARTBEAT_EVERY` (store/worker_heartbeats.py):
+    when it was last alive and how many workflow tasks failed in it since it started."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+    workflow_task_failures: int = 0
+    last_failure: str | None = Field(default=None, max_length=2000)
+
+
 class WorkflowVersionRow(SQLModel, table=True):
     __tablename__ = "workflow_versions"
 

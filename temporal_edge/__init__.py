@@ -1,6 +1,7 @@
 """The one edge between supportflow and Temporal (STYLE.md "Where the code is heading").
 
-- `connection`: `connect()` (pydantic data converter), `TemporalUnavailable`, the `Client` type.
+- `connection`: `connect()`, `TemporalUnavailable`, the `Client` type.
+- `wire`: `data_converter`, pydantic JSON decoded leniently (`definitions.wire`).
 - `search`: the search attributes (`SearchAttr`), declared once; `quote`, `runs_scope`.
 - `starts`: every start of a `WorkflowRun` (ingested and dispatched events, retries, SLA
   breaches) through one private path, the signal-with-start of the SLA tracker, and
@@ -20,6 +21,7 @@ from temporal_edge.connection import (
     WorkflowHandle,
     WorkflowHistory,
     connect,
+    data_converter,
     rpc_failure,
     unavailable,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "WorkflowHandle",
     "WorkflowHistory",
     "connect",
+    "data_converter",
     "quote",
     "rpc_failure",
     "run_search_attributes",

@@ -18,8 +18,9 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowHistory,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
+
+from temporal_edge.wire import data_converter
 
 #: The deadline of every call the edge makes to Temporal.
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -40,13 +41,13 @@ def rpc_failure(client: Client, exc: RPCError) -> TemporalUnavailable:
 
 
 async def connect(address: str, namespace: str, *, timeout: float | None = None) -> Client:
-    """A client for `address`/`namespace` with the pydantic data converter (every payload of
-    supportflow is a pydantic model). `timeout` bounds the attempt (None: the SDK's default).
+    """A client for `address`/`namespace` with supportflow's data converter (pydantic, decoded
+    leniently: `temporal_edge.wire`). `timeout` bounds the attempt (None: the SDK's default).
     Raises `TemporalUnavailable` when the server cannot be reached."""
     connecting = Client.connect(
         address,
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         connect_timeout=timedelta(seconds=timeout) if timeout is not None else None,
     )
     try:
@@ -66,6 +67,7 @@ __all__ = [
     "WorkflowHandle",
     "WorkflowHistory",
     "connect",
+    "data_converter",
     "rpc_failure",
     "unavailable",
 ]

@@ -71,7 +71,16 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+#: A run that continued as new goes on in its next segment (same workflow id): the closed segment
+#: is not a run of its own, so lists and counts leave it out.
+NOT_A_SEGMENT = "ExecutionStatus != 'ContinuedAsNew'"
+
+
 def runs_scope(task_queue: str) -> str:
     """Our runs on our task queue: the filter every run list and count starts with, so SLA
-    trackers never show up as runs and deployments sharing a namespace stay apart."""
-    return f"WorkflowType = {quote(WORKFLOW_RUN)} AND TaskQueue = {quote(task_queue)}"
+    trackers never show up as runs, deployments sharing a namespace stay apart and a run that
+    continued as new counts once."""
+    return (
+        f"WorkflowType = {quote(WORKFLOW_RUN)} AND TaskQueue = {quote(task_queue)} "
+        f"AND {NOT_A_SEGMENT}"
+    )

@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from definitions.events import Event
@@ -37,6 +36,7 @@ from desk.mirror import mirror_event
 from store.db import create_all, make_engine, session_scope
 from store.directory import AgentIn, TeamIn, put_agent, put_team
 from store.settings import Settings
+from temporal_edge import data_converter
 
 HISTORIES = Path(__file__).parent / "histories"
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -191,6 +191,18 @@ SCENARIOS: dict[str, Scenario] = {
         [{"id": "route", "type": "action", "action": "route", "params": {"team": "no-such-team"}}],
         fails=True,
     ),
+    # After patch time-bounded-retries: the emitted status change is dispatched with a 24 h
+    # schedule-to-close timeout and unlimited attempts.
+    "status_dispatched": Scenario(
+        [
+            {
+                "id": "resolve",
+                "type": "action",
+                "action": "change_status",
+                "params": {"status": "resolved"},
+            }
+        ]
+    ),
 }
 
 
@@ -319,7 +331,7 @@ async def main(names: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(find_binary("temporal")),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             search_attributes=search_attribute_keys(),
         ) as env:
             from tests.temporal_fixtures import register_search_attributes

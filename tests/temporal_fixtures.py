@@ -36,12 +36,11 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.temporal_server import DYNAMIC_CONFIG, find_binary
 from store.settings import Settings
-from temporal_edge import SearchAttr
+from temporal_edge import SearchAttr, data_converter
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -107,7 +106,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     attributes. Use `dev_env.client`."""
     address = os.environ.get(EXISTING_SERVER_ENV)
     if address:
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=data_converter)
         await register_search_attributes(client)
         yield WorkflowEnvironment.from_client(client)
         return
@@ -116,7 +115,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         extra_args += ["--dynamic-config-value", f"{key}={value}"]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(find_binary("temporal")),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         search_attributes=search_attribute_keys(),
         dev_server_extra_args=extra_args,
         dev_server_startup_timeout=timedelta(seconds=60),
@@ -134,7 +133,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     no list API for them, and rejects unknown ones on start)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("temporal-test-server")),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         test_server_startup_timeout=timedelta(seconds=60),
     )
     try:

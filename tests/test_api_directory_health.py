@@ -77,7 +77,14 @@ async def test_put_agent_creates_then_replaces(admin: httpx.AsyncClient) -> None
 async def test_health_ok(api: Api) -> None:
     response = await (await api.client()).get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "temporal": "ok",
+        "live_workers": 0,  # this app hosts no worker process
+        "workflow_task_failures": 0,
+        "last_workflow_task_failure": None,
+    }
 
 
 def closed_port() -> int:
@@ -99,6 +106,9 @@ async def test_health_503_when_temporal_is_unreachable(
             "status": "unavailable",
             "database": "ok",
             "temporal": "unavailable",
+            "live_workers": 0,
+            "workflow_task_failures": 0,
+            "last_workflow_task_failure": None,
         }
 
         # What needs only the database still works; counts are null, not an error.

@@ -7,13 +7,15 @@ proves the check has teeth.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from temporalio import workflow
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowFailureError, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from definitions.runs import (
@@ -24,6 +26,9 @@ from definitions.runs import (
     SlaTrackerInput,
     StepTrace,
 )
+from store.settings import Settings
+from temporal_edge import data_converter, quote
+from tests.temporal_fixtures import assert_eventually
 from worker.run_workflow import STEP_ATTEMPT_TIMEOUT, WorkflowRun
 from worker.sla_workflow import ConversationSla
 from worker.workflows import WORKFLOWS
@@ -36,6 +41,7 @@ EXPECTED_SHAPES = {
     "stopped_run_outcome",  # after patch run-outcome-attribute
     "skip_next",
     "failed_step",
+    "status_dispatched",  # after patch time-bounded-retries (issue 17)
     "wait_timer",
     "wait_event",
     "wait_cancelled",
@@ -59,7 +65,7 @@ def test_every_recorded_shape_is_present() -> None:
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
@@ -86,7 +92,7 @@ class ChangedWorkflowRun(WorkflowRun):
 
 
 async def test_changed_workflow_fails_replay_with_non_determinism() -> None:
-    replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "completed.json"))
 
@@ -104,6 +110,50 @@ class TrackerWithoutIdle(ConversationSla):
 
 
 async def test_idle_history_needs_the_idle_path() -> None:
-    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "sla_idle_fired.json"))
+
+
+# ---------------------------------------------------------------- recent histories from a server
+
+
+async def test_recent_histories_fetched_from_the_server_replay(
+    dev_env: WorkflowEnvironment, engine: Engine, db_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    """The CI step of TEMPORAL.md "Versioning": real runs of every scenario on the dev server,
+    their histories fetched with `list_workflows(...).map_histories()` and replayed against the
+    current code (as `supportflow replay` does against a production server)."""
+    from tests.record_histories import SCENARIOS, make_event, make_input, mirror, seed_directory
+    from tests.record_histories import start_run as start_recorded_run
+    from worker.main import build_worker
+
+    seed_directory(engine)
+    settings = Settings(data_dir=tmp_path, database_url=db_url, task_queue=task_queue)
+    client = dev_env.client
+    async with build_worker(client, engine, settings, task_queue):
+        for name, scenario in SCENARIOS.items():
+            event = make_event(conversation_id=f"c-{name}-{task_queue}", customer=scenario.customer)
+            mirror(engine, event)
+            handle = await start_recorded_run(client, make_input(scenario.steps, event), task_queue)
+            try:
+                await handle.result()
+            except WorkflowFailureError:
+                assert scenario.fails, name
+    # Runs started by dispatched events (status_dispatched) are on the queue too.
+    query = f"TaskQueue = {quote(task_queue)} AND ExecutionStatus != 'Running'"
+
+    async def all_listed() -> list[WorkflowHistory]:
+        histories = [h async for h in client.list_workflows(query).map_histories()]
+        assert len(histories) >= len(SCENARIOS)  # visibility lags a moment
+        return histories
+
+    histories = await assert_eventually(all_listed)
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in histories:
+            yield history
+
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+    results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
+    assert dict(results.replay_failures) == {}

@@ -54,9 +54,10 @@ FIRST_RESPONSE_RULE = {
 class WorkerProcess:
     """`supportflow worker` as a child process, with its own environment and log file."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, module: str = "cli.main") -> None:
         self.env = env
         self.log = log
+        self.module = module  # tests/buggy_worker.py: the same worker with a bug injected
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
@@ -64,7 +65,7 @@ class WorkerProcess:
         ready_before = self._ready_lines()
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "worker"],
+                [sys.executable, "-m", self.module, "worker"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,

@@ -468,11 +468,10 @@ async def test_recorded_histories_replay() -> None:
         pytest.skip("no recorded SLA histories (run with SUPPORTFLOW_RECORD_HISTORIES=1)")
     replayer = Replayer(workflows=[ConversationSla, RecordingRun])
     from temporalio.client import WorkflowHistory
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
-    replayer = Replayer(
-        workflows=[ConversationSla, RecordingRun], data_converter=pydantic_data_converter
-    )
+    from temporal_edge import data_converter
+
+    replayer = Replayer(workflows=[ConversationSla, RecordingRun], data_converter=data_converter)
     for path in files:
         history = WorkflowHistory.from_json(sla_workflow_id(path.stem), path.read_text())
         await replayer.replay_workflow(history)

@@ -19,7 +19,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -58,6 +64,7 @@ from tests.record_histories import (
 )
 from tests.temporal_fixtures import assert_eventually
 from worker.main import build_worker
+from worker.task_failures import install as install_task_failure_counter
 
 RESULT_TIMEOUT = 60  # seconds: a run that has not closed by then is hanging
 
@@ -295,9 +302,11 @@ async def test_unknown_team_fails_the_run_with_the_trace_and_a_readable_message(
     assert not [m for m in view["messages"] if m["sender_type"] == "automation"]
 
 
-async def test_an_input_the_models_reject_fails_the_run_instead_of_hanging(
+async def test_an_input_this_worker_cannot_read_fails_the_task_not_the_run(
     time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
 ) -> None:
+    # An action this worker does not know (a newer API): the workflow task fails and is counted,
+    # the run stays open for a worker that knows it (README §Operating it).
     run_input = make_input(VIP_STEPS).model_dump(mode="json")
     run_input["definition"]["steps"][1] = {
         "id": "route",
@@ -305,13 +314,25 @@ async def test_an_input_the_models_reject_fails_the_run_instead_of_hanging(
         "action": "teleport",
         "params": {},
     }
+    counter = install_task_failure_counter()
+    before = counter.count
     async with running_worker(time_env.client, db, local_settings):
         handle = await time_env.client.start_workflow(
             WORKFLOW_RUN, run_input, id=f"bad-{uuid.uuid4()}", task_queue=local_settings.task_queue
         )
-        with pytest.raises(WorkflowFailureError) as failure:
-            await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
-    assert "teleport" in str(failure.value.cause)
+
+        async def task_failed() -> None:
+            history = await handle.fetch_history()
+            assert any(
+                e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events
+            )
+
+        await assert_eventually(task_failed, timeout=RESULT_TIMEOUT)
+        assert counter.count > before
+        assert counter.last is not None and handle.id in counter.last
+        description = await handle.describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+        await handle.terminate("test over")
 
 
 async def test_a_transient_failure_before_the_effect_is_retried(

@@ -7,13 +7,17 @@ database and task queue.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import inspect
 import logging
+import os
 import py_compile
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -23,7 +27,9 @@ from activities import build_activities
 from store.db import make_engine
 from store.migrate import upgrade_database
 from store.settings import Settings
+from store.worker_heartbeats import HEARTBEAT_EVERY, beat
 from temporal_edge import Client, connect
+from worker.task_failures import install as count_task_failures
 from worker.workflows import WORKFLOWS
 
 logger = logging.getLogger(__name__)
@@ -101,6 +107,8 @@ async def run_worker(
         engine = make_engine(settings.database_url)
         upgrade_database(engine)  # never create_all: a table ahead of its revision breaks it
     queue = task_queue or settings.task_queue
+    failures = count_task_failures()
+    heartbeat = asyncio.create_task(_heartbeat(engine))
     with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="supportflow-activity") as pool:
         worker = build_worker(client, engine, settings, queue, activity_executor=pool)
         logger.info(
@@ -112,5 +120,48 @@ async def run_worker(
         try:
             await worker.run()
         finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            if failures.count:
+                logger.warning("%d workflow task(s) failed in this worker", failures.count)
             if own_engine:
                 engine.dispose()
+
+
+#: How often the heartbeat loop looks for new workflow-task failures (written at once).
+_FAILURE_CHECK = 1.0  # seconds
+
+
+async def _heartbeat(engine: Engine) -> None:
+    """Write this worker's heartbeat row (`store.worker_heartbeats`) every `HEARTBEAT_EVERY`, and
+    at once when a workflow task failed, so `GET /health` shows it within a second or so."""
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    started_at = datetime.now(UTC)
+    counter = count_task_failures()
+    written: int | None = None
+    last_write = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        count = counter.count
+        if count != written or loop.time() - last_write >= HEARTBEAT_EVERY.total_seconds():
+            if count != written and count:
+                logger.error(
+                    "workflow task failures in this worker: %d (latest: %s); the runs stay open "
+                    "until a fixed worker picks them up",
+                    count,
+                    counter.last,
+                )
+            try:
+                await asyncio.to_thread(
+                    beat,
+                    engine,
+                    worker_id,
+                    started_at=started_at,
+                    failures=count,
+                    last_failure=counter.last,
+                )
+                written, last_write = count, loop.time()
+            except Exception:  # the database may be down: the worker goes on, beats later
+                logger.warning("could not write the worker heartbeat", exc_info=True)
+                last_write = loop.time()
+        await asyncio.sleep(_FAILURE_CHECK)

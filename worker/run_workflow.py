@@ -18,9 +18,11 @@ ApplicationError) stop at once.
 
 The run's trace (`RunResult`) is kept as the loop goes and is readable at any time with the query
 `trace`. A step that fails for good ends the run as *Failed* with an `ApplicationError` of type
-`StepFailed` whose first detail is the partial trace. Anything unexpected is turned into an
-`ApplicationError` too, so a run never hangs on a workflow-task failure (only real
-non-determinism does, on purpose: fixing the code lets it continue).
+`StepFailed` whose first detail is the partial trace. Only the failures we mean end a run
+(`StepFailure`, an activity failing for good after its retries); anything else (a bug, a payload
+this worker cannot read, non-determinism) fails the *workflow task*, which Temporal retries until a
+fixed worker picks it up, so a run that waited for days is fixed forward, not lost (README
+§Operating it; the worker counts those failures: `worker.task_failures`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from definitions.cursor import Outcome, StepCursor
     from definitions.evaluator import ConditionOutcome
     from definitions.events import Event
@@ -103,8 +103,9 @@ with workflow.unsafe.imports_passed_through():
 
 # ---------------------------------------------------------------- timeouts and retries
 
-#: One attempt of a condition or an action (they touch only the local database).
-STEP_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+#: One attempt of a condition or an action (they touch only the local database). At most ~80 % of
+#: the 10 s workflow-task timeout, else the worker extends the task (docs: local activities).
+STEP_ATTEMPT_TIMEOUT = timedelta(seconds=5)
 #: Attempts of a condition or action step before the run fails.
 STEP_MAX_ATTEMPTS = 5
 STEP_INITIAL_BACKOFF = timedelta(seconds=1)
@@ -113,9 +114,22 @@ STEP_MAX_BACKOFF = timedelta(seconds=30)
 #: ApplicationError types that no retry can fix.
 PERMANENT_ERRORS = frozenset({ERR_NOT_FOUND, ERR_INVALID_DEFINITION})
 
+#: Anything that talks to the outside retries by time, not by count: a help-desk or database
+#: outage shorter than this fails no run (docs.temporal.io fixed-wall-time retries).
+OUTSIDE_RETRY_WINDOW = timedelta(hours=24)
+OUTSIDE_MAX_BACKOFF = timedelta(minutes=5)
+
 #: The outbound webhook: the help desk may be down for a while.
 WEBHOOK_TIMEOUT = timedelta(seconds=30)
 WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=OUTSIDE_MAX_BACKOFF,
+    maximum_attempts=0,  # unlimited: OUTSIDE_RETRY_WINDOW bounds them
+    non_retryable_error_types=[ERR_WEBHOOK_REJECTED],
+)
+#: Before the `time-bounded-retries` patch: 10 attempts (4–9 minutes). Replay only.
+WEBHOOK_RETRY_V1 = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
@@ -126,6 +140,13 @@ WEBHOOK_RETRY = RetryPolicy(
 #: Feeding an emitted event back into trigger matching (database + starting runs).
 DISPATCH_TIMEOUT = timedelta(seconds=60)
 DISPATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=OUTSIDE_MAX_BACKOFF,
+    maximum_attempts=0,
+    non_retryable_error_types=[ERR_INVALID_DEFINITION],
+)
+DISPATCH_RETRY_V1 = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
@@ -145,12 +166,14 @@ class StepFailure(Exception):
         self.message = message
 
 
-@workflow.defn(name=WORKFLOW_RUN, failure_exception_types=[ValidationError])
+@workflow.defn(name=WORKFLOW_RUN)
 class WorkflowRun:
     """Runs one frozen definition version against one event, step by step.
 
-    A `ValidationError` (an input the models reject, e.g. an unknown action) fails the run instead
-    of its workflow task, so a bad start never leaves a run retrying forever.
+    No `failure_exception_types`: an input this worker cannot decode (a newer API, e.g. an action
+    it does not know yet) fails the workflow task, and the run goes on once a worker that knows it
+    picks it up. Payloads are decoded leniently (`definitions.wire`), so an unknown field or a
+    definition saved under older rules is no reason to stop.
     """
 
     def __init__(self) -> None:
@@ -188,12 +211,11 @@ class WorkflowRun:
             self._fail(failure.message)
         except (ApplicationError, workflow.NondeterminismError):
             raise
-        except ActivityError as err:
+        except ActivityError as err:  # an activity that failed for good, after its retries
             if is_cancelled_exception(err):
                 raise
             self._fail(f"unexpected activity failure: {_cause_message(err)}")
-        except Exception as err:  # a bug or a definition this interpreter cannot run
-            self._fail(f"unexpected error: {type(err).__name__}: {err}")
+        # Anything else is a bug: it fails the workflow task (retried until fixed), not the run.
         workflow.set_current_details(self._details_done())
         return self._result()
 
@@ -564,12 +586,14 @@ class WorkflowRun:
                 await workflow.sleep(delay, summary=f"retry {trace.step_id} in {delay}")
 
     async def _deliver(self, trace: StepTrace, delivery: WebhookDelivery) -> None:
+        by_time = _time_bounded_retries()
         try:
             await workflow.execute_activity(
                 ACT_DELIVER_WEBHOOK,
                 delivery,
                 start_to_close_timeout=WEBHOOK_TIMEOUT,
-                retry_policy=WEBHOOK_RETRY,
+                schedule_to_close_timeout=OUTSIDE_RETRY_WINDOW if by_time else None,
+                retry_policy=WEBHOOK_RETRY if by_time else WEBHOOK_RETRY_V1,
                 summary=f"deliver {delivery.action} to the webhook",
             )
         except ActivityError as err:
@@ -583,13 +607,15 @@ class WorkflowRun:
     async def _dispatch(self, trace: StepTrace, event: Event, chain: list[str]) -> None:
         if not event.causal_chain:
             event = event.model_copy(update={"causal_chain": chain})
+        by_time = _time_bounded_retries()
         try:
             dispatched: DispatchResult = await workflow.execute_activity(
                 ACT_DISPATCH_EVENT,
                 event,
                 result_type=DispatchResult,
                 start_to_close_timeout=DISPATCH_TIMEOUT,
-                retry_policy=DISPATCH_RETRY,
+                schedule_to_close_timeout=OUTSIDE_RETRY_WINDOW if by_time else None,
+                retry_policy=DISPATCH_RETRY if by_time else DISPATCH_RETRY_V1,
                 summary=f"dispatch {event.type} ({event.id})",
             )
         except ActivityError as err:
@@ -673,6 +699,12 @@ async def _notify_failure(input: RunInput, reason: str) -> None:
         )
     except (ActivityError, ApplicationError) as err:
         workflow.logger.warning("on_failure notification failed: %s", _cause_message(err))
+
+
+def _time_bounded_retries() -> bool:
+    """Webhook delivery and dispatch retry for `OUTSIDE_RETRY_WINDOW` (unlimited attempts) rather
+    than 10 times: new activity options, so runs recorded before keep theirs on replay."""
+    return workflow.patched("time-bounded-retries")
 
 
 def _mark_stopped() -> None:
