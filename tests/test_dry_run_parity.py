@@ -15,6 +15,7 @@ stand-in ("<ticket id from step incident>"); the comparison puts the real value 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,10 @@ class Case:
     event: dict[str, Any]
     sla: dict[str, Any] | None = None
     before: list[dict[str, Any]] = field(default_factory=list)  # ingested before the dry run
+    # Sent while the real run waits; the dry run assumes what they decide (wait_for id: outcome).
+    during: list[dict[str, Any]] = field(default_factory=list)
+    assume: dict[str, str] = field(default_factory=dict)
+    idle: bool = False  # started as the idle tracker starts it, like an SLA run
 
 
 def event(
@@ -97,6 +102,34 @@ def event(
             "created_at": at,
         }
     return raw
+
+
+def short_waits(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with every wait shortened to 2 s, so a real run on the dev server ends."""
+    shortened = json.loads(json.dumps(definition))
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            if step["type"] == "wait" and "for" in step:
+                step["for"] = "2s"
+            if step["type"] == "wait_for":
+                step["timeout"] = "2s"
+            if step["type"] == "branch":
+                walk(step["then"])
+                walk(step["else"])
+
+    walk(shortened["steps"])
+    return shortened
+
+
+def reply_on(raw: dict[str, Any], content: str = "thanks, that worked") -> dict[str, Any]:
+    """A customer message on the conversation of `raw`, a moment later."""
+    return event(
+        content=content,
+        conversation={"id": raw["conversation"]["id"]},
+        customer={"id": raw["customer"]["id"]},
+        minutes_ago=0,
+    )
 
 
 def template_cases() -> list[Case]:
@@ -308,6 +341,50 @@ def template_cases() -> list[Case]:
             ),
         ),
     ]
+    pending = event("conversation.status_changed", from_status="open", to_status="pending")
+    cases += [
+        Case(
+            "follow-up-no-answer",
+            short_waits(t["pending-follow-up"]),
+            event("conversation.status_changed", from_status="open", to_status="pending"),
+        ),
+        Case(
+            "follow-up-answered",
+            short_waits(t["pending-follow-up"]),
+            pending,
+            during=[reply_on(pending)],
+            assume={"answer": "event"},
+        ),
+        Case(
+            "survey",
+            short_waits(t["resolved-satisfaction-survey"]),
+            event("conversation.status_changed", from_status="open", to_status="resolved"),
+        ),
+        Case(
+            "survey-spam",
+            short_waits(t["resolved-satisfaction-survey"]),
+            event(
+                "conversation.status_changed",
+                conversation={"tags": ["spam"]},
+                from_status="open",
+                to_status="resolved",
+            ),
+        ),
+        Case(
+            "idle-close",
+            t["idle-auto-close"],
+            event("conversation.created", conversation={"status": "pending"}),
+            idle=True,
+        ),
+        Case(
+            "idle-close-vip",
+            t["idle-auto-close"],
+            event(
+                "conversation.created", conversation={"status": "open"}, customer={"segment": "vip"}
+            ),
+            idle=True,
+        ),
+    ]
     covered = {case.definition["name"] for case in cases}
     assert covered == {d["name"] for d in t.values()}, "every template needs a case"
     return cases
@@ -427,7 +504,7 @@ async def ingest(stack: RunsStack, raw: dict[str, Any]) -> list[str]:
 
 async def real_run(stack: RunsStack, case: Case, workflow_id: str) -> RunResult | None:
     """Run the case for real; None when no run starts."""
-    if case.sla is None:
+    if case.sla is None and not case.idle:
         on = await stack.admin.patch(f"/workflows/{workflow_id}", json={"status": "active"})
         assert on.status_code == 200, on.text
         try:
@@ -438,8 +515,11 @@ async def real_run(stack: RunsStack, case: Case, workflow_id: str) -> RunResult 
         if not run_ids:
             return None
         (run_id,) = run_ids
+        for raw in case.during:
+            await ingest(stack, raw)
     else:
-        # What the SLA tracker starts on a breach (activities/sla.py), for a draft definition.
+        # What the SLA tracker starts on a breach or an idle period (activities/sla.py), for a
+        # draft definition.
         await ingest(stack, case.event)
         with session_scope(stack.api.engine) as session:
             row = session.get(WorkflowDefinitionRow, workflow_id)
@@ -451,7 +531,7 @@ async def real_run(stack: RunsStack, case: Case, workflow_id: str) -> RunResult 
             definition_version=version,
             definition=definition,
             event=fill_sentiment(Event.model_validate(case.event)),
-            sla=SlaInfo.model_validate(case.sla),
+            sla=SlaInfo.model_validate(case.sla) if case.sla else None,
             idempotency_scope=run_id,
         )
         await stack.temporal.start_workflow(
@@ -510,14 +590,18 @@ def compare(case: Case, dry: dict[str, Any], real: RunResult | None) -> list[str
         "passed": "passed",
         "failed": "failed",
         "would_run": "completed",
+        "would_wait": "completed",
         "skipped": "skipped",
     }
-    dry_walk = [(s["step_id"], status[s["status"]]) for s in dry_steps]
+    dry_walk = [
+        (s["step_id"], status[s["status"]]) for s in dry_steps if s["status"] != "not_taken"
+    ]
     real_walk = [(s.step_id, s.status) for s in real.steps]
     if dry_walk != real_walk:
         problems.append(f"{case.name}: steps {dry_walk} vs {real_walk}")
         return problems
-    for d, r in zip(dry_steps, real.steps, strict=True):
+    ran = [s for s in dry_steps if s["status"] != "not_taken"]
+    for d, r in zip(ran, real.steps, strict=True):
         where = f"{case.name}/{d['step_id']}"
         if d["step_type"] == "condition" and d["status"] != "skipped":
             assert r.condition is not None
@@ -553,7 +637,11 @@ async def check(stack: RunsStack, cases: list[Case]) -> None:
         )
         assert created.status_code == 201, created.text
         workflow_id = created.json()["id"]
-        body: dict[str, Any] = {"event": case.event} | ({"sla": case.sla} if case.sla else {})
+        body: dict[str, Any] = (
+            {"event": case.event}
+            | ({"sla": case.sla} if case.sla else {})
+            | ({"assume": case.assume} if case.assume else {})
+        )
         response = await stack.admin.post(f"/workflows/{workflow_id}/test", json=body)
         assert response.status_code == 200, response.text
         dry = response.json()

@@ -14,7 +14,12 @@ from definitions.dry_run import dry_run
 from definitions.events import Event
 from definitions.gallery import TEMPLATE_CATEGORIES, get_template, list_templates
 from definitions.mirror_rule import state_from_event
-from definitions.models import ConditionStep, WorkflowDefinitionIn
+from definitions.models import (
+    STEP_TYPES,
+    ConditionStep,
+    WorkflowDefinitionIn,
+    walk_steps,
+)
 from definitions.placeholders import parse_placeholders
 from definitions.vocabulary import ACTION_NAMES, TRIGGER_TYPES
 
@@ -88,8 +93,9 @@ def test_callers_get_copies() -> None:
 def test_gallery_uses_the_whole_language() -> None:
     triggers = {t.definition.trigger.type for t in TEMPLATES}
     assert triggers == set(TRIGGER_TYPES)
-    steps = [s for t in TEMPLATES for s in t.definition.steps]
-    actions = {s.action for s in steps if not isinstance(s, ConditionStep)}
+    steps = [s for t in TEMPLATES for _, s, _ in walk_steps(t.definition.steps)]
+    assert {s.type for s in steps} == set(STEP_TYPES)
+    actions = {s.action for s in steps if s.type == "action"}
     assert actions == set(ACTION_NAMES)
     conditions = [s for s in steps if isinstance(s, ConditionStep)]
     assert {c.on_false for c in conditions} >= {"stop", "skip_next"}
@@ -97,7 +103,7 @@ def test_gallery_uses_the_whole_language() -> None:
     placeholders = [
         p
         for s in steps
-        if not isinstance(s, ConditionStep)
+        if s.type == "action"
         for text in s.params.templates().values()
         for p in parse_placeholders(text)
     ]
@@ -240,6 +246,21 @@ SAMPLES: dict[str, tuple[Event, SlaInfo | None, list[str]]] = {
         event("conversation.status_changed", from_status="open", to_status="resolved"),
         None,
         ["untag", "no-priority"],
+    ),
+    "idle-auto-close": (
+        event("conversation.created", conv={"status": "pending"}, cust=CUSTOMER),
+        None,
+        ["goodbye", "tag", "close"],
+    ),
+    "pending-follow-up": (
+        event("conversation.status_changed", from_status="open", to_status="pending"),
+        None,
+        ["remind", "tag"],
+    ),
+    "resolved-satisfaction-survey": (
+        event("conversation.status_changed", from_status="open", to_status="resolved"),
+        None,
+        ["survey"],
     ),
 }
 
