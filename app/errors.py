@@ -228,7 +228,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "internal_error", "internal error; see the server log")
+        # The server drops the connection after an unhandled error: say so, so the client does
+        # not send its next request down a connection about to close.
+        return error_response(
+            500,
+            "internal_error",
+            "internal error; see the server log",
+            headers={"Connection": "close"},
+        )
 
 
 def _connection_problem(exc: DBAPIError) -> bool:
