@@ -30,6 +30,8 @@ from definitions.runs import (
 )
 from desk.actions import apply_action
 from desk.field_values import run_fields
+from desk.time_values import step_time_fields
+from store.models import utcnow
 
 
 class DeskActivities:
@@ -50,9 +52,16 @@ class DeskActivities:
         self.after_commit = after_commit
 
     def _evaluate(self, args: ConditionInput) -> ConditionOutcome:
+        now = utcnow()  # time.* read the schedule at the moment the step runs
         with Session(self.engine) as session:
-            conversation, customer, event = run_fields(session, args.event)
-        context = build_context(conversation, customer, event, args.sla, args.step_outputs)
+            conversation, customer, event = run_fields(session, args.event, now)
+            try:
+                time = step_time_fields(session, args.schedule, args.step, now)
+            except NotFound as exc:
+                raise ApplicationError(
+                    exc.message, type=ERR_NOT_FOUND, non_retryable=True
+                ) from None
+        context = build_context(conversation, customer, event, args.sla, args.step_outputs, time)
         return evaluate_condition(args.step.condition, context)
 
     @activity.defn(name=ACT_EVALUATE_CONDITION)

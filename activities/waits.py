@@ -20,6 +20,7 @@ from definitions.runs import (
     WaitCheck,
     WaitFound,
 )
+from definitions.time_fields import business_deadline, local_label
 from desk.waits import check_wait
 from store import schedules_repo
 from store.db import session_scope
@@ -50,16 +51,12 @@ class WaitActivities:
                 ) from None
         clock = business_clock(schedule, args.start)
         try:
-            if args.business_seconds is None:
-                deadline = clock.next_opening(args.start)
-                if deadline > args.start:
-                    deadline += timedelta(seconds=args.jitter_seconds)
-            else:
-                deadline = clock.add(args.start, timedelta(seconds=args.business_seconds))
+            deadline = business_deadline(clock, args.start, args.business_seconds)
         except NoOpenTime as exc:
             raise ApplicationError(str(exc), type=ERR_NOT_FOUND) from None
-        local = clock.local(deadline)
-        return Deadline(deadline=deadline, local=f"{local:%a %H:%M} {schedule.timezone}")
+        if args.business_seconds is None and deadline > args.start:
+            deadline += timedelta(seconds=args.jitter_seconds)
+        return Deadline(deadline=deadline, local=local_label(deadline, clock))
 
     @activity.defn(name=ACT_WAIT_DEADLINE)
     async def wait_deadline(self, args: DeadlineInput) -> Deadline:

@@ -445,7 +445,8 @@ class DryRunRequest(BaseModel):
         default={},
         description=(
             "How each wait_for step ends in the dry run, by step id: `event` (what it waits for "
-            "happens) or `timeout`; a wait_for not named times out"
+            "happens) or `timeout`; a wait_for not named times out. Naming a step that is not a "
+            "wait_for of this workflow answers 422 at `assume.<id>`"
         ),
         examples=[{"reply": "event"}],
     )

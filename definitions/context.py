@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -62,8 +63,10 @@ def build_context(
     event: Event,
     sla: SlaInfo | None = None,
     step_outputs: dict[str, dict[str, Any]] | None = None,
+    time: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the nested dict behind every field path of the catalogue."""
+    """Assemble the nested dict behind every field path of the catalogue. `time`: the `time.*`
+    fields (definitions/time_fields.py), computed by the caller from the schedule and instant."""
     customer_data: dict[str, Any] = customer.model_dump(mode="json") if customer else {}
     if customer_data and customer_data.get("plan") is None:
         # A plan sent as a custom attribute is the plan.
@@ -76,4 +79,5 @@ def build_context(
         "sla": sla.model_dump(mode="json") if sla else {},
         "event": {"type": event.type, "id": event.id},
         "steps": step_outputs or {},
+        "time": dict(time or {}),
     }

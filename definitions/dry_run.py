@@ -11,13 +11,16 @@ such as "<ticket id from step ticket>".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from definitions.business_time import BusinessClock
 from definitions.context import ConversationState, CustomerState, SlaInfo, build_context
 from definitions.cursor import Move, StepCursor
 from definitions.effects import would_do
+from definitions.errors import reject_at
 from definitions.evaluator import ConditionOutcome, RuleOutcome, evaluate_condition
 from definitions.events import Event
 from definitions.matching import match_idle, match_sla, match_trigger
@@ -33,9 +36,12 @@ from definitions.models import (
     WaitOutcome,
     WaitStep,
     WorkflowDefinitionIn,
+    walk_steps,
 )
 from definitions.placeholders import render
 from definitions.runs import MAX_CAUSAL_DEPTH
+from definitions.time_fields import time_fields
+from definitions.wait_until import WaitUntil, wait_until
 
 
 class DryRunTrigger(BaseModel):
@@ -75,8 +81,8 @@ class DryRunStep(BaseModel):
     )
     wait: str | None = Field(
         default=None,
-        description="A wait in words: `would wait 4h`, `would wait up to 48h for a "
-        "customer_message`",
+        description="A wait in words, with when it would end: `would wait 4h (until Tue 10:00 "
+        "Europe/Berlin)`, `would wait up to 48h for a customer message (until Thu 10:00 UTC)`",
     )
     assumed: Literal["event", "timeout"] | None = Field(
         default=None, description="A wait_for's outcome as assumed (`assume`, default timeout)"
@@ -116,10 +122,20 @@ def dry_run(
     customer: CustomerState | None,
     sla: SlaInfo | None = None,
     assume: Mapping[str, WaitOutcome] | None = None,
+    *,
+    now: datetime | None = None,
+    clock: BusinessClock | None = None,
 ) -> DryRunReport:
     """Walk the definition over a sample event and state, reporting what would happen. A
-    wait_for ends as `assume` says (by step id; default: timeout)."""
+    wait_for ends as `assume` says (by step id; default: timeout).
+
+    `now` is when the run would start and `clock` the definition's schedule (None: it has none,
+    or it does not exist): `time.*` fields read them, and waits say until when they would last.
+    The dry run's clock moves on with each wait (to its deadline; a wait_for assumed to end with
+    an event ends no later), so a step after a wait reads the time the real run would read."""
     assume = assume or {}
+    check_assume(definition, assume)
+    at = now
     trigger = _match(definition, event, sla)
     if not trigger.matched:
         skipped = [
@@ -139,7 +155,8 @@ def dry_run(
     position = cursor.first()
     while position is not None:
         step = cursor.step_at(position)
-        context = build_context(conversation, customer, event, sla, outputs)
+        time = time_fields(clock, at) if at is not None else {}
+        context = build_context(conversation, customer, event, sla, outputs, time)
         report: DryRunStep
         if isinstance(step, ConditionStep):
             outcome = evaluate_condition(step.condition, context)
@@ -151,12 +168,17 @@ def dry_run(
             report = _branch(step, outcome)
         elif isinstance(step, WaitStep):
             move = cursor.after(position)
-            report = _wait(step)
+            until = wait_until(step, at, clock, definition.schedule)
+            report = _wait(step, until)
+            at = until.deadline or at
         elif isinstance(step, WaitForStep):
             assumed = assume.get(step.id, "timeout")
             outputs[step.id] = {"outcome": assumed}
             move = cursor.after(position, outcome=assumed)
-            report = _wait_for(step, assumed)
+            until = wait_until(step, at, clock, definition.schedule)
+            report = _wait_for(step, assumed, until)
+            if assumed == "timeout":
+                at = until.deadline or at
         elif isinstance(step, StopStep):
             move = cursor.after(position)
             report = DryRunStep(
@@ -276,15 +298,47 @@ def _branch(step: BranchStep, outcome: ConditionOutcome) -> DryRunStep:
     )
 
 
-def _wait(step: WaitStep) -> DryRunStep:
+def _wait(step: WaitStep, until: WaitUntil) -> DryRunStep:
     if step.until == "open":
-        text = "would wait until the schedule is next open"
+        text = (
+            "would not wait: the schedule is open now"
+            if until.at_once
+            else f"would wait for the schedule to open ({until.label})"
+        )
     else:
-        text = f"would wait {step.for_}" + (" of business time" if step.business_hours else "")
+        text = (
+            f"would wait {step.for_}"
+            + (" of business time" if step.business_hours else "")
+            + f" ({until.label})"
+        )
     return DryRunStep(step_id=step.id, step_type="wait", status="would_wait", wait=text)
 
 
-def _wait_for(step: WaitForStep, assumed: WaitOutcome) -> DryRunStep:
+def check_assume(definition: WorkflowDefinitionIn, assume: Mapping[str, WaitOutcome]) -> None:
+    """Every id `assume` names is a wait_for step of the definition (nested ones included), else
+    a validation error at `assume.<id>` (the API answers 422 naming it)."""
+    kinds = {step.id: step.type for _, step, _ in walk_steps(definition.steps)}
+    for step_id, outcome in assume.items():
+        kind = kinds.get(step_id)
+        if kind == "wait_for":
+            continue
+        waits = sorted(i for i, k in kinds.items() if k == "wait_for")
+        known = (
+            f"its wait_for steps are {', '.join(map(repr, waits))}"
+            if waits
+            else ("it has no wait_for step")
+        )
+        what = f"step {step_id!r} is a {kind} step" if kind else f"there is no step {step_id!r}"
+        reject_at(
+            ("assume", step_id),
+            f"{what}: assume names wait_for steps only; {known}",
+            outcome,
+            title="DryRunRequest",
+            kind="invalid_assume",
+        )
+
+
+def _wait_for(step: WaitForStep, assumed: WaitOutcome, until: WaitUntil) -> DryRunStep:
     what = step.event.replace("_", " ")
     if step.to_statuses:
         what += " to " + " or ".join(step.to_statuses)
@@ -295,7 +349,7 @@ def _wait_for(step: WaitForStep, assumed: WaitOutcome) -> DryRunStep:
         step_id=step.id,
         step_type="wait_for",
         status="would_wait",
-        wait=f"would wait up to {step.timeout}{business} for a {what}",
+        wait=f"would wait up to {step.timeout}{business} for a {what} ({until.label})",
         assumed=assumed,
         effect=(
             f"assumed {assumed} ({happened}): "

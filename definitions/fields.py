@@ -66,6 +66,11 @@ FIELD_CATALOGUE: dict[str, FieldSpec] = {
         _f("time.business_hours", S, "Is the schedule open now: true or false", ("true", "false")),
         _f("time.weekday", S, "Day of the week in the schedule's time zone", v.WEEKDAYS),
         _f("time.local_time", S, 'Time of day in the schedule\'s time zone, "HH:MM"'),
+        _f(
+            "time.next_open",
+            S,
+            'When the schedule next opens, e.g. "Mon 09:00 Europe/Berlin" (now, if it is open)',
+        ),
     )
 }
 

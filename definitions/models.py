@@ -40,7 +40,12 @@ from definitions.limits import (
     too_deep_group,
 )
 from definitions.operators import Operator, check_operator, check_regex, normalise_value
-from definitions.placeholders import STEP_PREFIX, Placeholder, check_field_placeholders
+from definitions.placeholders import (
+    STEP_PREFIX,
+    Placeholder,
+    check_field_placeholders,
+    parse_placeholders,
+)
 from definitions.vocabulary import (
     IDLE_DEFAULT_STATUSES,
     Channel,
@@ -1042,6 +1047,22 @@ class WorkflowDefinitionIn(Strict):
                     title=TITLE,
                     kind="invalid_definition",
                 )
+        if step.type == "action":
+            for param, template in step.params.templates().items():
+                try:
+                    placeholders = parse_placeholders(template)
+                except ValueError:
+                    continue  # malformed: reported at its location by the placeholder check
+                for placeholder in placeholders:
+                    if placeholder.path.startswith(TIME_PREFIX):
+                        reject_at(
+                            (*loc, "params", param),
+                            f"{{{{{placeholder.path}}}}} needs the definition's 'schedule' "
+                            "(a schedule id)",
+                            template,
+                            title=TITLE,
+                            kind="invalid_definition",
+                        )
 
 
 Loc = tuple[Any, ...]

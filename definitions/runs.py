@@ -227,6 +227,9 @@ class ConditionInput(BaseModel):
     event: Event
     sla: SlaInfo | None = None
     step_outputs: dict[str, dict[str, Any]] = {}
+    schedule: str | None = Field(
+        default=None, description="The definition's schedule id: what time.* fields read"
+    )
 
 
 class ActionInput(BaseModel):
@@ -236,6 +239,9 @@ class ActionInput(BaseModel):
     event: Event
     sla: SlaInfo | None = None
     step_outputs: dict[str, dict[str, Any]] = {}
+    schedule: str | None = Field(
+        default=None, description="The definition's schedule id: what time.* fields read"
+    )
     causal_chain: list[str] = Field(description="Run ids that led here, this run last")
 
 

@@ -51,6 +51,7 @@ from desk.notifications import notify_agents
 from desk.routing import pick_assignee
 from desk.sentiment import event_for_context
 from desk.state import state_of
+from desk.time_values import step_time_fields
 from desk.webhook_payload import webhook_delivery
 from store import action_ledger
 from store.db import session_scope
@@ -181,10 +182,13 @@ def _rendered(
     args: ActionInput,
     conversation: ConversationState,
     customer: CustomerState | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    """The step's params with their templates rendered against the fresh state."""
+    """The step's params with their templates rendered against the fresh state (`time.*` from
+    the definition's schedule at `now`)."""
     event = event_for_context(session, args.event)
-    context = build_context(conversation, customer, event, args.sla, args.step_outputs)
+    time = step_time_fields(session, args.schedule, args.step, now)
+    context = build_context(conversation, customer, event, args.sla, args.step_outputs, time)
     rendered: dict[str, Any] = args.step.params.model_dump(mode="json")
     for name, template in args.step.params.templates().items():
         rendered[name] = render(template, context)
@@ -196,7 +200,8 @@ def _apply(session: Session, args: ActionInput, now: datetime) -> ActionResult:
     ledger = action_ledger.claim(session, args, now)
     row = mirrored_conversation(session, args.event, now)
     before, customer = state_of(session, row, now)
-    effect = Effect(session, args, row, _rendered(session, args, before, customer), now, before)
+    rendered = _rendered(session, args, before, customer, now)
+    effect = Effect(session, args, row, rendered, now, before)
     output = perform(effect, args.step)
     assert set(output) == set(ACTION_OUTPUTS[args.step.action]), (args.step.action, output)
     # What changed is remembered (the mirror rule keeps it against older desk events) and, when

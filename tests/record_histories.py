@@ -285,11 +285,40 @@ async def record_wait(
     return handle
 
 
+# A run waiting in a wait_for whose worker stops mid-wait; a new worker (no cached state: it
+# replays the history so far) carries it on, and the timeout fires there.
+RESTART_SHAPE = "wait_worker_restarted"
+FIRST_WORKER, SECOND_WORKER = "first-worker@record", "second-worker@record"
+
+
+async def record_worker_restart(
+    client: Client, engine: Engine, settings: Settings
+) -> WorkflowHandle[Any, Any]:
+    from worker.main import build_worker
+
+    task_queue = f"{settings.task_queue}-restart"
+    event = make_event(f"evt-{RESTART_SHAPE}", conversation_id=f"c-{RESTART_SHAPE}")
+    mirror(engine, event)
+    steps = [{**WAIT_FOR_REPLY, "timeout": "4s"}, FOLLOW_UP]
+    async with build_worker(client, engine, settings, task_queue, identity=FIRST_WORKER):
+        handle = await start_run(client, make_input(steps, event), task_queue)
+        await asyncio.sleep(1.5)  # the first worker has the run waiting in its cache
+    # That worker is gone; the timer fires while (or before) the next one polls, which has
+    # nothing cached: it replays the history so far, then carries the run on.
+    async with build_worker(client, engine, settings, task_queue, identity=SECOND_WORKER):
+        await handle.result()
+    return handle
+
+
 async def record(client: Client, engine: Engine, settings: Settings, names: list[str]) -> None:
     from worker.main import build_worker
 
     HISTORIES.mkdir(exist_ok=True)
     task_queue = settings.task_queue
+    if RESTART_SHAPE in names:
+        handle = await record_worker_restart(client, engine, settings)
+        _write(RESTART_SHAPE, await handle.fetch_history())
+        names = [name for name in names if name != RESTART_SHAPE]
     async with build_worker(client, engine, settings, task_queue):
         for name in names:
             if name in WAIT_SHAPES:
@@ -324,7 +353,7 @@ async def main(names: list[str]) -> None:
     from cli.temporal_server import find_binary
     from tests.temporal_fixtures import search_attribute_keys
 
-    known = {*SCENARIOS, "retried", *WAIT_SHAPES}
+    known = {*SCENARIOS, "retried", *WAIT_SHAPES, RESTART_SHAPE}
     unknown = set(names) - known
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(known)}")

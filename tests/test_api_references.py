@@ -71,3 +71,26 @@ async def test_templates_answer_with_warnings_when_used(admin: httpx.AsyncClient
     assert used.status_code == 201, used.text
     assert used.json()["status"] == "draft"
     assert [w["kind"] for w in used.json()["warnings"]] == ["team"]
+
+
+async def test_a_time_template_names_its_schedule_until_it_exists(admin: httpx.AsyncClient) -> None:
+    used = await admin.post("/templates/after-hours-reply/use")
+    assert used.status_code == 201, used.text
+    [warning] = used.json()["warnings"]
+    assert (warning["kind"], warning["id"], warning["loc"]) == (
+        "schedule",
+        "support-hours",
+        ["schedule"],
+    )
+    wid = used.json()["id"]
+    refused = await admin.patch(f"/workflows/{wid}", json={"status": "active"})
+    assert refused.status_code == 422
+    (detail,) = error_of(refused)["details"]
+    assert detail["loc"] == ["body", "schedule"]
+    assert "PUT /schedules/support-hours" in detail["msg"]
+
+    hours = {"name": "Support", "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
+    assert (await admin.put("/schedules/support-hours", json=hours)).status_code == 201
+    active = await admin.patch(f"/workflows/{wid}", json={"status": "active"})
+    assert active.status_code == 200, active.text
+    assert active.json()["warnings"] == []

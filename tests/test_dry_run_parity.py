@@ -26,6 +26,7 @@ from definitions.effects import stand_in
 from definitions.events import Event
 from definitions.gallery import list_templates
 from definitions.runs import WORKFLOW_RUN, RunInput, RunResult, StepTrace
+from definitions.schedules import WEEKDAYS
 from desk.sentiment import fill_sentiment
 from store import definitions_repo
 from store.db import session_scope
@@ -47,6 +48,22 @@ TEAMS: dict[str, dict[str, Any]] = {
 }
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+#: Schedules built around the current UTC time (created by `directory`): open around the clock,
+#: and closed today and the next two days (open only on the weekday three days from now).
+OPEN, CLOSED = "parity-open", "parity-closed"
+SCHEDULES: dict[str, dict[str, Any]] = {
+    OPEN: {
+        "name": "Always",
+        "timezone": "UTC",
+        "hours": {d: [["00:00", "24:00"]] for d in WEEKDAYS},
+    },
+    CLOSED: {
+        "name": "Rarely",
+        "timezone": "UTC",
+        "hours": {WEEKDAYS[(NOW + timedelta(days=3)).weekday()]: [["09:00", "17:00"]]},
+    },
+}
 
 
 @dataclass
@@ -122,10 +139,13 @@ def short_waits(definition: dict[str, Any]) -> dict[str, Any]:
     return shortened
 
 
-def reply_on(raw: dict[str, Any], content: str = "thanks, that worked") -> dict[str, Any]:
-    """A customer message on the conversation of `raw`, a moment later."""
+def reply_on(
+    raw: dict[str, Any], content: str = "thanks, that worked", sender: str = "customer"
+) -> dict[str, Any]:
+    """A message (the customer's by default) on the conversation of `raw`, a moment later."""
     return event(
         content=content,
+        sender=sender,
         conversation={"id": raw["conversation"]["id"]},
         customer={"id": raw["customer"]["id"]},
         minutes_ago=0,
@@ -385,6 +405,59 @@ def template_cases() -> list[Case]:
             idle=True,
         ),
     ]
+    # Templates that read the clock, on schedules open now or closed now (`directory`).
+    closed_hours = {**t["after-hours-reply"], "schedule": CLOSED}
+    open_hours = {**t["after-hours-reply"], "schedule": OPEN}
+    vip_wait = {**short_waits(t["vip-no-answer-escalate"]), "schedule": OPEN}
+    vip_message = event(content="My invoice is wrong", customer={"segment": "vip"})
+    pricing = event(content="What is the price for 10 seats?", customer=lead)
+    cases += [
+        Case("after-hours-closed", closed_hours, event("conversation.created")),
+        Case("after-hours-open", open_hours, event("conversation.created")),
+        Case(
+            "vip-no-answer", vip_wait, event(content="Invoice wrong", customer={"segment": "vip"})
+        ),
+        Case(
+            "vip-answered",
+            vip_wait,
+            vip_message,
+            during=[reply_on(vip_message, "On it!", sender="agent")],
+            assume={"answer": "event"},
+        ),
+        Case("vip-no-answer-not-vip", vip_wait, event(content="My invoice is wrong")),
+        Case(
+            "pricing-nudge",
+            short_waits(t["pricing-lead-nudge"]),
+            event(content="How much does it cost?", customer=lead),
+        ),
+        Case(
+            "pricing-replied",
+            short_waits(t["pricing-lead-nudge"]),
+            pricing,
+            during=[reply_on(pricing, "Thanks, we are checking")],
+            assume={"reply": "event"},
+        ),
+        Case(
+            "idle-remind",
+            t["pending-idle-remind-team"],
+            event("conversation.created", conversation={"status": "pending"}),
+            idle=True,
+        ),
+        Case(
+            "idle-remind-billing",
+            t["pending-idle-remind-team"],
+            event(
+                "conversation.created",
+                conversation={"status": "pending", "assignee_team": "billing"},
+            ),
+            idle=True,
+        ),
+        Case(
+            "weekend-backlog",
+            {**t["weekend-backlog-tag"], "schedule": OPEN},
+            event("conversation.created"),
+        ),
+    ]
     covered = {case.definition["name"] for case in cases}
     assert covered == {d["name"] for d in t.values()}, "every template needs a case"
     return cases
@@ -493,6 +566,9 @@ async def directory(stack: RunsStack) -> None:
         assert response.status_code in (200, 201), response.text
     for team, body in TEAMS.items():
         response = await stack.admin.put(f"/teams/{team}", json={"name": team, **body})
+        assert response.status_code in (200, 201), response.text
+    for schedule_id, schedule in SCHEDULES.items():
+        response = await stack.admin.put(f"/schedules/{schedule_id}", json=schedule)
         assert response.status_code in (200, 201), response.text
 
 

@@ -45,6 +45,7 @@ EXPECTED_SHAPES = {
     "wait_timer",
     "wait_event",
     "wait_cancelled",
+    "wait_worker_restarted",  # the worker stopped mid-wait; another one carried the run on
     # ConversationSla after patches sla-event-time / sla-definitions-version (issues 11, 17)
     "sla_reply_after_deadline_during_outage",
     "sla_definitions_versioned",
@@ -68,6 +69,28 @@ async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
+
+
+def test_the_restart_history_is_what_it_says() -> None:
+    """The wait began on one worker and ended on another (tests/record_histories.py)."""
+    from tests.record_histories import FIRST_WORKER, SECOND_WORKER
+
+    events = load(HISTORIES / "wait_worker_restarted.json").events
+    started = [
+        e.workflow_task_started_event_attributes.identity
+        for e in events
+        if e.HasField("workflow_task_started_event_attributes")
+    ]
+    assert started[0] == FIRST_WORKER and started[-1] == SECOND_WORKER
+    timer = next(e for e in events if e.HasField("timer_started_event_attributes"))
+    fired = next(e for e in events if e.HasField("timer_fired_event_attributes"))
+    second = next(
+        e
+        for e in events
+        if e.HasField("workflow_task_started_event_attributes")
+        and e.workflow_task_started_event_attributes.identity == SECOND_WORKER
+    )
+    assert timer.event_id < fired.event_id < second.event_id  # waiting when the first stopped
 
 
 @workflow.defn(name=WORKFLOW_RUN, sandboxed=False)

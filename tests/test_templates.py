@@ -4,11 +4,13 @@ category, ids are unique, and each template does what its summary says on a real
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 import pytest
 
+from definitions.business_time import BusinessClock
 from definitions.context import SlaInfo
 from definitions.dry_run import dry_run
 from definitions.events import Event
@@ -21,6 +23,7 @@ from definitions.models import (
     walk_steps,
 )
 from definitions.placeholders import parse_placeholders
+from definitions.schedules import SUPPORT_HOURS_EXAMPLE, Schedule
 from definitions.vocabulary import ACTION_NAMES, TRIGGER_TYPES
 
 FILES = sorted(
@@ -44,10 +47,30 @@ def test_every_template_file_is_a_valid_definition(entry: Any) -> None:
 
 def test_gallery_size_and_categories() -> None:
     assert len(TEMPLATES) >= 12
+    # Issue 12: at least 8 templates about time (waits, idle triggers, business hours).
+    timed = [t for t in TEMPLATES if _about_time(t.definition)]
+    assert len(timed) >= 8, [t.id for t in timed]
+    assert {t.category for t in timed} == set(TEMPLATE_CATEGORIES)
     assert len(TEMPLATES) == len(FILES)
     counts = Counter(t.category for t in TEMPLATES)
     assert set(counts) == set(TEMPLATE_CATEGORIES)
     assert all(counts[c] >= 3 for c in TEMPLATE_CATEGORIES), counts
+
+
+def _about_time(definition: WorkflowDefinitionIn) -> bool:
+    steps = [s for _, s, _ in walk_steps(definition.steps)]
+    return (
+        definition.trigger.type == "conversation_idle"
+        or definition.schedule is not None
+        or any(s.type in ("wait", "wait_for") for s in steps)
+    )
+
+
+def test_templates_that_need_a_schedule_say_which_to_pick() -> None:
+    for template in TEMPLATES:
+        if template.definition.schedule is not None:
+            assert f"'{template.definition.schedule}'" in template.summary, template.id
+            assert "schedule" in template.summary
 
 
 def test_ids_and_names_are_unique() -> None:
@@ -262,6 +285,41 @@ SAMPLES: dict[str, tuple[Event, SlaInfo | None, list[str]]] = {
         None,
         ["survey"],
     ),
+    "after-hours-reply": (
+        event("conversation.created", conv={"channel": "email"}),
+        None,
+        ["reply", "tag"],
+    ),
+    "vip-no-answer-escalate": (
+        event(
+            "message.created", content="Our invoices are wrong", cust={"segment": "vip", **CUSTOMER}
+        ),
+        None,
+        ["escalate"],
+    ),
+    "pricing-lead-nudge": (
+        event(
+            "message.created",
+            content="What are your prices for 10 seats?",
+            cust={"lifecycle": "lead"},
+        ),
+        None,
+        ["nudge", "tag"],
+    ),
+    "pending-idle-remind-team": (
+        event("conversation.created", conv={"status": "pending", "assignee_team": "support"}),
+        None,
+        ["remind", "tag"],
+    ),
+    "weekend-backlog-tag": (event("conversation.created"), None, ["tag", "note"]),
+}
+
+# Templates that read the clock run at these instants on the schedule of SPEC §2.3 (Berlin).
+SUPPORT_HOURS = BusinessClock(Schedule.model_validate(SUPPORT_HOURS_EXAMPLE))
+SAMPLE_TIMES = {
+    "after-hours-reply": datetime(2026, 11, 27, 18, 0, tzinfo=UTC),  # Friday 19:00 in Berlin
+    "vip-no-answer-escalate": datetime(2026, 11, 27, 15, 30, tzinfo=UTC),  # Friday 16:30
+    "weekend-backlog-tag": datetime(2026, 11, 28, 23, 30, tzinfo=UTC),  # Sunday 00:30
 }
 
 
@@ -275,7 +333,11 @@ def test_template_runs_on_its_sample(template_id: str) -> None:
     assert template is not None
     sample, clock, expected_actions = SAMPLES[template_id]
     conversation, customer = state_from_event(sample)
-    report = dry_run(template.definition, sample, conversation, customer, clock)
+    now = SAMPLE_TIMES.get(template_id, datetime(2026, 11, 27, 10, tzinfo=UTC))
+    schedule = SUPPORT_HOURS if template.definition.schedule else None
+    report = dry_run(
+        template.definition, sample, conversation, customer, clock, now=now, clock=schedule
+    )
     assert report.trigger.matched, report.trigger.reason
     assert report.outcome == "would_complete", report.summary
     assert [s.step_id for s in report.steps if s.status == "would_run"] == expected_actions
@@ -319,3 +381,21 @@ def test_template_stops_where_it_should(
     assert report.trigger.matched, report.trigger.reason
     assert report.outcome == "would_stop"
     assert not [s for s in report.steps if s.status == "would_run"]
+
+
+def test_after_hours_reply_names_the_next_opening_and_is_silent_when_open() -> None:
+    template = get_template("after-hours-reply")
+    assert template is not None
+    sample = SAMPLES["after-hours-reply"][0]
+    conversation, customer = state_from_event(sample)
+    friday_evening = SAMPLE_TIMES["after-hours-reply"]
+    report = dry_run(
+        template.definition, sample, conversation, customer, now=friday_evening, clock=SUPPORT_HOURS
+    )
+    reply = next(s for s in report.steps if s.step_id == "reply")
+    assert "we are back Mon 09:00 Europe/Berlin and" in reply.rendered["message"]
+    open_now = datetime(2026, 11, 26, 10, tzinfo=UTC)  # Thursday 11:00 in Berlin
+    quiet = dry_run(
+        template.definition, sample, conversation, customer, now=open_now, clock=SUPPORT_HOURS
+    )
+    assert not [s for s in quiet.steps if s.status == "would_run"]

@@ -54,11 +54,13 @@ def build_worker(
     *,
     activities: Sequence[Callable[..., Any]] | None = None,
     activity_executor: ThreadPoolExecutor | None = None,
+    identity: str | None = None,
 ) -> Worker:
     """The supportflow worker on `task_queue` (default: `settings.task_queue`): every workflow
     (WorkflowRun, ConversationSla) and the activities built by `activities.build_activities`
     against `engine`. `activities` replaces them (tests wrap the real ones, e.g. to inject a
-    transient failure). The client must use the pydantic data converter."""
+    transient failure). `identity` names the worker in histories (default: the client's). The
+    client must use the pydantic data converter."""
     if activities is None:
         activities = build_activities(engine, settings, client)
     _write_workflow_bytecode()
@@ -73,6 +75,7 @@ def build_worker(
         max_concurrent_local_activities=MAX_CONCURRENT_LOCAL_ACTIVITIES,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        identity=identity,
     )
 
 

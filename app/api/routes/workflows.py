@@ -47,8 +47,9 @@ from definitions.dry_run import DryRunReport, dry_run
 from definitions.limits import LINE_PATTERN, MAX_NAME
 from definitions.vocabulary import TriggerType
 from desk.field_values import sample_fields
+from desk.time_values import schedule_clock
 from store import definitions_repo
-from store.models import WorkflowDefinitionRow
+from store.models import WorkflowDefinitionRow, utcnow
 from store.references import missing_references
 from temporal_edge import TemporalUnavailable
 
@@ -341,9 +342,23 @@ async def dry_run_workflow(
 ) -> DryRunReport:
     """Dry-run a workflow (draft or active) against a sample event; nothing is changed anywhere."""
     definition = definitions_repo.definition_of(row)
+    now = utcnow()
     # The sample event applied to the desk store as ingestion would apply it, then rolled back.
-    conversation, customer, event = await run_in_threadpool(sample_fields, session, request.event)
-    return dry_run(definition, event, conversation, customer, request.sla, request.assume)
+    conversation, customer, event = await run_in_threadpool(
+        sample_fields, session, request.event, now
+    )
+    # time.* and the waits' "until" read the schedule as stored now (none if it does not exist).
+    clock = await run_in_threadpool(schedule_clock, session, definition.schedule, now)
+    return dry_run(
+        definition,
+        event,
+        conversation,
+        customer,
+        request.sla,
+        request.assume,
+        now=now,
+        clock=clock,
+    )
 
 
 @router.post(
