@@ -45,7 +45,9 @@ async def test_new_conversation_fires_for_the_initiator_it_asks_for(runs_stack: 
     assert await started("agent") == {ids["agent"], ids["any"], everyone}
     assert await started(None) == {ids["any"], everyone}  # unknown initiator: only "any"
 
-    test = await stack.admin.post(f"/workflows/{ids['customer']}/test", json={"event": created("agent")})
+    test = await stack.admin.post(
+        f"/workflows/{ids['customer']}/test", json={"event": created("agent")}
+    )
     assert test.status_code == 200, test.text
     report = test.json()
     assert report["trigger"]["matched"] is False
