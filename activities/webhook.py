@@ -10,9 +10,9 @@ keys) and the headers
 - `Idempotency-Key: <scope>:<step id>` (the same on every retry: the receiver deduplicates),
 - `X-Supportflow-Action: <action name>`.
 
-Outcome: 2xx delivered; 408, 429, 5xx and network errors raise a retryable error (Temporal retries
-with backoff); any other status is a permanent `WebhookRejected` (non-retryable) naming the status
-and the start of the body.
+Outcome: 2xx delivered; 408, 429, 5xx and network errors raise a retryable `WebhookUnavailable`
+(Temporal retries with backoff); any other status is a permanent `WebhookRejected`
+(non-retryable) naming the status and the start of the body.
 """
 
 from __future__ import annotations
@@ -105,8 +105,16 @@ class WebhookActivities:
                 type=ERR_WEBHOOK_UNSIGNED,
                 non_retryable=True,
             )
-        # Network errors (httpx.TransportError) propagate: retryable.
-        response = await self.http.post(url, content=body, headers=headers)
+        try:
+            response = await self.http.post(url, content=body, headers=headers)
+        except httpx.TransportError as error:
+            # Retryable. Raised without its cause: httpx's chained tracebacks make a failure
+            # Temporal truncates ("Failure exceeds size limit") in the run's pending activity,
+            # which is where GET /runs/{id} reads the last error while the delivery retries.
+            raise ApplicationError(
+                f"could not reach the webhook ({type(error).__name__}: {error})",
+                type=ERR_WEBHOOK_UNAVAILABLE,
+            ) from None
         status = response.status_code
         if 200 <= status < 300:
             return {

@@ -75,6 +75,41 @@ class RunsPage(BaseModel):
     )
 
 
+class PendingAttempt(BaseModel):
+    """Work a running run waits on while Temporal retries it: a webhook delivery or an event
+    dispatch (the run's pending activities, read live from Temporal, so each read shows the
+    attempt in progress and why the previous one failed)."""
+
+    step_id: str | None = Field(
+        description="The step it belongs to (the step running now); null when the trace is "
+        "unavailable",
+        examples=["route"],
+    )
+    activity: str = Field(description="The activity's name", examples=["deliver_webhook"])
+    what: str = Field(description="The same in words", examples=["webhook delivery"])
+    state: Literal["scheduled", "started", "cancel_requested", "paused"] = Field(
+        description="started: an attempt is in flight; scheduled: waiting for the next attempt"
+    )
+    attempt: int = Field(
+        description="The attempt in flight or scheduled next (1 = the first)", examples=[3]
+    )
+    maximum_attempts: int | None = Field(
+        description="The attempt limit; null: retried by time until `expires_at`"
+    )
+    last_error: str | None = Field(
+        description="Why the previous attempt failed; null before any attempt failed",
+        examples=["webhook answered 500: upstream down"],
+    )
+    last_error_type: str | None = Field(
+        description="Its stable type", examples=["WebhookUnavailable"]
+    )
+    last_attempt_at: datetime | None = Field(description="When the previous attempt ended")
+    next_attempt_at: datetime | None = Field(description="When the next attempt starts (scheduled)")
+    expires_at: datetime | None = Field(
+        description="When retrying gives up and the step fails (null: no deadline)"
+    )
+
+
 class RunDetail(RunSummary):
     """One run with its pinned input, step-by-step trace and, when it failed, why."""
 
@@ -105,6 +140,11 @@ class RunDetail(RunSummary):
         description="The stable error type, e.g. StepFailed", examples=["StepFailed"]
     )
     note: str | None = Field(default=None, description="Anything partial about this answer")
+    pending: list[PendingAttempt] = Field(
+        default=[],
+        description="While the run runs: the webhook deliveries and event dispatches it waits "
+        "on, with the current attempt and the last error (empty when none is pending)",
+    )
 
 
 class CancelRuns(BaseModel):

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Coroutine, Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -22,13 +23,47 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.runs import runs_app
+from cli.temporal_options import (
+    CONNECT_TIMEOUT,
+    AddressOption,
+    NamespaceOption,
+    check_namespace,
+    fail,
+    not_found_line,
+    temporal_settings,
+    unreachable_line,
+)
 from store.settings import DEFAULT_DATA_DIR, Settings, get_settings
 
 if TYPE_CHECKING:
     import uvicorn
     from sqlalchemy.engine import Engine
 
-app = typer.Typer(
+
+class _Supportflow(typer.Typer):
+    """The `supportflow` program. Once a command is done it leaves without the interpreter's
+    teardown: the Temporal client's Rust threads can abort that teardown with SIGABRT and a
+    "Fatal Python error: PyGILState_Release" after the command already answered
+    (temporalio/sdk-python#300), turning a clean exit 1 into a crash. Tests that invoke the
+    commands in-process (typer's CliRunner) do not go through this."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            super().__call__(*args, **kwargs)
+            code: object = 0
+        except SystemExit as done:
+            code = done.code
+        if code is not None and not isinstance(code, int):
+            typer.echo(str(code), err=True)
+            code = 1
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code or 0)
+
+
+app = _Supportflow(
     name="supportflow",
     help="Durable customer-support automations on Temporal.",
     no_args_is_help=True,
@@ -293,14 +328,20 @@ def dev(
 def api(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
 ) -> None:
-    """Run the API and console only (settings from the environment)."""
+    """Run the API and console only (settings from the environment).
+
+    The API starts even while Temporal is down: GET /health answers 503 naming it until it is back.
+    """
     import uvicorn
 
     from app.main import create_app
 
-    settings = get_settings()
+    settings = temporal_settings(address, namespace)
     typer.echo(f"Webhooks: {_webhook_mode(settings)}")
+    typer.echo(f"Temporal: {settings.temporal_address} (namespace {settings.temporal_namespace})")
     _open_engine(settings, announce=True).dispose()
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
@@ -320,14 +361,32 @@ def _run_until_signal(main: Coroutine[Any, Any, None]) -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run the Temporal worker only (settings from the environment)."""
+def worker(address: AddressOption = None, namespace: NamespaceOption = None) -> None:
+    """Run the Temporal worker only (settings from the environment).
+
+    An unreachable server or an unknown namespace at start is one line on stderr and exit 1.
+    """
+    from definitions.errors import NotFound
+    from temporal_edge import TemporalUnavailable, connect
     from worker.main import run_worker
 
-    settings = get_settings()
+    settings = temporal_settings(address, namespace)
     typer.echo(f"Webhooks: {_webhook_mode(settings)}")
     _configure_logging()
-    _run_until_signal(run_worker(settings))
+
+    async def main() -> None:
+        try:
+            client = await connect(
+                settings.temporal_address, settings.temporal_namespace, timeout=CONNECT_TIMEOUT
+            )
+            await check_namespace(client, settings)
+        except NotFound as error:
+            fail(not_found_line(settings, error))
+        except TemporalUnavailable as error:
+            fail(unreachable_line(settings, error))
+        await run_worker(settings, client=client)
+
+    _run_until_signal(main())
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,25 +541,44 @@ def replay(
     workflow_id: Annotated[
         str | None, typer.Option(help="Label for a --history replay (default: the file name).")
     ] = None,
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
 ) -> None:
     """Replay a recorded run against the current workflow code and report any non-determinism.
 
-    Exits 0 when every replay is clean, 1 otherwise.
+    RUN_ID is fetched from the Temporal server at --address (TEMPORAL_ADDRESS); --history needs
+    no server. Exits 0 when every replay is clean, 1 otherwise (an unknown run or an unreachable
+    server is one line on stderr), 2 for bad arguments.
     """
-    from cli.replay import ReplayOutcome, replay_file, replay_run
+    from cli.replay import ReplayOutcome, load_history, replay_history, replay_run
+    from definitions.errors import NotFound
+    from temporal_edge import TemporalUnavailable
 
     if (run_id is None) == (history is None):
         _echo_err("Give either RUN_ID or --history FILE.")
         raise typer.Exit(2)
+    settings = temporal_settings(address, namespace)
 
     async def run() -> list[ReplayOutcome]:
         if run_id is not None:
-            return [await replay_run(get_settings(), run_id)]
+            return [await replay_run(settings, run_id)]
         assert history is not None
         files = sorted(history.glob("*.json")) if history.is_dir() else [history]
-        return [await replay_file(path, workflow_id) for path in files]
+        outcomes = []
+        for path in files:
+            try:
+                loaded = load_history(path, workflow_id)
+            except (ValueError, KeyError, TypeError) as error:  # not JSON, or not a history
+                fail(f"Cannot read the history {path}: {error}", code=2)
+            outcomes.append(await replay_history(loaded, source=str(path)))
+        return outcomes
 
-    outcomes = asyncio.run(run())
+    try:
+        outcomes = asyncio.run(run())
+    except NotFound as error:
+        fail(not_found_line(settings, error))
+    except TemporalUnavailable as error:
+        fail(unreachable_line(settings, error))
     if not outcomes:
         _echo_err(f"No *.json histories in {history}.")
         raise typer.Exit(2)

@@ -13,10 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from cli.temporal_options import check_namespace
+from definitions.errors import NotFound
 from store.settings import Settings
-from temporal_edge import WorkflowHistory, connect, data_converter
+from temporal_edge import (
+    RPC_TIMEOUT,
+    WorkflowHistory,
+    connect,
+    data_converter,
+    rpc_failure,
+    unavailable,
+)
+
+#: How long a replay waits for Temporal to accept the connection.
+CONNECT_TIMEOUT = 5.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,20 @@ async def replay_history(history: WorkflowHistory, *, source: str) -> ReplayOutc
 
 async def replay_run(settings: Settings, run_id: str) -> ReplayOutcome:
     """Fetch the latest execution of the run `run_id` (the Temporal workflow id, e.g.
-    `run:<workflow_id>:<event_id>`) from Temporal and replay it."""
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
-    history = await client.get_workflow_handle(run_id).fetch_history()
+    `run:<workflow_id>:<event_id>`) from Temporal and replay it. Raises `NotFound` for an unknown
+    run or namespace and `TemporalUnavailable` when the server cannot be reached."""
+    client = await connect(
+        settings.temporal_address, settings.temporal_namespace, timeout=CONNECT_TIMEOUT
+    )
+    await check_namespace(client, settings)
+    try:
+        history = await client.get_workflow_handle(run_id).fetch_history(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound("run", run_id) from exc
+        raise rpc_failure(client, exc) from exc
+    except (RuntimeError, OSError) as exc:  # the connection dropped under the call
+        raise unavailable(settings.temporal_address, exc) from exc
     return await replay_history(history, source=settings.temporal_address)
 
 

@@ -1,7 +1,8 @@
 """`supportflow runs list|show|retry|cancel` — the runs API's reads and controls from the command
 line, through the same `app.temporal.runs.RunsGateway` (so they behave exactly as
 GET /runs, GET /runs/{id}, POST /runs/{id}/retry and POST /runs/{id}/cancel), straight against
-Temporal (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, SUPPORTFLOW_TASK_QUEUE).
+Temporal (`--address`/`--namespace`, default TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE; the runs of
+SUPPORTFLOW_TASK_QUEUE).
 
 Exit codes: 0 done, 1 the run is unknown or in the wrong state (the API's 404 / 409) or Temporal is
 unreachable, 2 bad input.
@@ -20,7 +21,16 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel
 
-from store.settings import Settings, get_settings
+from cli.temporal_options import (
+    AddressOption,
+    NamespaceOption,
+    check_namespace,
+    fail,
+    not_found_line,
+    temporal_settings,
+    unreachable_line,
+)
+from store.settings import Settings
 
 if TYPE_CHECKING:
     from app.temporal.runs import RunsGateway
@@ -32,30 +42,42 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 
-STATUSES = ("running", "completed", "failed", "cancelled", "terminated", "timed_out")
+STATUSES = (
+    "running",
+    "waiting",
+    "completed",
+    "stopped",
+    "failed",
+    "cancelled",
+    "terminated",
+    "timed_out",
+)
 
 
-def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Connect, run `action` on a RunsGateway, and turn domain errors into exit codes."""
+def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings) -> T:
+    """Connect, run `action` on a RunsGateway, and turn domain errors into one line on stderr
+    and an exit code (never a traceback)."""
     from app.temporal.errors import InvalidRunsQuery, RunConflict
     from app.temporal.gateway import TemporalGateway
     from app.temporal.runs import RunsGateway
     from definitions.errors import NotFound
     from temporal_edge import TemporalUnavailable
 
-    settings = settings or get_settings()
-
     async def run() -> T:
-        return await action(RunsGateway(TemporalGateway(settings)))
+        gateway = TemporalGateway(settings)
+        await check_namespace(await gateway.client(), settings)
+        return await action(RunsGateway(gateway))
 
     try:
         return asyncio.run(run())
-    except (NotFound, RunConflict, TemporalUnavailable) as exc:
-        typer.secho(str(exc), err=True, fg=typer.colors.RED)
-        raise typer.Exit(1) from exc
+    except NotFound as exc:
+        fail(not_found_line(settings, exc))
+    except RunConflict as exc:
+        fail(str(exc))
+    except TemporalUnavailable as exc:
+        fail(unreachable_line(settings, exc))
     except InvalidRunsQuery as exc:
-        typer.secho(str(exc), err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from exc
+        fail(str(exc), code=2)
 
 
 def _print_json(model: BaseModel) -> None:
@@ -84,11 +106,12 @@ def list_runs(
     limit: Annotated[int, typer.Option(min=1, max=200, help="Page size.")] = 20,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the page as JSON.")] = False,
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
 ) -> None:
     """List runs, running first, then most recently closed."""
     if status is not None and status not in STATUSES:
-        typer.secho(f"--status must be one of {', '.join(STATUSES)}", err=True, fg="red")
-        raise typer.Exit(2)
+        fail(f"--status must be one of {', '.join(STATUSES)}", code=2)
 
     async def action(runs: RunsGateway) -> Any:
         return await runs.list_runs(
@@ -99,7 +122,7 @@ def list_runs(
             cursor=cursor,
         )
 
-    page = _call(action)
+    page = _call(action, temporal_settings(address, namespace))
     if as_json:
         _print_json(page)
         return
@@ -115,34 +138,46 @@ def list_runs(
 
 
 @runs_app.command("show")
-def show_run(run_id: Annotated[str, typer.Argument(help="The run id.")]) -> None:
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="The run id.")],
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
+) -> None:
     """Print one run as JSON: status, times, version, event, trace, error, Temporal UI link."""
 
     async def action(runs: RunsGateway) -> Any:
         return await runs.get_run(run_id)
 
-    _print_json(_call(action))
+    _print_json(_call(action, temporal_settings(address, namespace)))
 
 
 @runs_app.command("retry")
-def retry_run(run_id: Annotated[str, typer.Argument(help="The failed run to retry.")]) -> None:
+def retry_run(
+    run_id: Annotated[str, typer.Argument(help="The failed run to retry.")],
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
+) -> None:
     """Re-run a failed run with its pinned version and event; steps that took effect are kept.
     Prints the new run id as the last line."""
 
     async def action(runs: RunsGateway) -> Any:
         return await runs.retry(run_id)
 
-    started = _call(action)
+    started = _call(action, temporal_settings(address, namespace))
     typer.echo(f"retrying {run_id}: {started.temporal_ui_url}")
     typer.echo(started.run_id)
 
 
 @runs_app.command("cancel")
-def cancel_run(run_id: Annotated[str, typer.Argument(help="The running run to cancel.")]) -> None:
+def cancel_run(
+    run_id: Annotated[str, typer.Argument(help="The running run to cancel.")],
+    address: AddressOption = None,
+    namespace: NamespaceOption = None,
+) -> None:
     """Ask a running run to cancel; it ends as cancelled before its next step."""
 
     async def action(runs: RunsGateway) -> Any:
         return await runs.cancel(run_id)
 
-    _call(action)
+    _call(action, temporal_settings(address, namespace))
     typer.echo(f"cancel requested: {run_id}")

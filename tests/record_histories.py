@@ -76,15 +76,18 @@ def make_event(
     )
 
 
-def make_definition(steps: list[dict[str, Any]], **trigger: Any) -> WorkflowDefinitionIn:
-    return WorkflowDefinitionIn.model_validate(
-        {
-            "name": "test definition",
-            "status": "active",
-            "trigger": trigger or {"type": "new_conversation"},
-            "steps": steps,
-        }
-    )
+def make_definition(
+    steps: list[dict[str, Any]], *, on_failure: dict[str, Any] | None = None, **trigger: Any
+) -> WorkflowDefinitionIn:
+    body: dict[str, Any] = {
+        "name": "test definition",
+        "status": "active",
+        "trigger": trigger or {"type": "new_conversation"},
+        "steps": steps,
+    }
+    if on_failure is not None:
+        body["on_failure"] = on_failure
+    return WorkflowDefinitionIn.model_validate(body)
 
 
 def make_input(
@@ -93,13 +96,14 @@ def make_input(
     *,
     definition_id: str = "def-test",
     scope: str | None = None,
+    on_failure: dict[str, Any] | None = None,
 ) -> RunInput:
     """A RunInput the way ingestion builds it: scope = the run's deterministic id."""
     event = event or make_event()
     return RunInput(
         definition_id=definition_id,
         definition_version=1,
-        definition=make_definition(steps),
+        definition=make_definition(steps, on_failure=on_failure),
         event=event,
         idempotency_scope=scope or run_workflow_id(definition_id, event.id),
     )
@@ -172,6 +176,10 @@ class Scenario:
     steps: list[dict[str, Any]]
     customer: dict[str, Any] | None = None
     fails: bool = False
+    on_failure: dict[str, Any] | None = None
+
+    def input(self, event: Event) -> RunInput:
+        return make_input(self.steps, event, on_failure=self.on_failure)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -190,6 +198,13 @@ SCENARIOS: dict[str, Scenario] = {
     "failed_step": Scenario(
         [{"id": "route", "type": "action", "action": "route", "params": {"team": "no-such-team"}}],
         fails=True,
+    ),
+    # After patch on-failure-notify: the run fails for good, then ONE local activity notifies
+    # the definition's on_failure team (desk notification + webhook event).
+    "failed_on_failure": Scenario(
+        [{"id": "route", "type": "action", "action": "route", "params": {"team": "no-such-team"}}],
+        fails=True,
+        on_failure={"notify": {"team": "vip-support"}},
     ),
     # After patch time-bounded-retries: the emitted status change is dispatched with a 24 h
     # schedule-to-close timeout and unlimited attempts.
@@ -334,7 +349,7 @@ async def record(client: Client, engine: Engine, settings: Settings, names: list
                 f"evt-{name}", conversation_id=f"c-{name}", customer=scenario.customer
             )
             mirror(engine, event)
-            handle = await start_run(client, make_input(scenario.steps, event), task_queue)
+            handle = await start_run(client, scenario.input(event), task_queue)
             try:
                 await handle.result()
             except WorkflowFailureError:

@@ -184,15 +184,18 @@ async def test_5xx_408_429_are_retryable_and_the_retry_succeeds(
     assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
 
 
-async def test_network_errors_propagate_to_be_retried(
+async def test_network_errors_are_retried_with_a_short_error(
     http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again when the block ends: nobody listens
     activities = WebhookActivities(_settings(tmp_path, f"http://127.0.0.1:{port}/"), http)
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(activities.deliver_webhook, DELIVERY)
+    assert caught.value.type == ERR_WEBHOOK_UNAVAILABLE and not caught.value.non_retryable
+    assert caught.value.message.startswith("could not reach the webhook (ConnectError: ")
+    assert caught.value.__cause__ is None  # a small failure: the run's pending activity keeps it
 
 
 async def test_without_a_url_nothing_is_sent(http: httpx.AsyncClient, tmp_path: Path) -> None:

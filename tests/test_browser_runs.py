@@ -1,7 +1,10 @@
 """Cancelling a running run from the console, in real headless Chromium. The webhook is down
-(nothing listens there), so a run stays in flight retrying its delivery until cancelled."""
+(nothing listens there), so a run stays in flight retrying its delivery until cancelled; its page
+shows each attempt and the last error meanwhile."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import expect
@@ -41,6 +44,14 @@ async def test_admin_cancels_a_running_run(console: Console) -> None:
     page = await console.page()
     await console.sign_in(page)
     await page.goto(f"/console/runs/{run_id}")
+    # The page re-reads a running run: each delivery attempt and the last error show up.
+    retrying = page.locator("[data-pending=deliver_webhook]")
+    await expect(retrying).to_contain_text("Retrying the webhook delivery (step tag): attempt")
+    await expect(retrying).to_contain_text(
+        re.compile(r"Attempt \d+ failed: could not reach the webhook \(ConnectError")
+    )
+    await expect(page.locator(".tl-card").first).to_contain_text("webhook delivery: attempt")
+    await shot(page, "29-run-webhook-retrying", full_page=False)
     cancel = page.get_by_role("button", name="Cancel run")
     await expect(cancel).to_be_visible()
     await cancel.click()
@@ -50,6 +61,7 @@ async def test_admin_cancels_a_running_run(console: Console) -> None:
     await expect(page.locator("#run-title .run-cancelled")).to_be_visible(timeout=20_000)
     await expect(cancel).to_be_hidden()
     await expect(page.get_by_text("cancelled on request")).to_be_visible()
+    await expect(retrying).to_be_hidden()
     await shot(page, "23-run-cancelled")
     status = (await console.http.get(f"/runs/{run_id}", headers=console.auth("admin"))).json()
     assert status["status"] == "cancelled"

@@ -10,11 +10,13 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from cli.main import app
 from cli.temporal_server import DevServer, DevServerError
 from store.settings import get_settings
+from tests.cli_process import Completed, run_cli
 
 runner = CliRunner()
 
@@ -46,10 +48,35 @@ def test_every_command_has_help() -> None:
         ["keys", "revoke"],
         ["events", "send"],
         ["replay"],
+        ["runs", "list"],
+        ["runs", "show"],
+        ["runs", "retry"],
+        ["runs", "cancel"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output
+
+
+#: Every command that talks to Temporal (SPEC §6); `dev` runs its own server (--temporal-port),
+#: `events send` talks to the API, `keys` and `db` to the database only.
+TEMPORAL_COMMANDS = (
+    ["replay"],
+    ["runs", "list"],
+    ["runs", "show"],
+    ["runs", "retry"],
+    ["runs", "cancel"],
+    ["worker"],
+    ["api"],
+)
+
+
+@pytest.mark.parametrize("command", TEMPORAL_COMMANDS, ids=" ".join)
+def test_every_temporal_command_takes_address_and_namespace(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "--address" in result.output and "TEMPORAL_ADDRESS" in result.output
+    assert "--namespace" in result.output and "TEMPORAL_NAMESPACE" in result.output
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -131,3 +158,91 @@ async def test_dev_server_refuses_a_busy_port(tmp_path: Path) -> None:
         server = DevServer(tmp_path, port=busy.getsockname()[1], ui=False)
         with pytest.raises(DevServerError, match="already in use"):
             await server.start()
+
+
+# ---------------------------------------------------------------- the real CLI, as a subprocess
+
+
+def _dev_address(dev_env: WorkflowEnvironment) -> str:
+    return dev_env.client.service_client.config.target_host
+
+
+def _one_clear_line(result: Completed, *expected: str) -> str:
+    """Exit 1, nothing on stdout, exactly one line on stderr holding `expected`, no traceback."""
+    assert result.code == 1, result
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = result.error_lines
+    for text in expected:
+        assert text in line, line
+    return line
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["replay", "run:wf_nope:evt-nope"],
+        ["runs", "list"],
+        ["runs", "show", "run:wf_nope:evt-nope"],
+        ["runs", "retry", "run:wf_nope:evt-nope"],
+        ["runs", "cancel", "run:wf_nope:evt-nope"],
+        ["worker"],
+    ],
+    ids=" ".join,
+)
+async def test_an_unreachable_server_is_one_line_and_exit_1(
+    command: list[str], tmp_path: Path
+) -> None:
+    closed = f"127.0.0.1:{_free_port()}"
+    result = await run_cli(
+        *command, "--address", closed, env={"SUPPORTFLOW_DATA_DIR": str(tmp_path)}
+    )
+    _one_clear_line(result, f"Cannot reach Temporal at {closed}", "Connection refused")
+
+
+async def test_the_address_defaults_to_temporal_address(tmp_path: Path) -> None:
+    closed = f"127.0.0.1:{_free_port()}"
+    env = {"TEMPORAL_ADDRESS": closed, "SUPPORTFLOW_DATA_DIR": str(tmp_path)}
+    result = await run_cli("runs", "show", "run:wf_nope:evt-nope", env=env)
+    _one_clear_line(result, f"Cannot reach Temporal at {closed}")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["replay", "run:wf_nope:evt-nope"],
+        ["runs", "show", "run:wf_nope:evt-nope"],
+        ["runs", "retry", "run:wf_nope:evt-nope"],
+        ["runs", "cancel", "run:wf_nope:evt-nope"],
+    ],
+    ids=" ".join,
+)
+async def test_an_unknown_run_is_one_line_naming_the_server(
+    command: list[str], dev_env: WorkflowEnvironment
+) -> None:
+    address = _dev_address(dev_env)
+    # --address wins over TEMPORAL_ADDRESS (here a closed port).
+    env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}"}
+    result = await run_cli(*command, "--address", address, "--namespace", "default", env=env)
+    _one_clear_line(result, "'run:wf_nope:evt-nope' not found", address, "'default'")
+
+
+async def test_an_unknown_namespace_is_one_line(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    address = _dev_address(dev_env)
+    env = {"SUPPORTFLOW_DATA_DIR": str(tmp_path)}
+    worker = await run_cli("worker", "--address", address, "--namespace", "no-such-ns", env=env)
+    _one_clear_line(worker, "no namespace 'no-such-ns'", address)
+    for command in (["replay", "run:wf_nope:evt-nope"], ["runs", "list"]):
+        result = await run_cli(*command, "--address", address, "--namespace", "no-such-ns")
+        _one_clear_line(result, "no namespace 'no-such-ns'", address)
+
+
+async def test_replay_of_an_unreadable_history_file_is_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    result = await run_cli("replay", "--history", str(broken))
+    assert result.code == 2, result
+    assert "Traceback" not in result.stderr
+    [line] = result.error_lines
+    assert "Cannot read the history" in line and "broken.json" in line

@@ -41,6 +41,7 @@ EXPECTED_SHAPES = {
     "stopped_run_outcome",  # after patch run-outcome-attribute
     "skip_next",
     "failed_step",
+    "failed_on_failure",  # after patch on-failure-notify (issue 14)
     "status_dispatched",  # after patch time-bounded-retries (issue 17)
     "wait_timer",
     "wait_event",
@@ -120,6 +121,29 @@ async def test_changed_workflow_fails_replay_with_non_determinism() -> None:
         await replayer.replay_workflow(load(HISTORIES / "completed.json"))
 
 
+async def test_on_failure_history_needs_the_notification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorded failure notified its on_failure team: code that no longer does (the patch
+    removed too early) must not replay it."""
+    from worker import run_workflow
+
+    async def forgets(*_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(run_workflow, "_notify_failure", forgets)
+    replayer = Replayer(workflows=[ChangedNothingWorkflowRun], data_converter=data_converter)
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(load(HISTORIES / "failed_on_failure.json"))
+
+
+@workflow.defn(name=WORKFLOW_RUN, sandboxed=False)
+class ChangedNothingWorkflowRun(WorkflowRun):
+    """WorkflowRun outside the sandbox, so a test can swap a module function under it."""
+
+    @workflow.run
+    async def run(self, input: RunInput) -> RunResult:
+        return await super().run(input)
+
+
 @workflow.defn(name=CONVERSATION_SLA, sandboxed=False)
 class TrackerWithoutIdle(ConversationSla):
     """A tracker that forgot its idle periods (as if the patch were removed too early)."""
@@ -147,7 +171,7 @@ async def test_recent_histories_fetched_from_the_server_replay(
     """The CI step of TEMPORAL.md "Versioning": real runs of every scenario on the dev server,
     their histories fetched with `list_workflows(...).map_histories()` and replayed against the
     current code (as `supportflow replay` does against a production server)."""
-    from tests.record_histories import SCENARIOS, make_event, make_input, mirror, seed_directory
+    from tests.record_histories import SCENARIOS, make_event, mirror, seed_directory
     from tests.record_histories import start_run as start_recorded_run
     from worker.main import build_worker
 
@@ -158,7 +182,7 @@ async def test_recent_histories_fetched_from_the_server_replay(
         for name, scenario in SCENARIOS.items():
             event = make_event(conversation_id=f"c-{name}-{task_queue}", customer=scenario.customer)
             mirror(engine, event)
-            handle = await start_recorded_run(client, make_input(scenario.steps, event), task_queue)
+            handle = await start_recorded_run(client, scenario.input(event), task_queue)
             try:
                 await handle.result()
             except WorkflowFailureError:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli_app
 from store.settings import get_settings
 from tests import runs_fixtures
+from tests.cli_process import run_cli
 from tests.runs_fixtures import RunsStack
 from tests.temporal_fixtures import assert_eventually
 
@@ -93,3 +94,32 @@ async def test_cli_lists_shows_retries_and_refuses_like_the_api(runs_stack: Runs
     assert unknown.exit_code == 1 and "not found" in unknown.output
     bad = await cli(stack, "runs", "list", "--status", "sleeping")
     assert bad.exit_code == 2
+
+
+async def test_the_real_cli_replays_and_shows_a_run_of_the_server_it_is_pointed_at(
+    runs_stack: RunsStack,
+) -> None:
+    """The installed program in a subprocess, TEMPORAL_ADDRESS unset: `--address` and
+    `--namespace` say which server, and an unknown id on it is one line and exit 1."""
+    stack = runs_stack
+    await stack.create_workflow("CLI replay", GREET_THEN_ROUTE[:1])
+    [run_id] = await stack.send()
+    await stack.wait_closed(run_id)
+    server = ["--address", stack.settings.temporal_address]
+    server += ["--namespace", stack.settings.temporal_namespace]
+
+    replayed = await run_cli("replay", run_id, *server)
+    assert replayed.code == 0, replayed
+    assert f"OK      {run_id} ({stack.settings.temporal_address})" in replayed.stdout
+
+    env = {"SUPPORTFLOW_TASK_QUEUE": stack.settings.task_queue}
+    shown = await run_cli("runs", "show", run_id, *server, env=env)
+    assert shown.code == 0, shown
+    assert json.loads(shown.stdout)["status"] == "completed"
+
+    unknown = await run_cli("replay", f"{run_id}-nope", *server)
+    assert unknown.code == 1 and "Traceback" not in unknown.stderr
+    assert unknown.error_lines == [
+        f"run '{run_id}-nope' not found (namespace "
+        f"'{stack.settings.temporal_namespace}' at {stack.settings.temporal_address})"
+    ]

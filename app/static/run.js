@@ -1,5 +1,7 @@
 // One run: summary, the error in words, the step timeline (condition values, action outputs,
-// attempts), the pinned event, Retry for a failed run, and the link to the Temporal UI.
+// attempts), the pinned event, Retry for a failed run, and the link to the Temporal UI. While a
+// run runs, the page re-reads it every few seconds, so a webhook delivery that Temporal retries
+// shows each new attempt and the last error as it happens.
 import {
   ACTION_LABELS, api, canWrite, confirmDialog, el, fmtDateTime, fmtDuration, humanize, prefix, runHref, runStatusBadge, toast,
 } from "./core.js";
@@ -37,6 +39,19 @@ function stepItem(s) {
   return el("li", {}, el("span", { class: `tl-dot tl-${s.status}`, "aria-hidden": "true" }, icon), el("div", { class: "tl-card" }, ...parts));
 }
 
+const REFRESH_MS = 3000;
+let refreshTimer = null;
+
+// One webhook delivery or event dispatch Temporal is retrying: attempt, when, the last error.
+function pendingBox(p) {
+  const when = p.state === "started" ? "in flight" : p.next_attempt_at ? `next try ${fmtDateTime(p.next_attempt_at)}` : humanize(p.state);
+  const where = p.step_id ? ` (step ${p.step_id})` : "";
+  return el("div", { class: "alert alert-error", role: "status", "data-pending": p.activity, style: "margin-bottom:1rem" },
+    el("strong", {}, `Retrying the ${p.what}${where}: attempt ${p.attempt}`), ` · ${when}`,
+    p.last_error ? el("div", { style: "margin-top:.3rem" }, `Attempt ${p.attempt - 1} failed: ${p.last_error}`) : null,
+    p.expires_at ? el("div", { class: "muted", style: "margin-top:.3rem;font-size:.85rem" }, `Gives up ${fmtDateTime(p.expires_at)}.`) : null);
+}
+
 function render(run) {
   document.getElementById("run-title").replaceChildren(run.workflow_name || "Run", " ", runStatusBadge(run.status));
   document.getElementById("run-id").textContent = run.run_id;
@@ -67,7 +82,7 @@ function render(run) {
         el("dt", {}, "Duration"), el("dd", {}, fmtDuration(run.duration_seconds)),
         run.retry_of ? el("dt", {}, "Retry of") : null,
         run.retry_of ? el("dd", {}, el("a", { href: runHref(run.retry_of) }, run.retry_of)) : null)));
-  const nodes = [];
+  const nodes = (run.pending || []).map(pendingBox);
   if (run.error) {
     nodes.push(el("div", { class: "error-box", role: "alert", style: "margin-bottom:1rem" },
       el("strong", {}, "Why it failed:"), el("span", {}, run.error)));
@@ -86,8 +101,11 @@ function render(run) {
 }
 
 async function load() {
+  clearTimeout(refreshTimer);
   try {
-    render(await api("GET", `/runs/${encodeURIComponent(runId)}`));
+    const run = await api("GET", `/runs/${encodeURIComponent(runId)}`);
+    render(run);
+    if (run.status === "running") refreshTimer = setTimeout(load, REFRESH_MS);
   } catch (err) {
     content.replaceChildren(el("div", { class: "alert alert-error", role: "alert" }, `Could not load the run: ${err.message}`));
   }

@@ -27,14 +27,16 @@ from typing import Any, Literal
 from urllib.parse import quote as url_quote
 
 from pydantic import ValidationError
-from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import EventType, PendingActivityState, WorkflowExecutionStatus
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.runs_schemas import (
     CancelRuns,
     Outcome,
+    PendingAttempt,
     RunControl,
     RunDetail,
     RunsPage,
@@ -44,7 +46,16 @@ from app.runs_schemas import (
 from app.temporal.errors import InvalidRunsQuery, RunConflict, rpc_failure
 from app.temporal.gateway import TemporalGateway
 from definitions.errors import NotFound
-from definitions.runs import TRACE_QUERY, WORKFLOW_RUN, RunInput, RunResult, is_retry
+from definitions.runs import (
+    ACT_DELIVER_WEBHOOK,
+    ACT_DISPATCH_EVENT,
+    TRACE_QUERY,
+    WORKFLOW_RUN,
+    RunInput,
+    RunResult,
+    StepTrace,
+    is_retry,
+)
 from temporal_edge import (
     MAX_RETRIES,
     OUTCOME_STOPPED,
@@ -260,6 +271,8 @@ class RunsGateway:
         trace = await self._trace(client, handle, executed, events[-1] if events else None)
         if trace.result is not None and trace.result.outcome == "stopped":
             summary.status = "stopped"  # also a run stopped before the RunOutcome attribute
+        steps = trace.result.steps if trace.result else []
+        pending = await _pending_attempts(client, description, steps)
         return RunDetail(
             **summary.model_dump(),
             workflow_name=run_input.definition.name,
@@ -268,11 +281,12 @@ class RunsGateway:
             retry_of=run_input.retry_of,
             outcome=_outcome(executed, trace.result),
             stopped_at=trace.result.stopped_at if trace.result else None,
-            trace=trace.result.steps if trace.result else [],
+            trace=steps,
             trace_source=trace.source,
             error=trace.error,
             error_type=trace.error_type,
             note=trace.note,
+            pending=pending,
         )
 
     async def _trace(
@@ -416,6 +430,92 @@ class RunsGateway:
         )
 
     # ------------------------------------------------------------ counts and analytics
+
+
+# ---------------------------------------------------------------- pending activities
+
+#: The regular activities a run waits on (conditions and actions are local activities: their
+#: retries are counted in the trace by the workflow itself).
+_PENDING_WHAT = {ACT_DELIVER_WEBHOOK: "webhook delivery", ACT_DISPATCH_EVENT: "event dispatch"}
+_PENDING_STATE: dict[int, Literal["scheduled", "started", "cancel_requested", "paused"]] = {
+    PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED: "scheduled",
+    PendingActivityState.PENDING_ACTIVITY_STATE_STARTED: "started",
+    PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED: "cancel_requested",
+    PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED: "paused",
+    PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED: "paused",
+}
+
+
+#: What the server keeps of a last failure too big to store with the pending activity.
+_TRUNCATED = "Failure exceeds size limit."
+
+
+async def _pending_attempts(
+    client: Client, description: WorkflowExecutionDescription, steps: list[StepTrace]
+) -> list[PendingAttempt]:
+    """The run's pending activities as Temporal's describe() reports them (attempt, last
+    failure, next attempt), tied to the step running now, whose note says it too, so the trace
+    shows a webhook outage while it lasts rather than a step silently "running"."""
+    infos = description.raw_description.pending_activities
+    if not infos:
+        return []
+    running = next((s for s in reversed(steps) if s.status == "running"), None)
+    pending = [await _pending_attempt(client, info, running) for info in infos]
+    if running is not None:
+        for item in pending:
+            running.note = _join_note(running.note, _pending_note(item))
+    return pending
+
+
+async def _pending_attempt(
+    client: Client, info: PendingActivityInfo, running: StepTrace | None
+) -> PendingAttempt:
+    name = info.activity_type.name
+    error = error_type = None
+    if info.HasField("last_failure"):
+        failure = await client.data_converter.decode_failure(info.last_failure)
+        if str(failure) == _TRUNCATED and failure.__cause__ is not None:
+            failure = failure.__cause__  # the server cut a big failure down to its cause
+        error = _plain_error(failure)
+        error_type = (
+            failure.type
+            if isinstance(failure, ApplicationError) and failure.type
+            else type(failure).__name__
+        )
+    return PendingAttempt(
+        step_id=running.step_id if running else None,
+        activity=name,
+        what=_PENDING_WHAT.get(name, name.replace("_", " ")),
+        state=_PENDING_STATE.get(info.state, "scheduled"),
+        attempt=max(1, info.attempt),
+        maximum_attempts=info.maximum_attempts or None,
+        last_error=error,
+        last_error_type=error_type,
+        last_attempt_at=_time(info, "last_attempt_complete_time"),
+        next_attempt_at=_time(info, "next_attempt_schedule_time"),
+        expires_at=_time(info, "expiration_time"),
+    )
+
+
+def _time(info: PendingActivityInfo, field: str) -> datetime | None:
+    if not info.HasField(field):  # type: ignore[arg-type]  # a Timestamp field of the message
+        return None
+    return getattr(info, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+def _pending_note(item: PendingAttempt) -> str:
+    """`webhook delivery: attempt 3 in flight; attempt 2 failed: webhook answered 500: ...`."""
+    current = "in flight" if item.state == "started" else item.state.replace("_", " ")
+    if item.state == "scheduled" and item.next_attempt_at is not None:
+        current = f"at {item.next_attempt_at:%H:%M:%S} UTC"
+    note = f"{item.what}: attempt {item.attempt} {current}"
+    if item.last_error:
+        note += f"; attempt {item.attempt - 1} failed: {item.last_error}"
+    return note
+
+
+def _join_note(note: str | None, more: str) -> str:
+    return f"{note}; {more}" if note else more
 
 
 # ---------------------------------------------------------------- history decoding
