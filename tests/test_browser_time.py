@@ -5,6 +5,7 @@ workflow whose runs are waiting."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from playwright.async_api import Page, expect
@@ -249,3 +250,147 @@ async def test_build_a_wait_for_and_a_branch_then_test_both_ways(console: Consol
     await page.get_by_role("button", name="Run test").click()
     await expect(page.locator("#test-outcome")).to_contain_text("stop at step 'wait-for'")
     await expect(result.locator("[data-step=wait-for]")).to_contain_text("assumed event")
+
+
+async def test_schedules_page_creates_edits_and_deletes(console: Console) -> None:
+    admin = console.auth("admin")
+    page = await console.page()
+    await console.sign_in(page)
+    await page.get_by_role("link", name="Schedules").first.click()
+    await expect(page.get_by_role("heading", name="Schedules", exact=True)).to_be_visible()
+    await expect(page.locator("#sch-deadline-note")).to_contain_text("moves no deadline")
+
+    await page.get_by_role("button", name="New schedule").click()
+    dialog = page.get_by_role("dialog", name="New schedule")
+    await dialog.get_by_label("Id", exact=True).fill("bad hours")
+    await dialog.get_by_label("Name", exact=True).fill("Support hours")
+    await dialog.get_by_label("Time zone").fill("Europe/Berlin")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog.get_by_label("Id", exact=True)).to_have_attribute("aria-invalid", "true")
+    await dialog.get_by_label("Id", exact=True).fill("support-hours")
+    # Friday is a split day: 09:00–13:00 and 14:00–17:00.
+    friday = dialog.get_by_role("group", name="Friday")
+    await friday.get_by_role("button", name="Add Friday hours").click()
+    await friday.get_by_label("Friday closes (1)").fill("13:00")
+    await friday.get_by_label("Friday opens (2)").fill("12:00")  # overlaps: refused
+    await friday.get_by_label("Friday closes (2)").fill("17:00")
+    await dialog.get_by_label("Public holidays of").fill("DE")
+    await dialog.get_by_label("Closed on").fill("2026-12-24, 2026-12-31")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(page.locator("#sch-form-error")).to_contain_text("before the previous one closes")
+    await expect(friday.get_by_label("Friday opens (2)")).to_have_attribute("aria-invalid", "true")
+    await friday.get_by_label("Friday opens (2)").fill("14:00")
+    await shot(page, "31-schedule-form", full_page=False)
+    await dialog.get_by_role("button", name="Save").click()
+    row = page.locator("#sch-body tr[data-id=support-hours]")
+    await expect(row.locator("[data-field=hours]")).to_have_text(
+        "Mon–Thu 09:00–17:00 · Fri 09:00–13:00, 14:00–17:00"
+    )
+    await expect(row).to_contain_text("2 dates + DE public holidays")
+
+    # Edit: open on Saturday mornings too, in New York.
+    await row.get_by_role("button", name="Edit support-hours").click()
+    dialog = page.get_by_role("dialog", name="Edit support-hours")
+    await dialog.get_by_role("button", name="Add Saturday hours").click()
+    await dialog.get_by_label("Saturday closes").fill("12:00")
+    await dialog.get_by_label("Time zone").fill("America/New_York")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(row.locator("[data-field=hours]")).to_contain_text("Sat 09:00–12:00")
+    await expect(row).to_contain_text("America/New_York")
+    await shot(page, "26-schedules")
+    saved = (await console.http.get("/schedules/support-hours", headers=admin)).json()
+    assert saved["hours"]["fri"] == [["09:00", "13:00"], ["14:00", "17:00"]]
+    assert saved["hours"]["sat"] == [["09:00", "12:00"]]
+    assert (saved["timezone"], saved["holiday_calendar"]) == ("America/New_York", "DE")
+    assert saved["holidays"] == ["2026-12-24", "2026-12-31"]
+
+    # In use by a workflow: the delete is refused (409) and the page names the workflow.
+    body = {**EVERYTHING, "name": "Uses support hours", "on_failure": None}
+    created = await console.http.post("/workflows", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    await row.get_by_role("button", name="Delete support-hours").click()
+    await (
+        page.get_by_role("dialog", name="Delete schedule?")
+        .get_by_role("button", name="Delete")
+        .click()
+    )
+    refused = page.locator("#sch-alert")
+    await expect(refused).to_contain_text("support-hours is still in use")
+    await expect(refused.get_by_role("link", name="'Uses support hours'")).to_have_attribute(
+        "href", f"/console/workflows/{created.json()['id']}"
+    )
+    await expect(row).to_be_visible()
+    await shot(page, "32-schedule-in-use", full_page=False)
+
+    deleted = await console.http.delete(f"/workflows/{created.json()['id']}", headers=admin)
+    assert deleted.status_code == 204
+    await row.get_by_role("button", name="Delete support-hours").click()
+    await (
+        page.get_by_role("dialog", name="Delete schedule?")
+        .get_by_role("button", name="Delete")
+        .click()
+    )
+    await expect(row).to_have_count(0)
+    assert (await console.http.get("/schedules/support-hours", headers=admin)).status_code == 404
+
+
+async def test_deactivating_a_workflow_with_waiting_runs_asks_to_cancel_them(
+    console: Console,
+) -> None:
+    admin = console.auth("admin")
+    body = {
+        "name": "Nudge after two days",
+        "status": "active",
+        "trigger": {"type": "new_conversation"},
+        "steps": [
+            {"id": "pause", "type": "wait", "for": "2d"},
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["nudged"]}},
+        ],
+    }
+    created = await console.http.post("/workflows", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    [run_id] = await console.send_event()
+
+    page = await console.page()
+    await console.sign_in(page)
+    badge = page.locator("[data-field=waiting]")
+    for _ in range(40):
+        if await badge.count():
+            break
+        await asyncio.sleep(0.5)
+        await page.reload()
+    await expect(badge).to_have_text("1 waiting")
+
+    # The runs page lists it as waiting, with what for and until when.
+    await badge.click()
+    await expect(page.get_by_label("Status")).to_have_value("waiting")
+    waiting = page.locator("#runs-body tr[data-status=waiting]")
+    await expect(waiting).to_have_count(1)
+    await expect(waiting.locator("[data-field=waiting]")).to_contain_text("for 2d until")
+    await shot(page, "33-runs-waiting")
+
+    await page.get_by_role("link", name="Workflows").first.click()
+    toggle = page.get_by_role("switch", name="Active: Nudge after two days")
+    await toggle.click()
+    dialog = page.get_by_role("dialog", name="Deactivate workflow?")
+    await expect(dialog).to_contain_text("1 run of “Nudge after two days” is waiting")
+    await dialog.get_by_role("button", name="Keep it active").click()
+    await expect(toggle).to_have_attribute("aria-checked", "true")
+
+    await toggle.click()
+    await shot(page, "34-deactivate-waiting-runs", full_page=False)
+    await dialog.get_by_role("button", name="Deactivate and cancel them").click()
+    await expect(page.get_by_text("Cancelling 1 waiting run.")).to_be_visible()
+    toggle = page.get_by_role("switch", name="Active: Nudge after two days")
+    await expect(toggle).to_have_attribute("aria-checked", "false")
+    assert (await console.http.get(f"/workflows/{created.json()['id']}", headers=admin)).json()[
+        "status"
+    ] == "draft"
+    for _ in range(40):
+        run = (await console.http.get(f"/runs/{run_id}", headers=admin)).json()
+        if run["status"] == "cancelled":
+            break
+        await asyncio.sleep(0.25)
+    assert run["status"] == "cancelled"
+    [pause] = run["trace"]
+    assert pause["wait"]["woken_by"] == "cancelled"

@@ -1,5 +1,6 @@
 // The Workflows page: summary bar, search and filters, one card per workflow with its toggle,
-// Edit, Runs and the three-dot menu (Duplicate, Delete with confirmation).
+// Edit, Runs and the three-dot menu (Duplicate, Delete with confirmation). A card counts the runs
+// waiting now; deactivating a workflow that has some asks whether to cancel them (SPEC §2.3).
 import {
   api, canWrite, confirmDialog, debounce, el, fmtNumber, ICONS, menuButton, prefix, relTime,
   statusBadge, svgIcon, toast, TRIGGER_LABELS,
@@ -12,6 +13,7 @@ const q = document.getElementById("q");
 const fStatus = document.getElementById("f-status");
 const fTrigger = document.getElementById("f-trigger");
 const dialog = document.getElementById("confirm-delete");
+const deactivateDialog = document.getElementById("confirm-deactivate");
 
 // Filters live in the URL so a filtered view can be bookmarked and the back button works.
 const params = new URLSearchParams(location.search);
@@ -57,6 +59,25 @@ async function loadCards() {
 
 function refresh() { return Promise.all([loadSummary(), loadCards()]); }
 
+// Runs of `wf` waiting now, read fresh (the card's count may be seconds old); the card's count
+// when Temporal cannot say.
+async function waitingNow(wf) {
+  try {
+    const p = new URLSearchParams({ workflow_id: wf.id, status: "waiting", limit: "1" });
+    return (await api("GET", `/runs?${p}`)).count;
+  } catch {
+    return wf.waiting || 0;
+  }
+}
+
+// Before deactivating: "" (keep it active), "keep" (deactivate, runs go on waiting) or "cancel".
+async function askAboutWaitingRuns(wf) {
+  const waiting = await waitingNow(wf);
+  if (!waiting) return "keep";
+  const runs = `${waiting} run${waiting === 1 ? "" : "s"} of “${wf.name}” ${waiting === 1 ? "is" : "are"} waiting.`;
+  return confirmDialog(deactivateDialog, `${runs} Deactivating starts no new runs; the waiting ones carry on with their version unless you cancel them now.`);
+}
+
 function toggle(wf) {
   const on = wf.status === "active";
   const button = el("button", {
@@ -67,11 +88,19 @@ function toggle(wf) {
   button.addEventListener("click", async () => {
     const next = wf.status === "active" ? "draft" : "active";
     button.disabled = true;
+    const choice = next === "draft" ? await askAboutWaitingRuns(wf) : "keep";
+    if (!choice) { button.disabled = false; button.focus(); return; }
     button.setAttribute("aria-checked", String(next === "active"));
     try {
       const updated = await api("PATCH", `/workflows/${encodeURIComponent(wf.id)}`, { status: next, version: wf.version });
       toast(`${wf.name} is now ${next === "active" ? "active" : "a draft"}.`, "success");
       Object.assign(wf, { status: updated.status, version: updated.version });
+      if (choice === "cancel") {
+        const answer = await api("POST", `/workflows/${encodeURIComponent(wf.id)}/runs/cancel`);
+        const n = answer.cancel_requested.length;
+        toast(`Cancelling ${n} waiting run${n === 1 ? "" : "s"}.`, "success");
+        wf.waiting = 0;
+      }
       const fresh = card(wf);
       button.closest(".card").replaceWith(fresh);
       fresh.querySelector(".switch")?.focus();
@@ -122,6 +151,8 @@ function card(wf) {
     el("p", { class: "card-desc" }, wf.description || el("span", { class: "muted" }, "No description")),
     el("div", { class: "card-badges" },
       el("span", { class: `badge badge-trigger trigger-${wf.trigger_type}` }, svgIcon(ICONS.bolt, 12), TRIGGER_LABELS[wf.trigger_type] || wf.trigger_type),
+      wf.waiting ? el("a", { class: "badge badge-waiting", "data-field": "waiting", href: `${editHref}/runs?status=waiting`, title: "Runs waiting now (in a wait or a wait for)" },
+        `${fmtNumber(wf.waiting)} waiting`) : null,
       wf.failed_24h ? el("a", { class: "badge badge-failed-recent", "data-field": "failed-24h", href: `${editHref}/runs?status=failed`, title: "Runs that failed in the last 24 hours" },
         `${fmtNumber(wf.failed_24h)} failed in 24 h`) : null),
     el("dl", { class: "card-meta" },
