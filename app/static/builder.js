@@ -3,6 +3,7 @@
 // `loc`), and dry-run it against a sample event in the Test panel.
 import { api, canWrite, el, humanize, ICONS, prefix, statusBadge, svgIcon, toast } from "./core.js";
 import { showWarnings } from "./pickers.js";
+import { askAboutWaitingRuns, cancelWaitingRuns } from "./waiting.js";
 
 const V = JSON.parse(document.getElementById("vocabulary").textContent);
 let workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
@@ -30,6 +31,7 @@ let model = {
   schedule: null,
 };
 let version = null;
+let savedStatus = null; // the status as last loaded or saved (to notice a deactivation)
 let dirty = false;
 let uid = 0;
 const autoIds = new WeakSet(); // steps whose id was made up here (renamed with their action)
@@ -689,6 +691,9 @@ form.addEventListener("submit", async (e) => {
   const save = document.getElementById("save");
   save.disabled = true;
   try {
+    const deactivating = workflowId && savedStatus === "active" && model.status === "draft";
+    const choice = deactivating ? await askAboutWaitingRuns({ id: workflowId, name: model.name }) : "keep";
+    if (!choice) return;
     let wf;
     if (workflowId) wf = await api("PUT", `/workflows/${encodeURIComponent(workflowId)}`, { ...payload(), version });
     else wf = await api("POST", "/workflows", payload());
@@ -696,6 +701,8 @@ form.addEventListener("submit", async (e) => {
     const created = !workflowId;
     workflowId = wf.id;
     version = wf.version;
+    savedStatus = wf.status;
+    if (choice === "cancel") await cancelWaitingRuns(wf);
     dirty = false;
     if (created) history.replaceState(null, "", `${prefix}/workflows/${encodeURIComponent(wf.id)}`);
     renderHeader(wf);
@@ -860,6 +867,7 @@ async function start() {
       // Every key of the definition (PUT replaces it whole): what is loaded saves unchanged.
       model = { name: wf.name, description: wf.description, status: wf.status, trigger: wf.trigger, steps: wf.steps, schedule: wf.schedule ?? null, on_failure: wf.on_failure ?? null };
       version = wf.version;
+      savedStatus = wf.status;
       renderHeader(wf);
       showWarnings(wf.warnings);
       if (new URLSearchParams(location.search).get("created") === "template") {

@@ -168,7 +168,7 @@ function showErrors(err) {
     const where = loc.map((p) => (typeof p === "number" ? `#${p + 1}` : DAYS[p] || p)).join(" › ");
     return el("li", {}, where ? `${where}: ` : "", d.msg.replace(/^Value error, /, ""));
   });
-  formError.replaceChildren(el("strong", {}, "Not saved: "), err.message, el("ul", {}, ...items));
+  formError.replaceChildren(el("strong", {}, err.details.length ? "Not saved: please fix the highlighted fields." : "Not saved."), el("ul", {}, ...items));
   formError.hidden = false;
   formError.scrollIntoView({ block: "nearest" });
 }

@@ -5,6 +5,7 @@ import {
   api, canWrite, confirmDialog, debounce, el, fmtNumber, ICONS, menuButton, prefix, relTime,
   statusBadge, svgIcon, toast, TRIGGER_LABELS,
 } from "./core.js";
+import { askAboutWaitingRuns, cancelWaitingRuns } from "./waiting.js";
 
 const cards = document.getElementById("cards");
 const empty = document.getElementById("empty");
@@ -13,7 +14,6 @@ const q = document.getElementById("q");
 const fStatus = document.getElementById("f-status");
 const fTrigger = document.getElementById("f-trigger");
 const dialog = document.getElementById("confirm-delete");
-const deactivateDialog = document.getElementById("confirm-deactivate");
 
 // Filters live in the URL so a filtered view can be bookmarked and the back button works.
 const params = new URLSearchParams(location.search);
@@ -59,25 +59,6 @@ async function loadCards() {
 
 function refresh() { return Promise.all([loadSummary(), loadCards()]); }
 
-// Runs of `wf` waiting now, read fresh (the card's count may be seconds old); the card's count
-// when Temporal cannot say.
-async function waitingNow(wf) {
-  try {
-    const p = new URLSearchParams({ workflow_id: wf.id, status: "waiting", limit: "1" });
-    return (await api("GET", `/runs?${p}`)).count;
-  } catch {
-    return wf.waiting || 0;
-  }
-}
-
-// Before deactivating: "" (keep it active), "keep" (deactivate, runs go on waiting) or "cancel".
-async function askAboutWaitingRuns(wf) {
-  const waiting = await waitingNow(wf);
-  if (!waiting) return "keep";
-  const runs = `${waiting} run${waiting === 1 ? "" : "s"} of “${wf.name}” ${waiting === 1 ? "is" : "are"} waiting.`;
-  return confirmDialog(deactivateDialog, `${runs} Deactivating starts no new runs; the waiting ones carry on with their version unless you cancel them now.`);
-}
-
 function toggle(wf) {
   const on = wf.status === "active";
   const button = el("button", {
@@ -96,9 +77,7 @@ function toggle(wf) {
       toast(`${wf.name} is now ${next === "active" ? "active" : "a draft"}.`, "success");
       Object.assign(wf, { status: updated.status, version: updated.version });
       if (choice === "cancel") {
-        const answer = await api("POST", `/workflows/${encodeURIComponent(wf.id)}/runs/cancel`);
-        const n = answer.cancel_requested.length;
-        toast(`Cancelling ${n} waiting run${n === 1 ? "" : "s"}.`, "success");
+        await cancelWaitingRuns(wf);
         wf.waiting = 0;
       }
       const fresh = card(wf);
