@@ -11,6 +11,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests import test_browser_console
+from tests.test_browser_admin import OVERFLOWING
 from tests.test_browser_console import Console, shot
 
 pytestmark = test_browser_console.pytestmark
@@ -394,3 +395,33 @@ async def test_deactivating_a_workflow_with_waiting_runs_asks_to_cancel_them(
     assert run["status"] == "cancelled"
     [pause] = run["trace"]
     assert pause["wait"]["woken_by"] == "cancelled"
+
+
+async def test_time_pages_do_not_scroll_sideways_on_a_phone(console: Console) -> None:
+    admin = console.auth("admin")
+    await console.http.put("/schedules/support-hours", json=SUPPORT_HOURS, headers=admin)
+    created = await console.http.post("/workflows", json=EVERYTHING, headers=admin)
+    wid = created.json()["id"]
+    page = await console.page(width=390, height=844)
+    await console.sign_in(page)
+
+    async def fits(what: str) -> None:
+        widths = await page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if widths[0] > widths[1]:
+            wide = await page.evaluate(OVERFLOWING)
+            raise AssertionError(f"{what} scrolls sideways: {widths}; too wide: {wide}")
+
+    await page.goto(f"/console/workflows/{wid}")
+    await expect(page.get_by_role("group", name="Step 5.then.1.then.1 · Branch")).to_be_visible()
+    await page.get_by_role("button", name="Run test").click()
+    await expect(page.locator("#test-outcome")).to_be_visible()
+    await fits("the builder with nested branches and its test report")
+    await page.goto("/console/schedules")
+    await page.wait_for_load_state("networkidle")
+    await fits("the schedules page")
+    await page.get_by_role("button", name="Edit support-hours").click()
+    await expect(page.get_by_role("dialog", name="Edit support-hours")).to_be_visible()
+    await fits("the schedule form")
+    await shot(page, "35-schedule-form-phone", full_page=False)

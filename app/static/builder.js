@@ -115,7 +115,14 @@ function renderTrigger() {
       field("SLA clock", select(V.sla_types, t.sla_type || "first_response", (v) => { t.sla_type = v; }), { loc: "trigger.sla_type" }),
       field("Threshold", text(t.threshold || "", (v) => { t.threshold = v; }, { placeholder: "30m" }),
         { loc: "trigger.threshold", hint: "How long the clock may run: 45s, 30m, 4h, 2d." })));
+    parts.push(el("div", { class: "field" }, checkbox("Count the threshold in business hours", t.business_hours, (v) => { t.business_hours = v; }, "trigger.business_hours"), el("span", { class: "hint" }, BUSINESS_HINT)));
     if (!t.sla_type) t.sla_type = "first_response";
+  } else if (t.type === "conversation_idle") {
+    parts.push(el("div", { class: "grid-2" },
+      field("Waiting on", select([{ value: "customer", label: "the customer (our message is the last)" }, { value: "agent", label: "an agent (the customer's message is the last)" }], t.waiting_on || "customer", (v) => { t.waiting_on = v; }), { loc: "trigger.waiting_on" }),
+      field("Idle for", text(t.idle_for || "", (v) => { t.idle_for = v.trim(); }, { placeholder: "24h" }), { loc: "trigger.idle_for", hint: "Fires once per idle period: 30m, 4h, 2d." })));
+    parts.push(el("div", { class: "field" }, checkbox("Count idle time in business hours", t.business_hours, (v) => { t.business_hours = v; }, "trigger.business_hours"), el("span", { class: "hint" }, BUSINESS_HINT)));
+    parts.push(chips("While the status is", V.statuses, t.statuses || [], (v) => { t.statuses = v; }, "trigger.statuses"));
   } else if (t.type === "status_change") {
     parts.push(chips("From statuses", V.statuses, t.from_statuses || [], (v) => { t.from_statuses = v; }, "trigger.from_statuses"));
     parts.push(chips("To statuses", V.statuses, t.to_statuses || [], (v) => { t.to_statuses = v; }, "trigger.to_statuses"));
@@ -152,6 +159,7 @@ triggerType.addEventListener("change", () => {
   const type = triggerType.value;
   model.trigger = { type };
   if (type === "sla_breach") Object.assign(model.trigger, { sla_type: "first_response", threshold: "30m" });
+  if (type === "conversation_idle") Object.assign(model.trigger, { waiting_on: "customer", idle_for: "24h", statuses: ["open", "pending"] });
   changed();
   renderTrigger();
 });
@@ -732,7 +740,7 @@ t("t-type").addEventListener("change", syncTestFields);
 
 function syncTestPanel() {
   const trig = model.trigger;
-  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created", conversation_updated: "conversation.updated" }[trig.type];
+  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created", conversation_updated: "conversation.updated", conversation_idle: "message.created" }[trig.type];
   t("t-type").value = eventType;
   if (trig.channels?.length) t("t-channel").value = trig.channels[0];
   else if (!t("t-channel").dataset.touched) t("t-channel").value = "whatsapp";
@@ -765,6 +773,9 @@ function sampleEvent() {
     conversation: { id: `test-conv-${stamp}`, channel: t("t-channel").value, status: type === "conversation.status_changed" ? t("t-to").value : "open" },
     customer: { id: `test-cust-${stamp}`, name: t("t-name").value || null, lifecycle: t("t-lifecycle").value || null, segment: t("t-segment").value || null },
   };
+  // An idle trigger fires only in its statuses: the sample conversation is in one of them.
+  const idle = model.trigger.type === "conversation_idle" ? model.trigger.statuses || [] : [];
+  if (idle.length && !idle.includes(event.conversation.status)) event.conversation.status = idle[0];
   if (type === "message.created") event.message = { id: `test-msg-${stamp}`, sender_type: t("t-sender").value, content: t("t-content").value };
   if (type === "conversation.status_changed") { event.from_status = t("t-from").value; event.to_status = t("t-to").value; }
   if (type === "conversation.updated") {
