@@ -196,11 +196,14 @@ async def test_build_a_wait_for_and_a_branch_then_test_both_ways(console: Consol
     await branch.get_by_label("Value").select_option("timeout")
     then = page.get_by_role("group", name="Step 2 then")
     await then.get_by_role("button", name="+ Action").click()
-    await (
-        page.get_by_role("group", name="Step 2.then.1 · Send auto-reply")
-        .get_by_label("Message")
-        .fill("Anything else we can help with?")
+    # A nested step's error is shown at its own field.
+    await page.get_by_role("button", name="Save").click()
+    message = page.get_by_role("group", name="Step 2.then.1 · Send auto-reply").get_by_label(
+        "Message"
     )
+    await expect(message).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#form-errors")).to_contain_text("Step 2.then.1")
+    await message.fill("Anything else we can help with?")
     await then.get_by_role("button", name="+ Branch").click()
     nested = page.get_by_role("group", name="Step 2.then.2 · Branch")
     await nested.get_by_label("Field").select_option("conversation.status")
@@ -369,6 +372,11 @@ async def test_deactivating_a_workflow_with_waiting_runs_asks_to_cancel_them(
     await expect(waiting).to_have_count(1)
     await expect(waiting.locator("[data-field=waiting]")).to_contain_text("for 2d until")
     await shot(page, "33-runs-waiting")
+    # The run itself: its wait, the deadline fixed when it began, and Cancel offered.
+    await waiting.get_by_role("link", name=f"Open run {run_id}").click()
+    await expect(page.locator("#run-content")).to_contain_text("Waiting for 2d until")
+    await expect(page.locator("#run-content")).to_contain_text("Still waiting.")
+    await expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
 
     await page.get_by_role("link", name="Workflows").first.click()
     toggle = page.get_by_role("switch", name="Active: Nudge after two days")
