@@ -235,6 +235,12 @@ class WorkflowCard(BaseModel):
         description="Runs that failed in the last 24 hours; null if Temporal is unreachable",
         examples=[2],
     )
+    waiting: int | None = Field(
+        default=None,
+        description="Runs waiting now (in a wait or wait_for, SPEC §2.3); null if Temporal is "
+        "unreachable",
+        examples=[3],
+    )
     version: int = Field(description="Current version", examples=[2])
     updated_at: datetime = Field(description="When the current version was saved")
 

@@ -145,6 +145,7 @@ async def test_list_workflows_filters_and_paginates(admin: httpx.AsyncClient) ->
         "steps_count",
         "execution_count",
         "failed_24h",
+        "waiting",
         "version",
         "updated_at",
     }
@@ -152,6 +153,7 @@ async def test_list_workflows_filters_and_paginates(admin: httpx.AsyncClient) ->
     assert card["steps_count"] == 3
     assert card["execution_count"] == 0
     assert card["failed_24h"] == 0
+    assert card["waiting"] == 0
 
     active = (await admin.get("/workflows", params={"status": "active"})).json()
     assert {c["id"] for c in active["data"]} == {vip["id"], other["id"]}

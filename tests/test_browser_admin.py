@@ -177,17 +177,7 @@ async def test_directory_pages_and_builder_pickers(console: Console) -> None:
     await expect(page.locator("#dir-body tr[data-id=ana]")).to_contain_text("Ana")
     await shot(page, "25-agents")
 
-    await page.get_by_role("link", name="Schedules").first.click()
-    await page.get_by_role("button", name="New schedule").click()
-    await dialog.get_by_label("Id", exact=True).fill("bad hours")
-    await dialog.get_by_role("button", name="Save").click()
-    await expect(page.locator("#dir-form-error")).to_be_visible()
-    await dialog.get_by_label("Id", exact=True).fill("support-hours")
-    await dialog.get_by_role("button", name="Save").click()
-    await expect(page.locator("#dir-body tr[data-id=support-hours]")).to_contain_text(
-        "Europe/Berlin"
-    )
-    await shot(page, "26-schedules")
+    # Schedules have their own page: tests/test_browser_time.py.
 
     # A draft naming a team that does not exist: the builder warns, the picker fixes it.
     body = {

@@ -130,6 +130,11 @@ async def test_cancelling_a_definitions_runs(runs_stack: RunsStack) -> None:
     for run_id in run_ids:
         await runs_stack.run_detail(run_id, "waiting")
 
+    async def card_counts_them() -> None:  # the workflow card's count of waiting runs
+        cards = (await runs_stack.viewer.get("/workflows")).json()["data"]
+        assert [c["waiting"] for c in cards if c["id"] == workflow_id] == [3]
+
+    await assert_eventually(card_counts_them, timeout=15)
     response = await runs_stack.admin.post(f"/workflows/{workflow_id}/runs/cancel")
     assert response.status_code == 202, response.text
     assert sorted(response.json()["cancel_requested"]) == sorted(run_ids)

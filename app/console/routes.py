@@ -269,7 +269,6 @@ def conversation_page(request: Request, db: SessionDep, conversation_id: str) ->
 DIRECTORY_PAGES = {
     "teams": ("Teams", "team", "Route, notify and create-ticket steps name a team by its id."),
     "agents": ("Agents", "agent", "Route, notify and escalate steps name an agent by its id."),
-    "schedules": ("Schedules", "schedule", "Business hours a workflow can follow (§2.3)."),
 }
 
 
@@ -285,7 +284,7 @@ def agents_page(request: Request, db: SessionDep) -> Response:
 
 @router.get(f"{PREFIX}/schedules", response_model=None)
 def schedules_page(request: Request, db: SessionDep) -> Response:
-    return _directory_page(request, db, "schedules")
+    return _page(request, db, "schedules.html", nav="schedules", title="Schedules")
 
 
 def _directory_page(request: Request, db: Session, kind: str) -> Response:

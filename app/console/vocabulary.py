@@ -5,11 +5,11 @@ the console can never offer something the API would reject for being unknown."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from definitions import vocabulary as v
 from definitions.fields import FIELD_CATALOGUE, FieldType
-from definitions.models import ACTION_OUTPUTS
+from definitions.models import ACTION_OUTPUTS, MAX_BRANCH_DEPTH, STEP_TYPES, WaitEvent
 from definitions.operators import OPERATORS_BY_TYPE, Operator
 
 OPERATOR_LABELS: dict[str, str] = {
@@ -196,4 +196,7 @@ def builder_vocabulary() -> dict[str, Any]:
             for a in v.ACTION_NAMES
         ],
         "event_types": list(v.EVENT_TYPES),
+        "step_types": list(STEP_TYPES),
+        "wait_events": list(get_args(WaitEvent)),
+        "max_branch_depth": MAX_BRANCH_DEPTH,
     }

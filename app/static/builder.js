@@ -3,6 +3,7 @@
 // `loc`), and dry-run it against a sample event in the Test panel.
 import { api, canWrite, el, humanize, ICONS, prefix, statusBadge, svgIcon, toast } from "./core.js";
 import { showWarnings } from "./pickers.js";
+import { askAboutWaitingRuns, cancelWaitingRuns } from "./waiting.js";
 
 const V = JSON.parse(document.getElementById("vocabulary").textContent);
 let workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
@@ -14,6 +15,8 @@ const attrPrefix = (path) => [ATTR, CONV_ATTR].find((p) => path?.startsWith(p));
 // Operators whose value is a list (comma-separated in the form).
 const LIST_OPS = ["in", "not_in", "contains_any_word", "contains_no_word"];
 const TRIGGER_TYPES = V.trigger_types.map((t) => t.value);
+const STEP_TYPES = V.step_types;
+const MAX_BRANCH_DEPTH = V.max_branch_depth;
 
 const form = document.getElementById("builder-form");
 const stepsBox = document.getElementById("steps");
@@ -25,8 +28,10 @@ let model = {
   name: "", description: "", status: "draft",
   trigger: { type: "new_conversation", channels: [], customer_segments: [] },
   steps: [],
+  schedule: null,
 };
 let version = null;
+let savedStatus = null; // the status as last loaded or saved (to notice a deactivation)
 let dirty = false;
 let uid = 0;
 const autoIds = new WeakSet(); // steps whose id was made up here (renamed with their action)
@@ -88,7 +93,7 @@ function chips(legend, options, selected, onChange, loc) {
 
 const splitList = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
 
-function changed() { dirty = true; updateTestNote(); }
+function changed() { dirty = true; updateTestNote(); renderAssume(); }
 
 // ------------------------------------------------------------------ trigger
 
@@ -110,7 +115,14 @@ function renderTrigger() {
       field("SLA clock", select(V.sla_types, t.sla_type || "first_response", (v) => { t.sla_type = v; }), { loc: "trigger.sla_type" }),
       field("Threshold", text(t.threshold || "", (v) => { t.threshold = v; }, { placeholder: "30m" }),
         { loc: "trigger.threshold", hint: "How long the clock may run: 45s, 30m, 4h, 2d." })));
+    parts.push(el("div", { class: "field" }, checkbox("Count the threshold in business hours", t.business_hours, (v) => { t.business_hours = v; }, "trigger.business_hours"), el("span", { class: "hint" }, BUSINESS_HINT)));
     if (!t.sla_type) t.sla_type = "first_response";
+  } else if (t.type === "conversation_idle") {
+    parts.push(el("div", { class: "grid-2" },
+      field("Waiting on", select([{ value: "customer", label: "the customer (our message is the last)" }, { value: "agent", label: "an agent (the customer's message is the last)" }], t.waiting_on || "customer", (v) => { t.waiting_on = v; }), { loc: "trigger.waiting_on" }),
+      field("Idle for", text(t.idle_for || "", (v) => { t.idle_for = v.trim(); }, { placeholder: "24h" }), { loc: "trigger.idle_for", hint: "Fires once per idle period: 30m, 4h, 2d." })));
+    parts.push(el("div", { class: "field" }, checkbox("Count idle time in business hours", t.business_hours, (v) => { t.business_hours = v; }, "trigger.business_hours"), el("span", { class: "hint" }, BUSINESS_HINT)));
+    parts.push(chips("While the status is", V.statuses, t.statuses || [], (v) => { t.statuses = v; }, "trigger.statuses"));
   } else if (t.type === "status_change") {
     parts.push(chips("From statuses", V.statuses, t.from_statuses || [], (v) => { t.from_statuses = v; }, "trigger.from_statuses"));
     parts.push(chips("To statuses", V.statuses, t.to_statuses || [], (v) => { t.to_statuses = v; }, "trigger.to_statuses"));
@@ -147,13 +159,18 @@ triggerType.addEventListener("change", () => {
   const type = triggerType.value;
   model.trigger = { type };
   if (type === "sla_breach") Object.assign(model.trigger, { sla_type: "first_response", threshold: "30m" });
+  if (type === "conversation_idle") Object.assign(model.trigger, { waiting_on: "customer", idle_for: "24h", statuses: ["open", "pending"] });
   changed();
   renderTrigger();
 });
 
 // ------------------------------------------------------------------ conditions
 
-function fieldOptions() {
+// `steps.<wait_for id>.outcome` fields: one per wait_for of the definition (nested ones too).
+const OUTCOME = /^steps\.([A-Za-z0-9_-]+)\.outcome$/;
+const OUTCOMES = ["event", "timeout"];
+
+function fieldOptions(current) {
   const groups = {};
   for (const f of V.fields) {
     const g = f.path.split(".")[0];
@@ -162,13 +179,19 @@ function fieldOptions() {
   }
   groups.customer.push({ value: "__attr__", label: "Customer attribute…" });
   groups.conversation.push({ value: "__conv_attr__", label: "Conversation attribute…" });
+  const outcomes = allSteps(model.steps).filter((s) => s.type === "wait_for").map((s) => `steps.${s.id}.outcome`);
+  if (OUTCOME.test(current || "") && !outcomes.includes(current)) outcomes.push(current);
+  if (outcomes.length) groups.steps = outcomes.map((p) => ({ value: p, label: `Outcome of wait ${p.match(OUTCOME)[1]}` }));
   return Object.entries(groups).map(([g, options]) => ({ group: g[0].toUpperCase() + g.slice(1), options }));
 }
-const FIELD_OPTIONS = fieldOptions();
 
 function typeOf(path) {
   if (attrPrefix(path)) return "attribute";
   return FIELDS[path]?.type || "string";
+}
+
+function allowedOf(path) {
+  return OUTCOME.test(path || "") ? OUTCOMES : FIELDS[path]?.allowed || [];
 }
 
 function parseValue(raw, path, operator) {
@@ -191,7 +214,8 @@ function valueText(v) {
   return String(v);
 }
 
-// One rule row: field, operator (only those that fit the field's type), value.
+// One rule row: field, operator (only those that fit the field's type), value. A loaded rule is
+// shown as it is (never rewritten), so an unchanged definition saves unchanged.
 function ruleRow(rule, loc, onRemove) {
   const row = el("div", { class: "rule-row" });
   const render = () => {
@@ -200,7 +224,7 @@ function ruleRow(rule, loc, onRemove) {
     const type = typeOf(rule.field);
     const ops = V.operators_by_type[type];
     if (!ops.includes(rule.operator)) rule.operator = ops[0];
-    const fieldSel = select(FIELD_OPTIONS, isAttr ? (prefixOf === ATTR ? "__attr__" : "__conv_attr__") : rule.field, (v) => {
+    const fieldSel = select(fieldOptions(rule.field), isAttr ? (prefixOf === ATTR ? "__attr__" : "__conv_attr__") : rule.field, (v) => {
       rule.field = v === "__attr__" ? `${ATTR}plan` : v === "__conv_attr__" ? `${CONV_ATTR}order_type` : v;
       rule.value = null;
       render();
@@ -217,12 +241,13 @@ function ruleRow(rule, loc, onRemove) {
       render();
     });
     let valueCtl;
-    const allowed = FIELDS[rule.field]?.allowed || [];
+    const allowed = allowedOf(rule.field);
     if (rule.operator === "is_set" || rule.operator === "is_not_set") {
       valueCtl = el("input", { type: "text", disabled: true, placeholder: "no value needed", value: "" });
     } else if (allowed.length && ["equals", "not_equals"].includes(rule.operator)) {
-      if (rule.value === null || rule.value === undefined || !allowed.includes(rule.value)) rule.value = allowed[0];
-      valueCtl = select(allowed, rule.value, (v) => { rule.value = v; });
+      if (rule.value === null || rule.value === undefined || rule.value === "") rule.value = allowed[0];
+      const options = allowed.includes(rule.value) ? allowed : [...allowed, String(rule.value)];
+      valueCtl = select(options, rule.value, (v) => { rule.value = v; });
     } else {
       const list = LIST_OPS.includes(rule.operator);
       valueCtl = text(valueText(rule.value), (v) => { rule.value = parseValue(v, rule.field, rule.operator); }, {
@@ -231,7 +256,7 @@ function ruleRow(rule, loc, onRemove) {
       });
     }
     const words = ["contains_any_word", "contains_no_word"].includes(rule.operator);
-    const hint = words ? "Comma-separated words or phrases, matched whole, any case" : LIST_OPS.includes(rule.operator) ? "Comma-separated" : rule.operator === "matches" ? "RE2 regular expression" : FIELDS[rule.field]?.description;
+    const hint = words ? "Comma-separated words or phrases, matched whole, any case" : LIST_OPS.includes(rule.operator) ? "Comma-separated" : rule.operator === "matches" ? "RE2 regular expression" : OUTCOME.test(rule.field) ? "How that wait_for ended" : FIELDS[rule.field]?.description;
     const cells = [fieldCell, field("Operator", opSel, { loc: `${loc}.operator` }), field("Value", valueCtl, { loc: `${loc}.value`, hint })];
     if (onRemove) cells.push(el("button", { type: "button", class: "btn btn-icon", style: "align-self:center", "aria-label": "Remove rule", onclick: onRemove }, svgIcon(ICONS.x)));
     row.replaceChildren(...cells);
@@ -240,51 +265,56 @@ function ruleRow(rule, loc, onRemove) {
   return row;
 }
 
-function conditionBody(step, i) {
-  const body = el("div", { class: "step-body" });
-  const mode = step.all ? "all" : step.any ? "any" : "single";
-  const modeSel = select([
+// `holder` is a condition step or a branch's `if`: a single rule, or an all/any group.
+function matchSelect(holder) {
+  const mode = holder.all ? "all" : holder.any ? "any" : "single";
+  return select([
     { value: "single", label: "a single rule" },
     { value: "all", label: "all of these rules" },
     { value: "any", label: "any of these rules" },
   ], mode, (v) => {
-    const rules = step.all || step.any || [{ field: step.field, operator: step.operator, value: step.value }];
-    delete step.all; delete step.any; delete step.field; delete step.operator; delete step.value;
-    if (v === "single") Object.assign(step, rules[0]?.field ? rules[0] : { field: "customer.segment", operator: "equals", value: "vip" });
-    else step[v] = rules.filter((r) => r.field || r.all || r.any);
-    if (v !== "single" && !step[v].length) step[v] = [{ field: "customer.segment", operator: "equals", value: "vip" }];
+    const rules = holder.all || holder.any || [{ field: holder.field, operator: holder.operator, value: holder.value }];
+    delete holder.all; delete holder.any; delete holder.field; delete holder.operator; delete holder.value;
+    if (v === "single") Object.assign(holder, rules[0]?.field ? rules[0] : { field: "customer.segment", operator: "equals", value: "vip" });
+    else holder[v] = rules.filter((r) => r.field || r.all || r.any);
+    if (v !== "single" && !holder[v].length) holder[v] = [{ field: "customer.segment", operator: "equals", value: "vip" }];
     renderSteps();
   });
-  body.append(el("div", { class: "grid-2" },
-    field("Match", modeSel),
-    field("If false", select([
-      { value: "stop", label: "Stop the run" },
-      { value: "continue", label: "Continue anyway" },
-      { value: "skip_next", label: "Skip the next step" },
-    ], step.on_false || "stop", (v) => { step.on_false = v; }), { loc: `steps.${i}.on_false` })));
-  if (mode === "single") {
-    body.append(ruleRow(step, `steps.${i}`));
-  } else {
-    const rules = step[mode];
-    const group = el("div", { class: "rule-group", dataset: { loc: `steps.${i}.${mode}` } });
-    rules.forEach((r, j) => {
-      const remove = rules.length > 1 ? () => { rules.splice(j, 1); changed(); renderSteps(); } : null;
-      if (r.all || r.any) {
-        const area = text(JSON.stringify(r, null, 1), (v) => { try { rules[j] = JSON.parse(v); area.removeAttribute("aria-invalid"); } catch { area.setAttribute("aria-invalid", "true"); } }, { multiline: true, rows: 4, class: "mono" });
-        group.append(field(`Nested group ${j + 1} (JSON)`, area, { loc: `steps.${i}.${mode}.${j}` }));
-      } else {
-        group.append(ruleRow(r, `steps.${i}.${mode}.${j}`, remove));
-      }
-    });
-    body.append(group, el("div", {}, el("button", { type: "button", class: "btn btn-ghost btn-sm",
-      onclick: () => { rules.push({ field: "conversation.channel", operator: "equals", value: "whatsapp" }); changed(); renderSteps(); } }, "+ Add rule")));
-  }
-  return body;
+}
+
+function rulesBlock(holder, loc) {
+  const mode = holder.all ? "all" : holder.any ? "any" : "single";
+  if (mode === "single") return [ruleRow(holder, loc)];
+  const rules = holder[mode];
+  const group = el("div", { class: "rule-group", dataset: { loc: `${loc}.${mode}` } });
+  rules.forEach((r, j) => {
+    const remove = rules.length > 1 ? () => { rules.splice(j, 1); changed(); renderSteps(); } : null;
+    if (r.all || r.any) {
+      const area = text(JSON.stringify(r, null, 1), (v) => { try { rules[j] = JSON.parse(v); area.removeAttribute("aria-invalid"); } catch { area.setAttribute("aria-invalid", "true"); } }, { multiline: true, rows: 4, class: "mono" });
+      group.append(field(`Nested group ${j + 1} (JSON)`, area, { loc: `${loc}.${mode}.${j}` }));
+    } else {
+      group.append(ruleRow(r, `${loc}.${mode}.${j}`, remove));
+    }
+  });
+  return [group, el("div", {}, el("button", { type: "button", class: "btn btn-ghost btn-sm",
+    onclick: () => { rules.push({ field: "conversation.channel", operator: "equals", value: "whatsapp" }); changed(); renderSteps(); } }, "+ Add rule"))];
+}
+
+function conditionBody(step, loc) {
+  return el("div", { class: "step-body" },
+    el("div", { class: "grid-2" },
+      field("Match", matchSelect(step)),
+      field("If false", select([
+        { value: "stop", label: "Stop the run" },
+        { value: "continue", label: "Continue anyway" },
+        { value: "skip_next", label: "Skip the next step" },
+      ], step.on_false || "stop", (v) => { step.on_false = v; }), { loc: `${loc}.on_false` })),
+    ...rulesBlock(step, loc));
 }
 
 // ------------------------------------------------------------------ actions
 
-function actionBody(step, i) {
+function actionBody(step, loc) {
   const body = el("div", { class: "step-body" });
   const spec = ACTIONS[step.action];
   step.params = step.params || {};
@@ -293,10 +323,10 @@ function actionBody(step, i) {
     step.action = v; step.params = defaultParams(v);
     if (autoIds.has(step)) { step.id = ""; step.id = uniqueStepId(ACTION_IDS[v]); }
     renderSteps();
-  }), { loc: `steps.${i}.action` }));
-  const grid = el("div", { class: "grid-2", dataset: { loc: `steps.${i}.params` } });
+  }), { loc: `${loc}.action` }));
+  const grid = el("div", { class: "grid-2", dataset: { loc: `${loc}.params` } });
   for (const param of spec.params) {
-    const loc = `steps.${i}.params.${param.name}`;
+    const ploc = `${loc}.params.${param.name}`;
     if (param.kind === "target") {
       const kind = p.agent !== undefined && p.agent !== null ? "agent" : "team";
       const who = text(p[kind] || "", (v) => { delete p.team; delete p.agent; p[kindSel.value] = v.trim(); }, { placeholder: kind === "team" ? "team id, e.g. vip-support" : "agent id" });
@@ -306,19 +336,19 @@ function actionBody(step, i) {
         if (v === "agent") p.strategy = p.strategy && p.strategy !== "direct" ? "direct" : p.strategy;
         renderSteps();
       });
-      grid.append(field(param.label, kindSel), field(kind === "team" ? "Team id" : "Agent id", who, { loc: `steps.${i}.params.${kind}` }));
+      grid.append(field(param.label, kindSel), field(kind === "team" ? "Team id" : "Agent id", who, { loc: `${loc}.params.${kind}` }));
     } else if (param.kind === "select") {
       const options = param.required ? param.options : ["", ...param.options];
       grid.append(field(param.label, select(options.map((o) => ({ value: o, label: o ? humanize(o) : (param.empty_label || "default") })), p[param.name] ?? "", (v) => {
         if (v) p[param.name] = v; else delete p[param.name];
-      }), { loc, hint: param.help }));
+      }), { loc: ploc, hint: param.help }));
     } else if (param.kind === "tags") {
-      grid.append(field(param.label, text((p.tags || []).join(", "), (v) => { p.tags = splitList(v); }, { placeholder: "refund, billing" }), { loc, hint: param.help, wide: true }));
+      grid.append(field(param.label, text((p.tags || []).join(", "), (v) => { p.tags = splitList(v); }, { placeholder: "refund, billing" }), { loc: ploc, hint: param.help, wide: true }));
     } else {
       const multiline = param.kind === "template";
       grid.append(field(param.label, text(p[param.name] ?? "", (v) => {
         if (v || param.required) p[param.name] = v; else delete p[param.name];
-      }, { multiline, rows: multiline ? 2 : undefined }), { loc, hint: param.help, wide: multiline }));
+      }, { multiline, rows: multiline ? 2 : undefined }), { loc: ploc, hint: param.help, wide: multiline }));
     }
   }
   body.append(grid);
@@ -341,63 +371,179 @@ function defaultParams(action) {
   }[action];
 }
 
+// ------------------------------------------------------------------ time steps (SPEC §2.3)
+
+const BUSINESS_HINT = "Counts only the open hours of the workflow's schedule (Basics).";
+
+function checkbox(label, checked, onChange, loc) {
+  const box = el("input", { type: "checkbox", checked: checked || undefined, dataset: { loc } });
+  box.addEventListener("change", () => { onChange(box.checked); changed(); });
+  return el("label", { class: "check-line" }, box, ` ${label}`);
+}
+
+function waitBody(step, loc) {
+  const mode = step.until ? "until" : "for";
+  const body = el("div", { class: "step-body" }, field("Wait", select([
+    { value: "for", label: "for a while" },
+    { value: "until", label: "until the schedule is open" },
+  ], mode, (v) => {
+    for (const key of ["for", "business_hours", "until"]) delete step[key];
+    if (v === "until") step.until = "open"; else Object.assign(step, { for: "4h", business_hours: false });
+    renderSteps();
+  })));
+  if (mode === "for") {
+    body.append(el("div", { class: "grid-2" },
+      field("Duration", text(step.for || "", (v) => { step.for = v.trim(); }, { placeholder: "4h" }), { loc: `${loc}.for`, hint: "30m, 4h, 2d: at most 90 days." }),
+      el("div", { class: "field" }, checkbox("In business hours", step.business_hours, (v) => { step.business_hours = v; }, `${loc}.business_hours`), el("span", { class: "hint" }, BUSINESS_HINT))));
+  } else {
+    body.append(el("p", { class: "hint" }, "The run goes on when the workflow's schedule next opens, at once if it is open."));
+  }
+  return body;
+}
+
+const WAIT_EVENTS = { customer_message: "the customer replies", agent_message: "an agent (or AI) replies", status_change: "the status changes" };
+const AFTER = [{ value: "continue", label: "Continue" }, { value: "stop", label: "Stop the run" }];
+
+function waitForBody(step, loc) {
+  const body = el("div", { class: "step-body" }, el("div", { class: "grid-2" },
+    field("Wait until", select(V.wait_events.map((e) => ({ value: e, label: WAIT_EVENTS[e] || humanize(e) })), step.event, (v) => {
+      step.event = v;
+      if (v !== "status_change") step.to_statuses = [];
+      renderSteps();
+    }), { loc: `${loc}.event`, hint: "On this conversation, after the wait began. Automated messages never count." }),
+    field("At most", text(step.timeout || "", (v) => { step.timeout = v.trim(); }, { placeholder: "48h" }), { loc: `${loc}.timeout`, hint: "The timeout: 30m, 48h, 2d (at most 90 days)." })));
+  if (step.event === "status_change") {
+    body.append(chips("To statuses", V.statuses, step.to_statuses || [], (v) => { step.to_statuses = v; }, `${loc}.to_statuses`));
+  }
+  body.append(
+    el("div", { class: "field" }, checkbox("Timeout in business hours", step.business_hours, (v) => { step.business_hours = v; }, `${loc}.business_hours`), el("span", { class: "hint" }, BUSINESS_HINT)),
+    el("div", { class: "grid-2" },
+      field("When it happens", select(AFTER, step.on_event || "continue", (v) => { step.on_event = v; }), { loc: `${loc}.on_event` }),
+      field("When the timeout passes", select(AFTER, step.on_timeout || "continue", (v) => { step.on_timeout = v; }), { loc: `${loc}.on_timeout` })),
+    el("p", { class: "hint" }, "Later steps can test ", el("code", {}, `steps.${step.id}.outcome`), ": event or timeout."));
+  return body;
+}
+
+function branchBody(step, loc, depth, label) {
+  step.if = step.if || { field: "conversation.status", operator: "equals", value: "pending" };
+  step.then = step.then || [];
+  step.else = step.else || [];
+  const path = (side, title) => el("div", { class: `branch-path is-${side}`, role: "group", "aria-label": `Step ${label} ${side}` },
+    el("div", { class: "branch-path-title" }, title),
+    stepList(step[side], `${loc}.${side}`, depth + 1, `${label}.${side}.`));
+  return el("div", { class: "step-body" },
+    field("If", matchSelect(step.if)),
+    ...rulesBlock(step.if, `${loc}.if`),
+    path("then", "Then (the rule holds)"),
+    path("else", "Else (otherwise)"),
+    el("p", { class: "hint" }, "Afterwards the run goes on with the step after this branch."));
+}
+
 // ------------------------------------------------------------------ steps
 
+const KIND_LABELS = { condition: "Condition", wait: "Wait", wait_for: "Wait for", branch: "Branch", stop: "Stop" };
+const ADD_LABELS = { condition: "Condition", action: "Action", wait: "Wait", wait_for: "Wait for", branch: "Branch", stop: "Stop" };
+const NEW_STEP = {
+  condition: () => ({ id: uniqueStepId("check"), type: "condition", field: "customer.segment", operator: "equals", value: "vip", on_false: "stop" }),
+  action: () => ({ id: uniqueStepId("reply"), type: "action", action: "auto_reply", params: { message: "" } }),
+  wait: () => ({ id: uniqueStepId("wait"), type: "wait", for: "4h", business_hours: false }),
+  wait_for: () => ({ id: uniqueStepId("wait-for"), type: "wait_for", event: "customer_message", to_statuses: [], timeout: "48h", business_hours: false, on_event: "continue", on_timeout: "continue" }),
+  branch: () => ({ id: uniqueStepId("branch"), type: "branch", if: { field: "conversation.status", operator: "equals", value: "pending" }, then: [], else: [] }),
+  stop: () => ({ id: uniqueStepId("stop"), type: "stop" }),
+};
+
+// Every step in run order, nested ones included.
+function allSteps(list) {
+  return list.flatMap((s) => [s, ...(s.type === "branch" ? [...allSteps(s.then || []), ...allSteps(s.else || [])] : [])]);
+}
+
 function uniqueStepId(base) {
-  const ids = new Set(model.steps.map((s) => s.id));
+  const ids = new Set(allSteps(model.steps).map((s) => s.id));
   if (!ids.has(base)) return base;
   let n = 2;
   while (ids.has(`${base}-${n}`)) n += 1;
   return `${base}-${n}`;
 }
 
-function renderSteps() {
+function addStep(list, type, where) {
+  const step = NEW_STEP[type]();
+  if (type === "condition" || type === "action") autoIds.add(step);
+  list.push(step);
+  changed(); renderSteps();
+  const card = stepsBox.querySelector(`.step[data-loc="${CSS.escape(`${where}.${list.length - 1}`)}"]`);
+  (card?.querySelector(".step-body select") || card?.querySelector("input"))?.focus();
+}
+
+// The "add a step" buttons of a nested list (the top level has its own in the page).
+function addRow(list, loc, depth) {
+  const types = Object.keys(ADD_LABELS).filter((t) => t !== "branch" || depth < MAX_BRANCH_DEPTH);
+  return el("div", { class: "add-step add-step-nested" }, ...types.map((type) => el("button", {
+    // Named by the path's group ("Step 2 then"), so "+ Action" needs no label of its own.
+    type: "button", class: "btn btn-secondary btn-sm",
+    onclick: () => addStep(list, type, loc),
+  }, `+ ${ADD_LABELS[type]}`)));
+}
+
+function stepCard(list, i, loc, depth, label) {
+  const step = list[i];
+  const kind = step.type === "action" ? ACTIONS[step.action]?.label || "Action" : KIND_LABELS[step.type] || step.type;
+  const titleId = `st-${loc.replace(/\./g, "-")}-title`;
+  const idInput = text(step.id, (v) => { step.id = v.trim(); autoIds.delete(step); }, { class: "step-id", "aria-label": `Step ${label} id`, "data-loc": `${loc}.id` });
+  const head = el("div", { class: "step-head" },
+    el("span", { class: `step-num is-${step.type}`, "aria-hidden": "true" }, String(i + 1)),
+    el("h3", { class: "step-kind", id: titleId }, `Step ${label} · ${kind}`),
+    idInput,
+    el("div", { class: "step-tools" },
+      el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${label} up`, disabled: i === 0 || undefined,
+        onclick: () => { move(list, i, -1, label); } }, svgIcon(ICONS.up)),
+      el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${label} down`, disabled: i === list.length - 1 || undefined,
+        onclick: () => { move(list, i, 1, label); } }, svgIcon(ICONS.down)),
+      el("button", { type: "button", class: "btn btn-icon", "aria-label": `Remove step ${label}`,
+        onclick: () => { list.splice(i, 1); changed(); renderSteps(); stepsBox.querySelector("button")?.focus(); } }, svgIcon(ICONS.trash))));
+  const body = {
+    condition: () => conditionBody(step, loc),
+    action: () => actionBody(step, loc),
+    wait: () => waitBody(step, loc),
+    wait_for: () => waitForBody(step, loc),
+    branch: () => branchBody(step, loc, depth, label),
+    stop: () => el("div", { class: "step-body" }, el("p", { class: "hint" }, "The run ends here, with the outcome stopped.")),
+  }[step.type];
+  return el("div", { class: `step is-${step.type}`, role: "group", "aria-labelledby": titleId, dataset: { loc } },
+    head, body ? body() : el("div", { class: "step-body" }, el("p", { class: "muted" }, `Unknown step type ${step.type}.`)));
+}
+
+// One list of steps (the top level, or a branch's then / else), `label` numbering its steps.
+function stepList(list, loc, depth, label) {
   const nodes = [];
-  model.steps.forEach((step, i) => {
+  list.forEach((_, i) => {
     if (i > 0) nodes.push(el("div", { class: "step-connector", "aria-hidden": "true" }));
-    const kind = step.type === "condition" ? "Condition" : ACTIONS[step.action]?.label || "Action";
-    const idInput = text(step.id, (v) => { step.id = v.trim(); autoIds.delete(step); }, { class: "step-id", "aria-label": `Step ${i + 1} id`, "data-loc": `steps.${i}.id` });
-    const head = el("div", { class: "step-head" },
-      el("span", { class: `step-num${step.type === "action" ? " is-action" : ""}`, "aria-hidden": "true" }, String(i + 1)),
-      el("h3", { class: "step-kind", id: `step-${i}-title` }, `Step ${i + 1} · ${kind}`),
-      idInput,
-      el("div", { class: "step-tools" },
-        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${i + 1} up`, disabled: i === 0 || undefined,
-          onclick: () => { move(i, -1); } }, svgIcon(ICONS.up)),
-        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Move step ${i + 1} down`, disabled: i === model.steps.length - 1 || undefined,
-          onclick: () => { move(i, 1); } }, svgIcon(ICONS.down)),
-        el("button", { type: "button", class: "btn btn-icon", "aria-label": `Remove step ${i + 1}`,
-          onclick: () => { model.steps.splice(i, 1); changed(); renderSteps(); stepsBox.querySelector("button")?.focus(); } }, svgIcon(ICONS.trash))));
-    nodes.push(el("div", { class: `step is-${step.type}`, role: "group", "aria-labelledby": `step-${i}-title`, dataset: { loc: `steps.${i}` } },
-      head, step.type === "condition" ? conditionBody(step, i) : actionBody(step, i)));
+    nodes.push(stepCard(list, i, `${loc}.${i}`, depth, `${label}${i + 1}`));
   });
+  if (depth === 0) return nodes;
+  if (!list.length) nodes.push(el("p", { class: "muted small" }, "No steps: nothing happens on this path."));
+  return el("div", { class: "steps steps-nested", dataset: { loc } }, ...nodes, addRow(list, loc, depth));
+}
+
+function renderSteps() {
+  const nodes = stepList(model.steps, "steps", 0, "");
   if (!model.steps.length) nodes.push(el("p", { class: "muted" }, "No steps yet: add a condition to filter, then actions to run."));
   stepsBox.replaceChildren(...nodes);
   if (!canWrite) stepsBox.querySelectorAll("input,select,textarea,button").forEach((x) => { x.disabled = true; });
+  renderAssume();
 }
 
-function move(i, delta) {
-  const [step] = model.steps.splice(i, 1);
-  model.steps.splice(i + delta, 0, step);
+function move(list, i, delta, label) {
+  const [step] = list.splice(i, 1);
+  list.splice(i + delta, 0, step);
   changed();
   renderSteps();
-  stepsBox.querySelector(`[aria-label="Move step ${i + delta + 1} ${delta < 0 ? "up" : "down"}"]`)?.focus();
+  const moved = label.replace(/\d+$/, String(i + delta + 1));
+  stepsBox.querySelector(`[aria-label="Move step ${moved} ${delta < 0 ? "up" : "down"}"]`)?.focus();
 }
 
-document.getElementById("add-condition").addEventListener("click", () => {
-  const step = { id: uniqueStepId("check"), type: "condition", field: "customer.segment", operator: "equals", value: "vip", on_false: "stop" };
-  autoIds.add(step);
-  model.steps.push(step);
-  changed(); renderSteps();
-  stepsBox.querySelector(".step:last-child select")?.focus();
-});
-document.getElementById("add-action").addEventListener("click", () => {
-  const step = { id: uniqueStepId("reply"), type: "action", action: "auto_reply", params: { message: "" } };
-  autoIds.add(step);
-  model.steps.push(step);
-  changed(); renderSteps();
-  stepsBox.querySelector(".step:last-child select")?.focus();
-});
+for (const type of Object.keys(ADD_LABELS)) {
+  document.getElementById(`add-${type.replace("_", "-")}`)?.addEventListener("click", () => addStep(model.steps, type, "steps"));
+}
 
 // ------------------------------------------------------------------ basics
 
@@ -409,10 +555,21 @@ for (const r of form.querySelectorAll("input[name=status]")) {
   r.addEventListener("change", () => { model.status = r.value; changed(); });
 }
 
+// The schedule a definition's business-time steps follow: a text input that pickers.js turns
+// into a list of GET /schedules (rendered afresh on each load so the picker sees its value).
+function renderSchedule() {
+  const input = text(model.schedule || "", (v) => { model.schedule = v.trim() || null; }, { id: "wf-schedule", placeholder: "schedule id, e.g. support-hours" });
+  document.getElementById("schedule-field").replaceChildren(field("Business hours (schedule)", input, {
+    loc: "schedule",
+    hint: "Needed by waits, timeouts and conditions in business time. Editing a schedule later moves no deadline of a wait already running.",
+  }));
+}
+
 function renderAll() {
   nameInput.value = model.name;
   descInput.value = model.description || "";
   form.querySelector(`input[name=status][value=${model.status}]`).checked = true;
+  renderSchedule();
   renderTrigger();
   renderSteps();
 }
@@ -430,16 +587,19 @@ function renderHeader(wf) {
 
 // ------------------------------------------------------------------ validation errors
 
-// pydantic locations carry the union tags (trigger type, "condition"/"action", the action name,
-// "rule"); drop them so a location names the form's own path, e.g. steps.1.params.team.
+// pydantic locations carry the union tags (trigger type, the step type, the action name, "rule",
+// a group's "all"/"any" twice); drop them so a location names the form's own path, e.g.
+// steps.1.then.0.params.team.
+const STEP_LISTS = ["steps", "then", "else"];
 function normaliseLoc(loc) {
   const raw = loc.filter((p) => p !== "body");
   const out = [];
   raw.forEach((p, i) => {
     const prev = raw[i - 1];
     if (prev === "trigger" && TRIGGER_TYPES.includes(p)) return;
-    if (typeof prev === "number" && raw[i - 2] === "steps" && (p === "condition" || p === "action") && raw.length > i + 1) return;
+    if (typeof prev === "number" && STEP_LISTS.includes(raw[i - 2]) && STEP_TYPES.includes(p) && raw.length > i + 1) return;
     if (prev === "action" && typeof raw[i - 2] === "number" && ACTIONS[p]) return;
+    if ((p === "all" || p === "any") && prev === p) return;
     if (p === "rule" || p === "function-after[_compiles(), constrained-str]") return;
     out.push(p);
   });
@@ -449,10 +609,15 @@ function normaliseLoc(loc) {
 function humanLoc(parts) {
   if (!parts.length) return "Workflow";
   const out = [];
+  let label = "";
   for (let i = 0; i < parts.length; i += 1) {
     const p = parts[i];
-    if (p === "steps" && typeof parts[i + 1] === "number") { out.push(`Step ${parts[i + 1] + 1}`); i += 1; }
-    else if (p === "params") continue;
+    if (STEP_LISTS.includes(p) && typeof parts[i + 1] === "number") {
+      label += `${p === "steps" ? "" : `${p}.`}${parts[i + 1] + 1}`;
+      if (parts[i + 2] !== "then" && parts[i + 2] !== "else") out.push(`Step ${label}`);
+      else label += ".";
+      i += 1;
+    } else if (p === "params") continue;
     else if (typeof p === "number") out.push(`#${p + 1}`);
     else out.push(humanize(p));
   }
@@ -517,9 +682,13 @@ function showErrors(err) {
 
 function payload() {
   const clean = JSON.parse(JSON.stringify(model));
-  for (const s of clean.steps) {
-    if (s.type === "condition" && (s.all || s.any)) { delete s.field; delete s.operator; delete s.value; }
-    if (s.type === "condition" && !s.all && !s.any && (s.operator === "is_set" || s.operator === "is_not_set")) s.value = null;
+  const tidy = (holder) => {
+    if (holder.all || holder.any) { delete holder.field; delete holder.operator; delete holder.value; }
+    else if (holder.operator === "is_set" || holder.operator === "is_not_set") holder.value = null;
+  };
+  for (const s of allSteps(clean.steps)) {
+    if (s.type === "condition") tidy(s);
+    if (s.type === "branch" && s.if) tidy(s.if);
   }
   return clean;
 }
@@ -530,6 +699,9 @@ form.addEventListener("submit", async (e) => {
   const save = document.getElementById("save");
   save.disabled = true;
   try {
+    const deactivating = workflowId && savedStatus === "active" && model.status === "draft";
+    const choice = deactivating ? await askAboutWaitingRuns({ id: workflowId, name: model.name }) : "keep";
+    if (!choice) return;
     let wf;
     if (workflowId) wf = await api("PUT", `/workflows/${encodeURIComponent(workflowId)}`, { ...payload(), version });
     else wf = await api("POST", "/workflows", payload());
@@ -537,6 +709,8 @@ form.addEventListener("submit", async (e) => {
     const created = !workflowId;
     workflowId = wf.id;
     version = wf.version;
+    savedStatus = wf.status;
+    if (choice === "cancel") await cancelWaitingRuns(wf);
     dirty = false;
     if (created) history.replaceState(null, "", `${prefix}/workflows/${encodeURIComponent(wf.id)}`);
     renderHeader(wf);
@@ -566,7 +740,7 @@ t("t-type").addEventListener("change", syncTestFields);
 
 function syncTestPanel() {
   const trig = model.trigger;
-  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created", conversation_updated: "conversation.updated" }[trig.type];
+  const eventType = { new_conversation: "conversation.created", new_message: "message.created", status_change: "conversation.status_changed", sla_breach: "message.created", conversation_updated: "conversation.updated", conversation_idle: "message.created" }[trig.type];
   t("t-type").value = eventType;
   if (trig.channels?.length) t("t-channel").value = trig.channels[0];
   else if (!t("t-channel").dataset.touched) t("t-channel").value = "whatsapp";
@@ -599,6 +773,9 @@ function sampleEvent() {
     conversation: { id: `test-conv-${stamp}`, channel: t("t-channel").value, status: type === "conversation.status_changed" ? t("t-to").value : "open" },
     customer: { id: `test-cust-${stamp}`, name: t("t-name").value || null, lifecycle: t("t-lifecycle").value || null, segment: t("t-segment").value || null },
   };
+  // An idle trigger fires only in its statuses: the sample conversation is in one of them.
+  const idle = model.trigger.type === "conversation_idle" ? model.trigger.statuses || [] : [];
+  if (idle.length && !idle.includes(event.conversation.status)) event.conversation.status = idle[0];
   if (type === "message.created") event.message = { id: `test-msg-${stamp}`, sender_type: t("t-sender").value, content: t("t-content").value };
   if (type === "conversation.status_changed") { event.from_status = t("t-from").value; event.to_status = t("t-to").value; }
   if (type === "conversation.updated") {
@@ -608,18 +785,58 @@ function sampleEvent() {
     else if (trig.tags_removed?.length) { event.conversation.tags = []; event.changes = { tags: { from: [trig.tags_removed[0]], to: [] } }; }
     else { const f = trig.fields?.[0] || "priority"; event.changes = { [f]: f === "priority" ? { from: "normal", to: "high" } : {} }; if (f === "priority") event.conversation.priority = "high"; }
   }
-  const body = { event };
+  const body = { event, assume: assumed() };
   if (model.trigger.type === "sla_breach") body.sla = { type: t("t-sla-type").value, elapsed_minutes: Number(t("t-sla-elapsed").value || 0), threshold: model.trigger.threshold || "30m" };
   return body;
 }
 
+// How each wait_for ends in the dry run (the API's `assume`): one choice per wait_for, kept
+// across re-renders of the steps.
+const assumeChoice = {};
+function renderAssume() {
+  const waits = allSteps(model.steps).filter((s) => s.type === "wait_for" && s.id);
+  t("t-assume").replaceChildren(...waits.map((s) => {
+    // Not the builder's select(): a test choice is not a change to the workflow.
+    const choice = el("select", { id: `t-assume-${s.id}`, dataset: { wait: s.id } },
+      el("option", { value: "timeout" }, "the timeout passes"),
+      el("option", { value: "event" }, `it happens: ${WAIT_EVENTS[s.event] || humanize(s.event)}`));
+    choice.value = assumeChoice[s.id] || "timeout";
+    choice.addEventListener("change", () => { assumeChoice[s.id] = choice.value; });
+    return field(`Wait ${s.id} ends when`, choice, { hint: `Waits at most ${s.timeout || "?"}: assume either way.` });
+  }));
+}
+
+function assumed() {
+  const ids = new Set(allSteps(model.steps).filter((s) => s.type === "wait_for").map((s) => s.id));
+  return Object.fromEntries(Object.entries(assumeChoice).filter(([id]) => ids.has(id)));
+}
+
 function fmt(v) { return v === null || v === undefined ? "∅" : JSON.stringify(v); }
+
+const STATUS_TEXT = { would_wait: "would wait", not_taken: "not taken", would_run: "would run" };
+
+function reportTitle(s) {
+  if (s.step_type === "action") return `${ACTIONS[s.action]?.label || s.action} (${s.step_id})`;
+  return `${KIND_LABELS[s.step_type] || s.step_type} · ${s.step_id}`;
+}
+
+// A nested step's depth: its path names the branch it sits in (`<branch id>.then`).
+function depthOf(s, depths) {
+  const depth = s.path ? (depths[s.path.replace(/\.(then|else)$/, "")] ?? 0) + 1 : 0;
+  depths[s.step_id] = depth;
+  return depth;
+}
 
 function renderReport(report) {
   const box = t("test-result");
+  const depths = {};
   const steps = report.steps.map((s) => {
-    const title = s.step_type === "condition" ? `Condition ${s.step_id}` : `${ACTIONS[s.action]?.label || s.action} (${s.step_id})`;
-    const children = [el("div", { class: "trace-head" }, el("span", { class: "trace-title" }, title), el("span", { class: `badge run-${s.status}` }, humanize(s.status)))];
+    const depth = depthOf(s, depths);
+    const head = [el("span", { class: "trace-title" }, reportTitle(s)), el("span", { class: `badge run-${s.status}` }, s.step_type === "branch" && s.result !== null ? String(s.result) : STATUS_TEXT[s.status] || humanize(s.status))];
+    if (s.path) head.splice(1, 0, el("span", { class: "trace-path muted" }, `in ${s.path.replace(".", " › ")}`));
+    const children = [el("div", { class: "trace-head" }, ...head)];
+    if (s.wait) children.push(el("div", { class: "trace-wait" }, s.wait));
+    if (s.branch_taken) children.push(el("div", { class: "trace-taken" }, `takes the ${s.branch_taken} path`));
     for (const r of s.rules || []) {
       children.push(el("div", { class: "trace-rule" },
         `${r.field} ${humanize(r.operator)} ${fmt(r.expected)} — value ${fmt(r.resolved)} `,
@@ -630,7 +847,7 @@ function renderReport(report) {
     const params = Object.entries(s.params || {});
     if (params.length) children.push(el("div", { class: "trace-rule" }, params.map(([k, v]) => `${k}: ${fmt(v)}`).join(" · ")));
     if (s.reason) children.push(el("div", { class: "muted", style: "margin-top:.3rem" }, s.reason));
-    return el("li", { class: "trace-item" }, ...children);
+    return el("li", { class: `trace-item is-${s.status}${depth ? ` trace-depth-${Math.min(depth, 3)}` : ""}`, dataset: { step: s.step_id, status: s.status } }, ...children);
   });
   box.replaceChildren(
     el("div", { class: `outcome outcome-${report.outcome}`, id: "test-outcome" }, report.summary),
@@ -658,8 +875,10 @@ async function start() {
   if (workflowId) {
     try {
       const wf = await api("GET", `/workflows/${encodeURIComponent(workflowId)}`);
-      model = { name: wf.name, description: wf.description, status: wf.status, trigger: wf.trigger, steps: wf.steps };
+      // Every key of the definition (PUT replaces it whole): what is loaded saves unchanged.
+      model = { name: wf.name, description: wf.description, status: wf.status, trigger: wf.trigger, steps: wf.steps, schedule: wf.schedule ?? null, on_failure: wf.on_failure ?? null };
       version = wf.version;
+      savedStatus = wf.status;
       renderHeader(wf);
       showWarnings(wf.warnings);
       if (new URLSearchParams(location.search).get("created") === "template") {

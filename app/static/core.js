@@ -107,6 +107,8 @@ export const TRIGGER_LABELS = {
   new_message: "New message",
   sla_breach: "SLA breach",
   status_change: "Status change",
+  conversation_updated: "Conversation updated",
+  conversation_idle: "Conversation idle",
 };
 
 export const ACTION_LABELS = {
@@ -117,6 +119,10 @@ export const ACTION_LABELS = {
   create_ticket: "Create ticket",
   notify: "Notify",
   escalate: "Escalate",
+  remove_tag: "Remove tags",
+  set_priority: "Set priority",
+  add_note: "Add note",
+  set_attribute: "Set attribute",
 };
 
 export const CATEGORY_LABELS = {

@@ -14,7 +14,14 @@ export function describeTrigger(t) {
     if (t.channels?.length) parts.push(`on ${list(t.channels)}`);
     if (t.content_patterns?.length) parts.push(`matching /${t.content_patterns.join("/ or /")}/`);
   } else if (t.type === "sla_breach") {
-    parts.push(`The ${humanize(t.sla_type)} SLA passes ${t.threshold}`);
+    parts.push(`The ${humanize(t.sla_type)} SLA passes ${t.threshold}${t.business_hours ? " of business time" : ""}`);
+  } else if (t.type === "conversation_idle") {
+    parts.push(`The conversation waits on the ${t.waiting_on} for ${t.idle_for}${t.business_hours ? " of business time" : ""}`);
+    if (t.statuses?.length) parts.push(`while ${list(t.statuses)}`);
+  } else if (t.type === "conversation_updated") {
+    parts.push(t.fields?.length ? `The conversation's ${list(t.fields)} change` : "The conversation changes");
+    if (t.tags_added?.length) parts.push(`(tag ${t.tags_added.join(" / ")} added)`);
+    if (t.tags_removed?.length) parts.push(`(tag ${t.tags_removed.join(" / ")} removed)`);
   } else if (t.type === "status_change") {
     parts.push("The status changes");
     if (t.transitions?.length) parts.push(`(${t.transitions.map((x) => `${x.from} → ${x.to}`).join(", ")})`);
@@ -40,7 +47,17 @@ export function describeRule(r) {
   return `${r.field} ${humanize(r.operator)} ${fmtValue(r.value)}`.trim();
 }
 
+const WAIT_EVENTS = { customer_message: "the customer replies", agent_message: "an agent replies", status_change: "the status changes" };
+
 export function describeStep(s) {
+  if (s.type === "wait") return s.until ? "Wait until the schedule is open" : `Wait ${s.for}${s.business_hours ? " of business time" : ""}`;
+  if (s.type === "wait_for") {
+    const what = `${WAIT_EVENTS[s.event] || humanize(s.event)}${s.to_statuses?.length ? ` to ${list(s.to_statuses)}` : ""}`;
+    const stops = [s.on_event === "stop" ? "stop if it happens" : "", s.on_timeout === "stop" ? "stop on timeout" : ""].filter(Boolean).join(", ");
+    return `Wait up to ${s.timeout}${s.business_hours ? " of business time" : ""} until ${what}${stops ? ` (${stops})` : ""}`;
+  }
+  if (s.type === "branch") return `If ${describeRule(s.if)}: ${(s.then || []).length} step(s), else ${(s.else || []).length} step(s)`;
+  if (s.type === "stop") return "Stop the run";
   if (s.type === "condition") {
     const onFalse = { stop: "otherwise stop", continue: "otherwise continue", skip_next: "otherwise skip the next step" }[s.on_false || "stop"];
     return `If ${describeRule(s)} — ${onFalse}`;
@@ -58,14 +75,19 @@ export function describeStep(s) {
   }
 }
 
+const KINDS = { condition: "Condition", wait: "Wait", wait_for: "Wait for", branch: "Branch", stop: "Stop" };
+
+// A branch lists its then / else steps under it, indented.
 export function stepsPreview(steps) {
   return el("ol", { class: "preview-steps" }, steps.map((s, i) =>
     el("li", {},
-      el("span", { class: `step-num${s.type === "action" ? " is-action" : ""}`, "aria-hidden": "true" }, String(i + 1)),
+      el("span", { class: `step-num is-${s.type}`, "aria-hidden": "true" }, String(i + 1)),
       el("div", {},
         el("div", { class: "muted", style: "font-size:.75rem;font-weight:600;text-transform:uppercase;letter-spacing:.04em" },
-          s.type === "condition" ? "Condition" : ACTION_LABELS[s.action] || s.action),
-        el("div", {}, describeStep(s))))));
+          s.type === "action" ? ACTION_LABELS[s.action] || s.action : KINDS[s.type] || s.type),
+        el("div", {}, describeStep(s)),
+        ...(s.type === "branch" ? ["then", "else"].filter((side) => s[side]?.length).map((side) =>
+          el("div", { class: "preview-path" }, el("span", { class: "muted small" }, side === "then" ? "Then" : "Else"), stepsPreview(s[side]))) : [])))));
 }
 
 export function triggerBlock(t) {

@@ -1,13 +1,10 @@
-// The directory pages (teams, agents) and schedules: a list, and one form (in a dialog) that
-// creates or replaces an entry with PUT /{kind}/{id}. Errors come from the API, shown in the form.
+// The directory pages (teams, agents): a list, and one form (in a dialog) that creates or
+// replaces an entry with PUT /{kind}/{id}. Errors come from the API, shown in the form. Schedules
+// have their own page (schedules.js): a weekly grid is more than a few text fields.
 import { api, canWrite, el, toast } from "./core.js";
 
 const kind = JSON.parse(document.getElementById("dir-kind").textContent);
 const list = (text) => String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
-const SCHEDULE_EXAMPLE = {
-  name: "Support hours", timezone: "Europe/Berlin",
-  hours: { mon: [["09:00", "17:00"]], tue: [["09:00", "17:00"]], wed: [["09:00", "17:00"]], thu: [["09:00", "17:00"]], fri: [["09:00", "17:00"]] },
-};
 
 // Per kind: the columns of the list, the form's fields, and how a form becomes a PUT body.
 const KINDS = {
@@ -23,12 +20,6 @@ const KINDS = {
     toForm: (a) => ({ name: a.name, email: a.email || "", available: a.available }),
     toBody: (f) => ({ name: f.name, email: f.email || null, available: f.available }),
   },
-  schedules: {
-    columns: [["Id", (s) => el("span", { class: "mono" }, s.id)], ["Name", (s) => s.name], ["Time zone", (s) => s.timezone], ["Open now", (s) => (s.open_now ? "open" : "closed")]],
-    fields: [["body", "Schedule (JSON: name, timezone, hours, holidays, holiday_calendar)", "json"]],
-    toForm: (s) => ({ body: JSON.stringify({ name: s.name, timezone: s.timezone, hours: s.hours, holidays: s.holidays, holiday_calendar: s.holiday_calendar ?? undefined }, null, 2) }),
-    toBody: (f) => JSON.parse(f.body),
-  },
 };
 const spec = KINDS[kind];
 const dialog = document.getElementById("dir-dialog");
@@ -41,9 +32,7 @@ function field([name, label, type], value) {
   if (type === "checkbox") {
     return el("label", { class: "checks", for: id }, el("input", { id, name, type: "checkbox", checked: value ? true : undefined }), ` ${label}`);
   }
-  const input = type === "json"
-    ? el("textarea", { id, name, rows: "14", class: "mono", spellcheck: "false" })
-    : el("input", { id, name, type });
+  const input = el("input", { id, name, type });
   input.value = value ?? "";
   return el("div", { class: "field" }, el("label", { for: id }, label), input);
 }
@@ -52,7 +41,7 @@ function open(entry) {
   editing = entry;
   formError.hidden = true;
   document.getElementById("dir-form-title").textContent = entry ? `Edit ${entry.id}` : `New ${kind.slice(0, -1)}`;
-  const values = entry ? spec.toForm(entry) : (kind === "schedules" ? { body: JSON.stringify(SCHEDULE_EXAMPLE, null, 2) } : { available: true });
+  const values = entry ? spec.toForm(entry) : { available: true };
   const fields = entry ? [] : [field(["id", "Id", "text"], "")];
   document.getElementById("dir-fields").replaceChildren(...fields, ...spec.fields.map((f) => field(f, values[f[0]])));
   dialog.showModal();

@@ -14,11 +14,25 @@ const conversationHref = (id) => `${prefix}/conversations/${encodeURIComponent(i
 
 const fmt = (v) => (v === null || v === undefined ? "∅" : typeof v === "string" ? v : JSON.stringify(v));
 
+const KINDS = { condition: "Condition", wait: "Wait", wait_for: "Wait for", branch: "Branch", stop: "Stop" };
+const WOKEN = { timer: "the timer", event: "the event", cancelled: "a cancellation" };
+
+// A wait's entry: what for, from when, its deadline (fixed when it began) and what woke it.
+function waitLines(w) {
+  const lines = [`Waits for ${humanize(w.waiting_for)} · from ${fmtDateTime(w.started_at)} · deadline ${fmtDateTime(w.deadline)}`];
+  if (w.woken_by) lines.push(`Woken by ${WOKEN[w.woken_by] || w.woken_by}${w.ended_at ? ` at ${fmtDateTime(w.ended_at)}` : ""}${w.outcome ? ` · outcome ${w.outcome}` : ""}${w.matched ? ` (${w.matched})` : ""}`);
+  else lines.push("Still waiting.");
+  return lines.map((text) => el("div", { class: "trace-rule" }, text));
+}
+
 function stepItem(s) {
-  const title = s.step_type === "condition" ? `Condition · ${s.step_id}` : `${ACTION_LABELS[s.action] || s.action} · ${s.step_id}`;
+  const title = s.step_type === "action" ? `${ACTION_LABELS[s.action] || s.action} · ${s.step_id}` : `${KINDS[s.step_type] || s.step_type} · ${s.step_id}`;
   const timing = s.started_at && s.finished_at ? fmtDuration((new Date(s.finished_at) - new Date(s.started_at)) / 1000) : "";
   const meta = [timing, s.attempts > 1 ? `${s.attempts} attempts` : ""].filter(Boolean).join(" · ");
   const parts = [el("div", { class: "tl-head" }, el("span", { class: "tl-title" }, title), runStatusBadge(s.status), el("span", { class: "tl-meta" }, meta))];
+  if (s.path) parts.push(el("div", { class: "muted", style: "font-size:.8rem" }, `in ${s.path.replace(".", " › ")}`));
+  if (s.wait) parts.push(...waitLines(s.wait));
+  if (s.branch_taken) parts.push(el("div", { class: "trace-taken" }, `took the ${s.branch_taken} path`));
   if (s.condition) {
     for (const r of s.condition.rules) {
       parts.push(el("div", { class: "trace-rule" }, `${r.field} ${humanize(r.operator)} ${fmt(r.expected)} — value was ${fmt(r.actual)} `,
@@ -35,7 +49,7 @@ function stepItem(s) {
   }
   if (s.error) parts.push(el("div", { class: "alert alert-error", style: "margin-top:.45rem" }, s.error));
   if (s.note) parts.push(el("div", { class: "muted", style: "margin-top:.3rem;font-size:.85rem" }, s.note));
-  const icon = { passed: "✓", completed: "✓", failed: "✗", error: "!", skipped: "–", running: "…" }[s.status] || "•";
+  const icon = { passed: "✓", completed: "✓", failed: "✗", error: "!", skipped: "–", running: "…", waiting: "⏳", cancelled: "–" }[s.status] || "•";
   return el("li", {}, el("span", { class: `tl-dot tl-${s.status}`, "aria-hidden": "true" }, icon), el("div", { class: "tl-card" }, ...parts));
 }
 
@@ -64,12 +78,12 @@ function render(run) {
   link.href = run.temporal_ui_url;
   link.hidden = false;
   retry.hidden = run.status !== "failed";
-  cancel.hidden = run.status !== "running";
+  cancel.hidden = !["running", "waiting"].includes(run.status);
   const outcomeText = {
     completed: "Completed every step.",
     stopped: `Stopped by condition ${run.stopped_at}.`,
     failed: "Failed.",
-  }[run.outcome] || (run.status === "running" ? "Running…" : humanize(run.status));
+  }[run.outcome] || (run.status === "running" ? "Running…" : run.status === "waiting" ? `Waiting for ${humanize(run.waiting_for || "?")}${run.waiting_until ? ` until ${fmtDateTime(run.waiting_until)}` : ""}.` : humanize(run.status));
   const summary = el("section", { class: "panel", "aria-labelledby": "details-title" },
     el("div", { class: "panel-head" }, el("h2", { id: "details-title" }, "Details")),
     el("div", { class: "panel-body" },
@@ -134,7 +148,7 @@ cancel.addEventListener("click", async () => {
     toast("Cancellation requested.", "success");
     for (let i = 0; i < 20; i++) {
       const run = await api("GET", `/runs/${encodeURIComponent(runId)}`);
-      if (run.status !== "running") { render(run); break; }
+      if (!["running", "waiting"].includes(run.status)) { render(run); break; }
       await new Promise((r) => setTimeout(r, 500));
     }
   } catch (err) {

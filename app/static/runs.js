@@ -1,5 +1,6 @@
-// Runs: recent runs (of one workflow, or all), filter by status, page with the cursor.
-import { api, el, fmtDateTime, fmtDuration, prefix, relTime, runHref, runStatusBadge, toast } from "./core.js";
+// Runs: recent runs (of one workflow, or all), filter by status, page with the cursor. A waiting
+// run says what it waits for and until when.
+import { api, el, fmtDateTime, fmtDuration, humanize, prefix, relTime, runHref, runStatusBadge, toast } from "./core.js";
 
 const workflowId = JSON.parse(document.getElementById("workflow-id").textContent);
 const body = document.getElementById("runs-body");
@@ -26,9 +27,15 @@ async function loadNames() {
   }
 }
 
+function waitNote(run) {
+  if (run.status !== "waiting") return null;
+  const until = run.waiting_until ? ` until ${fmtDateTime(run.waiting_until)}` : "";
+  return el("span", { class: "wait-note", "data-field": "waiting" }, `for ${humanize(run.waiting_for || "?")}${until}`);
+}
+
 function row(run) {
   const href = runHref(run.run_id);
-  const cells = [el("td", {}, runStatusBadge(run.status), run.is_retry ? el("span", { class: "badge badge-cat", style: "margin-left:.3rem" }, "retry") : null)];
+  const cells = [el("td", {}, runStatusBadge(run.status), run.is_retry ? el("span", { class: "badge badge-cat", style: "margin-left:.3rem" }, "retry") : null, waitNote(run))];
   if (!workflowId) cells.push(el("td", {}, names[run.workflow_id] || el("span", { class: "mono" }, run.workflow_id || "—")));
   cells.push(
     el("td", { class: "mono" }, run.conversation_id ? el("a", { href: `${prefix}/conversations/${encodeURIComponent(run.conversation_id)}` }, run.conversation_id) : "—"),

@@ -1,9 +1,11 @@
 // The Workflows page: summary bar, search and filters, one card per workflow with its toggle,
-// Edit, Runs and the three-dot menu (Duplicate, Delete with confirmation).
+// Edit, Runs and the three-dot menu (Duplicate, Delete with confirmation). A card counts the runs
+// waiting now; deactivating a workflow that has some asks whether to cancel them (SPEC §2.3).
 import {
   api, canWrite, confirmDialog, debounce, el, fmtNumber, ICONS, menuButton, prefix, relTime,
   statusBadge, svgIcon, toast, TRIGGER_LABELS,
 } from "./core.js";
+import { askAboutWaitingRuns, cancelWaitingRuns } from "./waiting.js";
 
 const cards = document.getElementById("cards");
 const empty = document.getElementById("empty");
@@ -67,11 +69,17 @@ function toggle(wf) {
   button.addEventListener("click", async () => {
     const next = wf.status === "active" ? "draft" : "active";
     button.disabled = true;
+    const choice = next === "draft" ? await askAboutWaitingRuns(wf) : "keep";
+    if (!choice) { button.disabled = false; button.focus(); return; }
     button.setAttribute("aria-checked", String(next === "active"));
     try {
       const updated = await api("PATCH", `/workflows/${encodeURIComponent(wf.id)}`, { status: next, version: wf.version });
       toast(`${wf.name} is now ${next === "active" ? "active" : "a draft"}.`, "success");
       Object.assign(wf, { status: updated.status, version: updated.version });
+      if (choice === "cancel") {
+        await cancelWaitingRuns(wf);
+        wf.waiting = 0;
+      }
       const fresh = card(wf);
       button.closest(".card").replaceWith(fresh);
       fresh.querySelector(".switch")?.focus();
@@ -122,6 +130,8 @@ function card(wf) {
     el("p", { class: "card-desc" }, wf.description || el("span", { class: "muted" }, "No description")),
     el("div", { class: "card-badges" },
       el("span", { class: `badge badge-trigger trigger-${wf.trigger_type}` }, svgIcon(ICONS.bolt, 12), TRIGGER_LABELS[wf.trigger_type] || wf.trigger_type),
+      wf.waiting ? el("a", { class: "badge badge-waiting", "data-field": "waiting", href: `${editHref}/runs?status=waiting`, title: "Runs waiting now (in a wait or a wait for)" },
+        `${fmtNumber(wf.waiting)} waiting`) : null,
       wf.failed_24h ? el("a", { class: "badge badge-failed-recent", "data-field": "failed-24h", href: `${editHref}/runs?status=failed`, title: "Runs that failed in the last 24 hours" },
         `${fmtNumber(wf.failed_24h)} failed in 24 h`) : null),
     el("dl", { class: "card-meta" },

@@ -27,6 +27,7 @@ from definitions.events import Event
 from definitions.runs import RunInput
 from store.settings import Settings
 from temporal_edge import (
+    PHASE_WAITING,
     RPC_TIMEOUT,
     Client,
     SearchAttr,
@@ -178,6 +179,15 @@ class TemporalGateway:
             f"AND ExecutionStatus = 'Failed' AND CloseTime >= {quote(since)}",
         )
 
+    async def count_waiting(self, definition_id: str) -> int:
+        """Runs of a definition waiting now (in a wait or wait_for: `RunPhase` is `waiting`, as
+        the runs list's `waiting` filter reads it; cached too)."""
+        return await self._cached_count(
+            f"waiting:{definition_id}",
+            f"{self.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(definition_id)} "
+            f"AND ExecutionStatus = 'Running' AND {SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}",
+        )
+
     async def _cached_count(self, key: str, query: str) -> int:
         cached = self._counts.get(key)
         now = time.monotonic()
@@ -189,13 +199,24 @@ class TemporalGateway:
         return count
 
     async def count_runs_many(
-        self, definition_ids: Iterable[str], *, failed_recently: bool = False
+        self,
+        definition_ids: Iterable[str],
+        *,
+        failed_recently: bool = False,
+        waiting: bool = False,
     ) -> dict[str, int | None]:
         """Counts for several definitions in parallel (at most `COUNT_CONCURRENCY` at a time);
         None for each one when Temporal is unreachable. `failed_recently`: count the runs that
-        failed in the last `RECENT_FAILURES` instead of every run."""
+        failed in the last `RECENT_FAILURES` instead of every run; `waiting`: the runs waiting
+        now."""
         ids = list(dict.fromkeys(definition_ids))
-        counter = self.count_recent_failures if failed_recently else self.count_runs
+        counter = (
+            self.count_waiting
+            if waiting
+            else self.count_recent_failures
+            if failed_recently
+            else self.count_runs
+        )
         results = await asyncio.gather(*(counter(i) for i in ids), return_exceptions=True)
         counts: dict[str, int | None] = {}
         for definition_id, result in zip(ids, results, strict=True):

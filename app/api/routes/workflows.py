@@ -114,19 +114,22 @@ async def list_workflows(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
     offset: Offset = 0,
 ) -> WorkflowsPublic:
-    """List workflow cards, filtered and paginated, with execution counts from Temporal."""
+    """List workflow cards, filtered and paginated, with run counts from Temporal (all, failed
+    in the last 24 h, waiting now)."""
     rows, count = await run_in_threadpool(
         lambda: definitions_repo.list_definitions(
             session, status=status_, trigger_type=trigger_type, q=q, limit=limit, offset=offset
         )
     )
-    counts, failures = await asyncio.gather(
+    counts, failures, waiting = await asyncio.gather(
         gateway.count_runs_many(row.id for row in rows),
         gateway.count_runs_many((row.id for row in rows), failed_recently=True),
+        gateway.count_runs_many((row.id for row in rows), waiting=True),
     )
     cards = [WorkflowCard.from_row(row, counts.get(row.id)) for row in rows]
     for card in cards:
         card.failed_24h = failures.get(card.id)
+        card.waiting = waiting.get(card.id)
     return WorkflowsPublic(data=cards, count=count)
 
 
