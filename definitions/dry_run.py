@@ -11,7 +11,8 @@ such as "<ticket id from step ticket>".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -94,7 +95,7 @@ class DryRunStep(BaseModel):
     reason: str | None = Field(default=None, description="Why a step is skipped")
 
 
-DryRunOutcome = Literal["would_complete", "would_stop", "trigger_not_matched"]
+DryRunOutcome = Literal["would_complete", "would_stop", "would_wait", "trigger_not_matched"]
 
 
 class DryRunReport(BaseModel):
@@ -106,7 +107,45 @@ class DryRunReport(BaseModel):
     stopped_at: str | None = Field(
         default=None, description="The step that would stop the run (condition, wait_for, stop)"
     )
+    waiting_at: str | None = Field(
+        default=None,
+        description="A backtest's run still waiting at the end of the window: the wait it is in",
+    )
     summary: str = Field(description="The outcome in one sentence")
+
+
+@dataclass(frozen=True)
+class Waited:
+    """How a wait or a wait_for ends in a walk. `outcome` is a wait_for's (`event` or
+    `timeout`; None for a plain wait); `still_waiting`: the run would still be in this wait at
+    the end of what is known (a backtest's window); `note` says when or why, in words."""
+
+    outcome: WaitOutcome | None = None
+    still_waiting: bool = False
+    note: str | None = None
+
+
+class Waits(Protocol):
+    """Decides the waits of one walk. The dry run assumes (`assume`); a backtest answers from the
+    recorded events that followed (definitions/backtest.py)."""
+
+    def wait(self, step: WaitStep) -> Waited: ...
+
+    def wait_for(self, step: WaitForStep) -> Waited: ...
+
+
+@dataclass(frozen=True)
+class Assumed:
+    """The dry run's waits: a wait passes, a wait_for ends as `assume` says (default timeout)."""
+
+    assume: Mapping[str, WaitOutcome]
+
+    def wait(self, step: WaitStep) -> Waited:  # noqa: ARG002 - the protocol's signature
+        return Waited()
+
+    def wait_for(self, step: WaitForStep) -> Waited:
+        outcome = self.assume.get(step.id, "timeout")
+        return Waited(outcome=outcome, note=f"assumed {outcome}")
 
 
 def dry_run(
@@ -119,8 +158,7 @@ def dry_run(
 ) -> DryRunReport:
     """Walk the definition over a sample event and state, reporting what would happen. A
     wait_for ends as `assume` says (by step id; default: timeout)."""
-    assume = assume or {}
-    trigger = _match(definition, event, sla)
+    trigger = match_event(definition, event, sla)
     if not trigger.matched:
         skipped = [
             _skipped(step, "the trigger does not match this event") for step in definition.steps
@@ -131,7 +169,20 @@ def dry_run(
             outcome="trigger_not_matched",
             summary=f"The trigger does not match: {trigger.reason}.",
         )
+    return walk(definition, trigger, event, conversation, customer, sla, Assumed(assume or {}))
 
+
+def walk(
+    definition: WorkflowDefinitionIn,
+    trigger: DryRunTrigger,
+    event: Event,
+    conversation: ConversationState,
+    customer: CustomerState | None,
+    sla: SlaInfo | None,
+    waits: Waits,
+) -> DryRunReport:
+    """The steps of a run that `trigger` started, walked with the real cursor; `waits` decides
+    each wait and wait_for."""
     cursor = StepCursor(definition.steps)
     outputs: dict[str, dict[str, Any]] = {}  # what the steps that would run would output
     steps: list[DryRunStep] = []
@@ -150,13 +201,17 @@ def dry_run(
             move = cursor.after(position, outcome.result)
             report = _branch(step, outcome)
         elif isinstance(step, WaitStep):
-            move = cursor.after(position)
-            report = _wait(step)
+            waited = waits.wait(step)
+            move = _STILL_WAITING if waited.still_waiting else cursor.after(position)
+            report = _wait(step, waited)
         elif isinstance(step, WaitForStep):
-            assumed = assume.get(step.id, "timeout")
-            outputs[step.id] = {"outcome": assumed}
-            move = cursor.after(position, outcome=assumed)
-            report = _wait_for(step, assumed)
+            waited = waits.wait_for(step)
+            if waited.still_waiting or waited.outcome is None:
+                move = _STILL_WAITING
+            else:
+                outputs[step.id] = {"outcome": waited.outcome}
+                move = cursor.after(position, outcome=waited.outcome)
+            report = _wait_for(step, waited)
         elif isinstance(step, StopStep):
             move = cursor.after(position)
             report = DryRunStep(
@@ -183,6 +238,16 @@ def dry_run(
         if move.outcome == "stopped":
             reason = f"the run would stop at step {move.stopped_at!r}"
             steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))
+        if move is _STILL_WAITING:
+            reason = f"the run would still be waiting in step {step.id!r} at the end of the window"
+            steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))
+            return DryRunReport(
+                trigger=trigger,
+                steps=steps,
+                outcome="would_wait",
+                waiting_at=step.id,
+                summary=f"The run would still be waiting in step {step.id!r}.",
+            )
         position = move.next
 
     if move.outcome == "stopped":
@@ -206,7 +271,15 @@ def dry_run(
     )
 
 
-def _match(definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None) -> DryRunTrigger:
+#: The cursor has no move for "still waiting": the walk ends there (a backtest's window is over).
+_STILL_WAITING = Move(next=None, outcome="running")
+
+
+def match_event(
+    definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None = None
+) -> DryRunTrigger:
+    """Whether `event` (or, for sla_breach, the clock `sla`) fires the definition's trigger: the
+    loop guard, then the same matchers as ingestion."""
     if len(event.causal_chain) > MAX_CAUSAL_DEPTH:
         return DryRunTrigger(
             matched=False,
@@ -276,32 +349,38 @@ def _branch(step: BranchStep, outcome: ConditionOutcome) -> DryRunStep:
     )
 
 
-def _wait(step: WaitStep) -> DryRunStep:
+def _wait(step: WaitStep, waited: Waited) -> DryRunStep:
     if step.until == "open":
         text = "would wait until the schedule is next open"
     else:
         text = f"would wait {step.for_}" + (" of business time" if step.business_hours else "")
+    if waited.note:
+        text += f" ({waited.note})"
     return DryRunStep(step_id=step.id, step_type="wait", status="would_wait", wait=text)
 
 
-def _wait_for(step: WaitForStep, assumed: WaitOutcome) -> DryRunStep:
+def _wait_for(step: WaitForStep, waited: Waited) -> DryRunStep:
     what = step.event.replace("_", " ")
     if step.to_statuses:
         what += " to " + " or ".join(step.to_statuses)
     business = " of business time" if step.business_hours else ""
-    then = step.on_event if assumed == "event" else step.on_timeout
-    happened = f"a {what} arrives" if assumed == "event" else "the timeout passes"
-    return DryRunStep(
+    report = DryRunStep(
         step_id=step.id,
         step_type="wait_for",
         status="would_wait",
         wait=f"would wait up to {step.timeout}{business} for a {what}",
-        assumed=assumed,
-        effect=(
-            f"assumed {assumed} ({happened}): "
-            + ("the run would stop here" if then == "stop" else "the run goes on")
-        ),
     )
+    outcome = waited.outcome
+    if waited.still_waiting or outcome is None:
+        report.effect = waited.note or "still waiting"
+        return report
+    then = step.on_event if outcome == "event" else step.on_timeout
+    happened = f"a {what} arrives" if outcome == "event" else "the timeout passes"
+    report.assumed = outcome
+    report.effect = f"{waited.note or outcome} ({happened}): " + (
+        "the run would stop here" if then == "stop" else "the run goes on"
+    )
+    return report
 
 
 def _not_taken(steps: Sequence[Step], path: str, reason: str) -> list[DryRunStep]:
