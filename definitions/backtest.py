@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from definitions.business_time import BusinessClock, NoOpenTime
 from definitions.dry_run import DryRunReport, Waited, match_event, walk
@@ -101,10 +101,12 @@ class DayCount(BaseModel):
 class BacktestReport(BaseModel):
     """What a definition would have done with the recorded events of a window."""
 
-    model_config = ConfigDict(populate_by_name=True)
-
-    window_from: datetime = Field(alias="from", description="Start of the window (inclusive)")
-    window_to: datetime = Field(alias="to", description="End of the window (exclusive)")
+    window_from: datetime = Field(
+        serialization_alias="from", description="Start of the window (inclusive)"
+    )
+    window_to: datetime = Field(
+        serialization_alias="to", description="End of the window (exclusive)"
+    )
     events_scanned: int = Field(description="Recorded events read, in arrival order")
     truncated: bool = Field(
         description="The window held more events than `limit`: the scan stopped at the limit"
