@@ -83,15 +83,19 @@ class DryRunStep(BaseModel):
         default=None, description="A wait_for's outcome as assumed (`assume`, default timeout)"
     )
     result: bool | None = Field(default=None, description="A condition's result")
-    rules: list[DryRunRule] = Field(default=[], description="A condition's rules, in order")
+    # Factories, not `[]`/`{}` defaults: pydantic deep-copies those for every step (a backtest
+    # builds tens of thousands of steps).
+    rules: list[DryRunRule] = Field(
+        default_factory=list, description="A condition's rules, in order"
+    )
     on_false: str | None = Field(default=None, description="A condition's on_false setting")
     effect: str | None = Field(
         default=None, description="What the condition's result does to the run, in words"
     )
     rendered: dict[str, str] = Field(
-        default={}, description="An action's template params, rendered against the sample"
+        default_factory=dict, description="An action's template params, rendered against the sample"
     )
-    params: dict[str, Any] = Field(default={}, description="An action's other params")
+    params: dict[str, Any] = Field(default_factory=dict, description="An action's other params")
     reason: str | None = Field(default=None, description="Why a step is skipped")
 
 
