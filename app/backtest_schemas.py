@@ -60,7 +60,10 @@ class BacktestWindow(BaseModel):
     def bounds(self, now: datetime) -> tuple[datetime, datetime]:
         """The window in UTC with the defaults filled in."""
         end = as_utc(self.window_to) or now
-        start = as_utc(self.window_from) or end - DEFAULT_WINDOW
+        try:
+            start = as_utc(self.window_from) or end - DEFAULT_WINDOW
+        except OverflowError:  # `to` in the first week of year 1
+            reject_at(("to",), "is too early for a 7-day window", self.window_to, title=TITLE)
         self._check(start, end)
         return start, end
 
