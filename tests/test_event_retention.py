@@ -1,7 +1,7 @@
 """Event retention on the real Temporal dev server: the prune schedule is created once (a second
 start finds it), its first action runs the `PruneEvents` workflow on a real worker, and the
 `prune_events` activity deletes the events older than the retention — but not the recent ones,
-nor an old one whose runs still wait in the outbox."""
+nor an old one whose runs still wait in the outbox. Its history replays under the worker's code."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from definitions.retention import PRUNE_EVENTS, PruneResult, prune_schedule_id
 from desk.ingestion import EventIngestor
@@ -20,10 +21,11 @@ from store import outbox
 from store.db import session_scope
 from store.models import EventRow, utcnow
 from store.settings import Settings
-from temporal_edge import TemporalRunStarter, ensure_prune_schedule
+from temporal_edge import TemporalRunStarter, data_converter, ensure_prune_schedule
 from tests.desk_builders import make_event
 from tests.temporal_fixtures import assert_eventually
 from worker.main import build_worker
+from worker.workflows import WORKFLOWS
 
 
 def test_a_retention_under_a_day_is_refused() -> None:
@@ -75,6 +77,9 @@ async def test_the_schedule_prunes_old_events_and_keeps_what_the_outbox_needs(
                 assert isinstance(action, ScheduleActionExecutionStartWorkflow)
                 workflow = client.get_workflow_handle(action.workflow_id, result_type=PruneResult)
                 assert (await workflow.result()).deleted == 1
+                # The new workflow replays deterministically under the worker's code.
+                replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+                await replayer.replay_workflow(await workflow.fetch_history())
 
             await assert_eventually(completed, timeout=30)
     finally:
