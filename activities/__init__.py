@@ -27,11 +27,13 @@ from activities.desk import DeskActivities
 from activities.dispatch import DispatchActivities
 from activities.failure_notice import FailureNoticeActivities
 from activities.idle import IdleActivities
+from activities.retention import RetentionActivities
 from activities.sla import SlaActivities  # added by the SLA engineer (issue 4)
 from activities.waits import WaitActivities
 from activities.webhook import WebhookActivities
 from definitions.business_deadlines import ACT_COMPUTE_BUSINESS_DEADLINES
 from definitions.idle import ACT_START_IDLE_RUN
+from definitions.retention import ACT_PRUNE_EVENTS
 from definitions.runs import (
     ACT_CHECK_WAIT,
     ACT_DELIVER_WEBHOOK,
@@ -60,7 +62,13 @@ LOCAL_ACTIVITIES: frozenset[str] = frozenset(
     }
 )
 REGULAR_ACTIVITIES: frozenset[str] = frozenset(
-    {ACT_DELIVER_WEBHOOK, ACT_DISPATCH_EVENT, ACT_START_SLA_BREACH_RUN, ACT_START_IDLE_RUN}
+    {
+        ACT_DELIVER_WEBHOOK,
+        ACT_DISPATCH_EVENT,
+        ACT_START_SLA_BREACH_RUN,
+        ACT_START_IDLE_RUN,
+        ACT_PRUNE_EVENTS,
+    }
 )
 
 WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
@@ -83,6 +91,7 @@ def build_activities(
     idle = IdleActivities(engine, client)  # ConversationSla: idle-period runs
     business = BusinessDeadlineActivities(engine)  # ConversationSla: business-time deadlines
     failure = FailureNoticeActivities(engine, webhook)  # on_failure (issue 14)
+    retention = RetentionActivities(engine, settings)  # the scheduled prune of old events
     return [
         desk.evaluate_condition,
         desk.perform_action,
@@ -95,6 +104,7 @@ def build_activities(
         idle.start_idle_run,
         business.compute_business_deadlines,
         failure.notify_failure,
+        retention.prune_events,
     ]
 
 
@@ -105,6 +115,7 @@ __all__ = [
     "DeskActivities",
     "DispatchActivities",
     "IdleActivities",
+    "RetentionActivities",
     "SlaActivities",
     "WaitActivities",
     "WebhookActivities",

@@ -14,7 +14,7 @@ from store.keys import ROLES
 
 
 class Permission(StrEnum):
-    READ = "read"  # every GET
+    READ = "read"  # every GET, and the backtests (POSTs that change nothing)
     WRITE = "write"  # create, change, delete, dry run, templates use
     INGEST = "ingest"  # POST /events
 

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from app import api_reference, console  # console: the web console (issue 6)
 from app.api.routes import (
     analytics,
+    backtest,
     conversations,
     directory,
     events,
@@ -113,7 +114,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing (app/security_headers.py)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (health, workflows, templates, events, conversations, directory, runs, analytics):
+    for module in (
+        health,
+        workflows,
+        backtest,
+        templates,
+        events,
+        conversations,
+        directory,
+        runs,
+        analytics,
+    ):
         app.include_router(module.router)
     api_reference.install(app)  # /docs, /redoc, /favicon.ico served offline (issue 18)
     app.include_router(schedules.router)

@@ -53,6 +53,7 @@ FULL = Mode("full", 5, 60, 8, 60, 40, ("floor", "naive", "product"))
 PLUGINS = (
     ("sla", "bench.sla_bench", "run_sla_bench"),
     ("analytics", "bench.analytics_bench", "run_analytics_bench"),
+    ("backtest", "bench.backtest_bench", "run_backtest_bench"),
 )
 SECTIONS = ("throughput", "latency", "matching", "plugins")
 

@@ -11,8 +11,9 @@ such as "<ticket id from step ticket>".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -88,19 +89,23 @@ class DryRunStep(BaseModel):
         default=None, description="A wait_for's outcome as assumed (`assume`, default timeout)"
     )
     result: bool | None = Field(default=None, description="A condition's result")
-    rules: list[DryRunRule] = Field(default=[], description="A condition's rules, in order")
+    # Factories, not `[]`/`{}` defaults: pydantic deep-copies those for every step (a backtest
+    # builds tens of thousands of steps).
+    rules: list[DryRunRule] = Field(
+        default_factory=list, description="A condition's rules, in order"
+    )
     on_false: str | None = Field(default=None, description="A condition's on_false setting")
     effect: str | None = Field(
         default=None, description="What the condition's result does to the run, in words"
     )
     rendered: dict[str, str] = Field(
-        default={}, description="An action's template params, rendered against the sample"
+        default_factory=dict, description="An action's template params, rendered against the sample"
     )
-    params: dict[str, Any] = Field(default={}, description="An action's other params")
+    params: dict[str, Any] = Field(default_factory=dict, description="An action's other params")
     reason: str | None = Field(default=None, description="Why a step is skipped")
 
 
-DryRunOutcome = Literal["would_complete", "would_stop", "trigger_not_matched"]
+DryRunOutcome = Literal["would_complete", "would_stop", "would_wait", "trigger_not_matched"]
 
 
 class DryRunReport(BaseModel):
@@ -112,7 +117,45 @@ class DryRunReport(BaseModel):
     stopped_at: str | None = Field(
         default=None, description="The step that would stop the run (condition, wait_for, stop)"
     )
+    waiting_at: str | None = Field(
+        default=None,
+        description="A backtest's run still waiting at the end of the window: the wait it is in",
+    )
     summary: str = Field(description="The outcome in one sentence")
+
+
+@dataclass(frozen=True)
+class Waited:
+    """How a wait or a wait_for ends in a walk. `outcome` is a wait_for's (`event` or
+    `timeout`; None for a plain wait); `still_waiting`: the run would still be in this wait at
+    the end of what is known (a backtest's window); `note` says when or why, in words."""
+
+    outcome: WaitOutcome | None = None
+    still_waiting: bool = False
+    note: str | None = None
+
+
+class Waits(Protocol):
+    """Decides the waits of one walk. The dry run assumes (`assume`); a backtest answers from the
+    recorded events that followed (definitions/backtest.py)."""
+
+    def wait(self, step: WaitStep) -> Waited: ...
+
+    def wait_for(self, step: WaitForStep) -> Waited: ...
+
+
+@dataclass(frozen=True)
+class Assumed:
+    """The dry run's waits: a wait passes, a wait_for ends as `assume` says (default timeout)."""
+
+    assume: Mapping[str, WaitOutcome]
+
+    def wait(self, step: WaitStep) -> Waited:  # noqa: ARG002 - the protocol's signature
+        return Waited()
+
+    def wait_for(self, step: WaitForStep) -> Waited:
+        outcome = self.assume.get(step.id, "timeout")
+        return Waited(outcome=outcome, note=f"assumed {outcome}")
 
 
 def dry_run(
@@ -130,13 +173,10 @@ def dry_run(
     wait_for ends as `assume` says (by step id; default: timeout).
 
     `now` is when the run would start and `clock` the definition's schedule (None: it has none,
-    or it does not exist): `time.*` fields read them, and waits say until when they would last.
-    The dry run's clock moves on with each wait (to its deadline; a wait_for assumed to end with
-    an event ends no later), so a step after a wait reads the time the real run would read."""
+    or it does not exist): `time.*` fields read them, and waits say until when they would last."""
     assume = assume or {}
     check_assume(definition, assume)
-    at = now
-    trigger = _match(definition, event, sla)
+    trigger = match_event(definition, event, sla)
     if not trigger.matched:
         skipped = [
             _skipped(step, "the trigger does not match this event") for step in definition.steps
@@ -147,7 +187,36 @@ def dry_run(
             outcome="trigger_not_matched",
             summary=f"The trigger does not match: {trigger.reason}.",
         )
+    return walk(
+        definition,
+        trigger,
+        event,
+        conversation,
+        customer,
+        sla,
+        Assumed(assume),
+        now=now,
+        clock=clock,
+    )
 
+
+def walk(
+    definition: WorkflowDefinitionIn,
+    trigger: DryRunTrigger,
+    event: Event,
+    conversation: ConversationState,
+    customer: CustomerState | None,
+    sla: SlaInfo | None,
+    waits: Waits,
+    *,
+    now: datetime | None = None,
+    clock: BusinessClock | None = None,
+) -> DryRunReport:
+    """The steps of a run that `trigger` started, walked with the real cursor; `waits` decides
+    each wait and wait_for. The walk's clock starts at `now` and moves on with each wait (to its
+    deadline; a wait_for that ends with an event ends no later), so a step after a wait reads the
+    time the real run would read."""
+    at = now
     cursor = StepCursor(definition.steps)
     outputs: dict[str, dict[str, Any]] = {}  # what the steps that would run would output
     steps: list[DryRunStep] = []
@@ -167,17 +236,21 @@ def dry_run(
             move = cursor.after(position, outcome.result)
             report = _branch(step, outcome)
         elif isinstance(step, WaitStep):
-            move = cursor.after(position)
+            waited = waits.wait(step)
             until = wait_until(step, at, clock, definition.schedule)
-            report = _wait(step, until)
+            move = _STILL_WAITING if waited.still_waiting else cursor.after(position)
+            report = _wait(step, waited, until)
             at = until.deadline or at
         elif isinstance(step, WaitForStep):
-            assumed = assume.get(step.id, "timeout")
-            outputs[step.id] = {"outcome": assumed}
-            move = cursor.after(position, outcome=assumed)
+            waited = waits.wait_for(step)
             until = wait_until(step, at, clock, definition.schedule)
-            report = _wait_for(step, assumed, until)
-            if assumed == "timeout":
+            if waited.still_waiting or waited.outcome is None:
+                move = _STILL_WAITING
+            else:
+                outputs[step.id] = {"outcome": waited.outcome}
+                move = cursor.after(position, outcome=waited.outcome)
+            report = _wait_for(step, waited, until)
+            if waited.outcome == "timeout":
                 at = until.deadline or at
         elif isinstance(step, StopStep):
             move = cursor.after(position)
@@ -205,6 +278,16 @@ def dry_run(
         if move.outcome == "stopped":
             reason = f"the run would stop at step {move.stopped_at!r}"
             steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))
+        if move is _STILL_WAITING:
+            reason = f"the run would still be waiting in step {step.id!r} at the end of the window"
+            steps.extend(_skipped(rest, reason) for rest in cursor.rest(position))
+            return DryRunReport(
+                trigger=trigger,
+                steps=steps,
+                outcome="would_wait",
+                waiting_at=step.id,
+                summary=f"The run would still be waiting in step {step.id!r}.",
+            )
         position = move.next
 
     if move.outcome == "stopped":
@@ -228,7 +311,15 @@ def dry_run(
     )
 
 
-def _match(definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None) -> DryRunTrigger:
+#: The cursor has no move for "still waiting": the walk ends there (a backtest's window is over).
+_STILL_WAITING = Move(next=None, outcome="running")
+
+
+def match_event(
+    definition: WorkflowDefinitionIn, event: Event, sla: SlaInfo | None = None
+) -> DryRunTrigger:
+    """Whether `event` (or, for sla_breach, the clock `sla`) fires the definition's trigger: the
+    loop guard, then the same matchers as ingestion."""
     if len(event.causal_chain) > MAX_CAUSAL_DEPTH:
         return DryRunTrigger(
             matched=False,
@@ -298,7 +389,7 @@ def _branch(step: BranchStep, outcome: ConditionOutcome) -> DryRunStep:
     )
 
 
-def _wait(step: WaitStep, until: WaitUntil) -> DryRunStep:
+def _wait(step: WaitStep, waited: Waited, until: WaitUntil) -> DryRunStep:
     if step.until == "open":
         text = (
             "would not wait: the schedule is open now"
@@ -311,6 +402,8 @@ def _wait(step: WaitStep, until: WaitUntil) -> DryRunStep:
             + (" of business time" if step.business_hours else "")
             + f" ({until.label})"
         )
+    if waited.note:
+        text += f"; {waited.note}"
     return DryRunStep(step_id=step.id, step_type="wait", status="would_wait", wait=text)
 
 
@@ -338,24 +431,28 @@ def check_assume(definition: WorkflowDefinitionIn, assume: Mapping[str, WaitOutc
         )
 
 
-def _wait_for(step: WaitForStep, assumed: WaitOutcome, until: WaitUntil) -> DryRunStep:
+def _wait_for(step: WaitForStep, waited: Waited, until: WaitUntil) -> DryRunStep:
     what = step.event.replace("_", " ")
     if step.to_statuses:
         what += " to " + " or ".join(step.to_statuses)
     business = " of business time" if step.business_hours else ""
-    then = step.on_event if assumed == "event" else step.on_timeout
-    happened = f"a {what} arrives" if assumed == "event" else "the timeout passes"
-    return DryRunStep(
+    report = DryRunStep(
         step_id=step.id,
         step_type="wait_for",
         status="would_wait",
         wait=f"would wait up to {step.timeout}{business} for a {what} ({until.label})",
-        assumed=assumed,
-        effect=(
-            f"assumed {assumed} ({happened}): "
-            + ("the run would stop here" if then == "stop" else "the run goes on")
-        ),
     )
+    outcome = waited.outcome
+    if waited.still_waiting or outcome is None:
+        report.effect = waited.note or "still waiting"
+        return report
+    then = step.on_event if outcome == "event" else step.on_timeout
+    happened = f"a {what} arrives" if outcome == "event" else "the timeout passes"
+    report.assumed = outcome
+    report.effect = f"{waited.note or outcome} ({happened}): " + (
+        "the run would stop here" if then == "stop" else "the run goes on"
+    )
+    return report
 
 
 def _not_taken(steps: Sequence[Step], path: str, reason: str) -> list[DryRunStep]:

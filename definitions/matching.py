@@ -13,8 +13,10 @@ from definitions.models import (
     NewMessageTrigger,
     SlaBreachTrigger,
     StatusChangeTrigger,
+    WaitEvent,
 )
 from definitions.operators import regex_search
+from definitions.vocabulary import ANSWERING_SENDERS
 
 AnyTrigger = (
     NewConversationTrigger
@@ -172,3 +174,17 @@ def match_idle(trigger: ConversationIdleTrigger, event: Event) -> MatchResult:
         f"assuming the conversation has waited on the {trigger.waiting_on} for "
         f"{trigger.idle_for}{hours} (the tracker's idle timer decides)",
     )
+
+
+def wait_change(event: Event) -> WaitEvent | None:
+    """What a `wait_for` could see in `event`: a customer message, an agent (or AI) message or a
+    status change. Automation messages and notes never end a wait. The one reading of it, for
+    the desk's journal (desk/waits.py) and for a backtest (definitions/backtest.py)."""
+    if event.type == "conversation.status_changed" and event.to_status:
+        return "status_change"
+    if event.message is not None:
+        if event.message.sender_type == "customer":
+            return "customer_message"
+        if event.message.sender_type in ANSWERING_SENDERS:
+            return "agent_message"
+    return None

@@ -205,6 +205,7 @@ def _accept_in(session: Session, event: Event, now: datetime) -> _Accepted:
             conversation_id=event.conversation.id,
             payload=event.model_dump(mode="json"),
             run_ids=run_ids,
+            received_at=now,  # the instant the wait journal records too (backtests compare them)
         )
     )
     rows: list[tuple[OutboxRow, RunInput | Event]] = []

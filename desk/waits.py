@@ -21,25 +21,14 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from definitions.events import Event
+from definitions.matching import wait_change
 from definitions.runs import WaitCheck, WaitFound
 from definitions.utc import as_utc
-from definitions.vocabulary import ANSWERING_SENDERS
 from store.models import ConversationChangeRow, ConversationRow, RunWaitRow, utcnow
 
 #: How many of a conversation's latest changes of one kind a check reads (only the newest can be
 #: newer than a watermark).
 RECENT_CHANGES = 200
-
-
-def _kind(event: Event) -> str | None:
-    if event.type == "conversation.status_changed" and event.to_status:
-        return "status_change"
-    if event.message is not None:
-        if event.message.sender_type == "customer":
-            return "customer_message"
-        if event.message.sender_type in ANSWERING_SENDERS:
-            return "agent_message"
-    return None  # automation messages and notes never end a wait
 
 
 def _lock_conversation(session: Session, conversation_id: str) -> None:
@@ -52,7 +41,7 @@ def _lock_conversation(session: Session, conversation_id: str) -> None:
 def journal_change(session: Session, event: Event, now: datetime | None = None) -> bool:
     """Record the change `event` brings, if a wait could wait for it (once per event id).
     Returns whether the event is such a change."""
-    kind = _kind(event)
+    kind = wait_change(event)
     if kind is None:
         return False
     seen = session.exec(
@@ -75,7 +64,7 @@ def journal_change(session: Session, event: Event, now: datetime | None = None) 
 def waits_to_wake(session: Session, event: Event) -> list[str]:
     """The workflow ids of the runs whose wait `event` may end (call after `journal_change`, in
     the same transaction)."""
-    kind = _kind(event)
+    kind = wait_change(event)
     if kind is None:
         return []
     _lock_conversation(session, event.conversation.id)

@@ -90,7 +90,8 @@ class TriggerIndexRow(SQLModel, table=True):
 
 
 class EventRow(SQLModel, table=True):
-    """Every accepted event; its id is the idempotency key of POST /events."""
+    """Every accepted event, with its full payload, kept for the retention period
+    (`SUPPORTFLOW_EVENT_RETENTION`); its id is the idempotency key of POST /events meanwhile."""
 
     __tablename__ = "events"
 
@@ -99,7 +100,8 @@ class EventRow(SQLModel, table=True):
     conversation_id: str = Field(index=True, max_length=200)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     run_ids: list[str] = _json()
-    received_at: datetime = Field(default_factory=utcnow)
+    # When it arrived: arrival order, backtest windows and retention (store/events_repo.py).
+    received_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class OutboxRow(SQLModel, table=True):

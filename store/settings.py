@@ -8,6 +8,7 @@ environment variable name.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,14 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, AnyHttpUrl, Field, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from definitions.durations import format_duration, parse_duration
+
 DEFAULT_DATA_DIR = Path(".supportflow")
 DEFAULT_TASK_QUEUE = "supportflow"
+DEFAULT_EVENT_RETENTION = timedelta(days=30)
+#: The shortest event retention: an event id is the idempotency key while its row is kept, and a
+#: sender may resend for a day after an outage.
+MIN_EVENT_RETENTION = timedelta(days=1)
 
 _HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
 
@@ -141,6 +148,29 @@ class Settings(BaseSettings):
         ),
     )
     """Public base URL of the API; None means http://127.0.0.1:8000."""
+
+    event_retention: timedelta = Field(
+        default=DEFAULT_EVENT_RETENTION,
+        validation_alias=_env("SUPPORTFLOW_EVENT_RETENTION", "event_retention"),
+        description=(
+            "SUPPORTFLOW_EVENT_RETENTION: how long received events are kept (backtests read them; "
+            "their id is the idempotency key meanwhile), e.g. '30d', '720h' or 'P30D'; 1 to 365 "
+            "days. Pruned hourly by the worker's Temporal schedule."
+        ),
+    )
+    """How long received events are kept (default 30 days, at least 1)."""
+
+    @field_validator("event_retention", mode="before")
+    @classmethod
+    def _retention(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = parse_duration(value)
+        if isinstance(value, timedelta) and value < MIN_EVENT_RETENTION:
+            raise ValueError(
+                f"{format_duration(value)} is too short: events are kept at least 1 day (their "
+                "id is the idempotency key of POST /events while they are kept)"
+            )
+        return value
 
     @field_validator("webhook_url", mode="before")
     @classmethod

@@ -6,6 +6,7 @@
 - `starts`: every start of a `WorkflowRun` (ingested and dispatched events, retries, SLA
   breaches) through one private path, the signal-with-start of the SLA tracker, and
   `signal_wait`: the hint to a run waiting in a wait_for.
+- `maintenance`: the Temporal Schedule that prunes old events, created at worker start.
 
 The workflow/activity names and payload models stay in the pure `definitions.runs`, which the
 workflow sandbox imports; this package adds what needs the SDK's client. Only it imports
@@ -25,6 +26,7 @@ from temporal_edge.connection import (
     rpc_failure,
     unavailable,
 )
+from temporal_edge.maintenance import ensure_prune_schedule
 from temporal_edge.search import (
     OUTCOME_STOPPED,
     PHASE_RUNNING,
@@ -64,6 +66,7 @@ __all__ = [
     "WorkflowHistory",
     "connect",
     "data_converter",
+    "ensure_prune_schedule",
     "quote",
     "rpc_failure",
     "run_search_attributes",

@@ -193,6 +193,7 @@ def test_build_activities_registers_every_activity_name(
         "start_idle_run",  # ConversationSla idle periods (activities/idle.py)
         "compute_business_deadlines",  # business-time deadlines (activities/business_deadlines.py)
         "notify_failure",  # on_failure (activities/failure_notice.py)
+        "prune_events",  # the event-retention schedule (activities/retention.py)
     }
     assert LOCAL_ACTIVITIES | REGULAR_ACTIVITIES == names
     assert not LOCAL_ACTIVITIES & REGULAR_ACTIVITIES

@@ -51,7 +51,7 @@ async def test_admin_cancels_a_running_run(console: Console) -> None:
         re.compile(r"Attempt \d+ failed: could not reach the webhook \(ConnectError")
     )
     await expect(page.locator(".tl-card").first).to_contain_text("webhook delivery: attempt")
-    await shot(page, "29-run-webhook-retrying", full_page=False)
+    await shot(page, "36-run-webhook-retrying", full_page=False)
     cancel = page.get_by_role("button", name="Cancel run")
     await expect(cancel).to_be_visible()
     await cancel.click()

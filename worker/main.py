@@ -28,7 +28,7 @@ from store.db import make_engine
 from store.migrate import upgrade_database
 from store.settings import Settings
 from store.worker_heartbeats import HEARTBEAT_EVERY, beat
-from temporal_edge import Client, connect
+from temporal_edge import Client, TemporalUnavailable, connect, ensure_prune_schedule
 from worker.task_failures import install as count_task_failures
 from worker.workflows import WORKFLOWS
 
@@ -110,6 +110,10 @@ async def run_worker(
         engine = make_engine(settings.database_url)
         upgrade_database(engine)  # never create_all: a table ahead of its revision breaks it
     queue = task_queue or settings.task_queue
+    try:  # the retention schedule (idempotent; the worker runs its prunes)
+        await ensure_prune_schedule(client, queue)
+    except TemporalUnavailable as exc:
+        logger.warning("could not create the event-retention schedule: %s", exc)
     failures = count_task_failures()
     heartbeat = asyncio.create_task(_heartbeat(engine))
     with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="supportflow-activity") as pool:

@@ -28,6 +28,7 @@ async function useTemplate(id, button) {
 
 async function preview(card) {
   previewing = card;
+  dialog.dataset.templateId = card.id; // read by backtest.js
   document.getElementById("preview-title").textContent = card.name;
   document.getElementById("preview-summary").textContent = card.summary;
   const body = document.getElementById("preview-body");
