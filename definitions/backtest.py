@@ -187,9 +187,7 @@ class _Timeline:
         deadline = self._deadline(step)
         if deadline is None or deadline > self.horizon:
             note = (
-                "its schedule never opens"
-                if deadline is None
-                else f"still waiting at the end of the window, until {self._when(deadline)}"
+                "its schedule never opens" if deadline is None else f"until {self._when(deadline)}"
             )
             return self._noted(step.id, Waited(still_waiting=True, note=note))
         self.now = deadline
