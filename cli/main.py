@@ -130,6 +130,9 @@ def _configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
+    # Alembic narrates every plugin and context at INFO on each start; the "Database:" line says
+    # what the upgrade did.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _check_port_free(host: str, port: int, what: str) -> None:

@@ -16,11 +16,12 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 from pydantic import BaseModel
 
+from app.runs_schemas import RunStatus
 from cli.temporal_options import (
     AddressOption,
     NamespaceOption,
@@ -42,16 +43,8 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 
-STATUSES = (
-    "running",
-    "waiting",
-    "completed",
-    "stopped",
-    "failed",
-    "cancelled",
-    "terminated",
-    "timed_out",
-)
+#: What `--status` accepts: the API's run statuses (continue-as-new segments are never listed).
+STATUSES = tuple(status for status in get_args(RunStatus) if status != "continued_as_new")
 
 
 def _call(action: Callable[[RunsGateway], Awaitable[T]], settings: Settings) -> T:

@@ -11,7 +11,6 @@ Deselect with `-m "not fuzz"`; `SUPPORTFLOW_FUZZ_SECONDS` changes the budget of 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from store.keys import create_key
 from store.settings import Settings
+from tests.served import free_port
 
 pytestmark = pytest.mark.fuzz
 
@@ -31,12 +31,6 @@ ROLES = ("admin", "integration", "viewer")
 SECONDS = int(os.environ.get("SUPPORTFLOW_FUZZ_SECONDS", "40"))
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -53,7 +47,7 @@ def _environment(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def api_url(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The API served by uvicorn in its own process: (base URL, its log file)."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "api.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
-import uvicorn
 
 from app.main import create_app
 from store.settings import Settings
-from tests.test_browser_console import free_port
+from tests.served import served
 
 
 @pytest_asyncio.fixture
@@ -24,22 +21,8 @@ async def base_url(settings: Settings) -> AsyncIterator[str]:
     async def bug() -> None:
         raise RuntimeError("a bug")
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+    async with served(app, log_level="critical") as base_url:
+        yield base_url
 
 
 async def test_a_bug_answers_500_with_connection_close(base_url: str) -> None:

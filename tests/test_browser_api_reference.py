@@ -10,7 +10,6 @@ nothing here starts a run). Screenshots go to `test-artifacts/screenshots/`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,13 +17,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest_asyncio
-import uvicorn
 
 from app.main import create_app
 from store.keys import create_key
 from store.settings import Settings
 from tests import test_browser_console
-from tests.test_browser_console import CHROMIUM, CHROMIUM_ARGS, free_port, shot
+from tests.served import served
+from tests.test_browser_console import CHROMIUM, CHROMIUM_ARGS, shot
 
 pytestmark = test_browser_console.pytestmark  # browser; skipped without Chromium or playwright
 
@@ -76,18 +75,7 @@ async def csp_violations(page: Page) -> list[str]:
 @pytest_asyncio.fixture
 async def reference(settings: Settings) -> AsyncIterator[Reference]:
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with served(app) as base_url:
         admin_key = create_key(app.state.engine, "admin", name="reference test")
         async with httpx.AsyncClient(base_url=base_url) as http:
             workflow = {
@@ -108,10 +96,6 @@ async def reference(settings: Settings) -> AsyncIterator[Reference]:
                 yield Reference(base_url=base_url, browser=browser, admin_key=admin_key)
             finally:
                 await browser.close()
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
 
 async def test_swagger_ui_lists_operations_and_tries_one_out_with_a_bearer_key(

@@ -9,11 +9,9 @@ Skipped (visibly) when SUPPORTFLOW_SKIP_BROWSER_TESTS is set or Chromium is abse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
@@ -32,6 +29,7 @@ from app.main import create_app
 from store.keys import create_key
 from store.models import TeamRow
 from store.settings import Settings
+from tests.served import served
 
 CHROMIUM = os.environ.get("SUPPORTFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,12 +56,6 @@ try:  # imported lazily so the module still collects (and skips) without playwri
     from playwright.async_api import Browser, Page, async_playwright, expect
 except ImportError:  # pragma: no cover
     pytestmark.append(pytest.mark.skip(reason="browser tests skipped: playwright not installed"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -131,18 +123,7 @@ async def console(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIter
     from worker.main import build_worker
 
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with served(app) as base_url:
         engine = app.state.engine
         keys = {
             role: create_key(engine, role, name=f"browser {role}")
@@ -159,10 +140,6 @@ async def console(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIter
             finally:
                 await browser.close()
             assert running.csp_violations == []
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
 
 async def card(page: Page, name: str) -> Any:

@@ -17,6 +17,7 @@ from cli.main import app
 from cli.temporal_server import DevServer, DevServerError
 from store.settings import get_settings
 from tests.cli_process import Completed, run_cli
+from tests.served import free_port
 
 runner = CliRunner()
 
@@ -29,12 +30,6 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_every_command_has_help() -> None:
@@ -117,14 +112,14 @@ def test_events_send_reports_an_unreachable_api(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text('{"id": "evt-1"}')
     result = runner.invoke(
-        app, ["events", "send", str(event), "--api", f"http://127.0.0.1:{_free_port()}"]
+        app, ["events", "send", str(event), "--api", f"http://127.0.0.1:{free_port()}"]
     )
     assert result.exit_code == 1
     assert "Cannot reach" in result.output
 
 
 async def test_dev_server_keeps_its_data_across_restarts(tmp_path: Path) -> None:
-    server = DevServer(tmp_path, port=_free_port(), ui=False)
+    server = DevServer(tmp_path, port=free_port(), ui=False)
     async with server:
         client = await Client.connect(server.address)
         await client.start_workflow("NoWorkerForThis", id="survives-restart", task_queue="none")
@@ -192,7 +187,7 @@ def _one_clear_line(result: Completed, *expected: str) -> str:
 async def test_an_unreachable_server_is_one_line_and_exit_1(
     command: list[str], tmp_path: Path
 ) -> None:
-    closed = f"127.0.0.1:{_free_port()}"
+    closed = f"127.0.0.1:{free_port()}"
     result = await run_cli(
         *command, "--address", closed, env={"SUPPORTFLOW_DATA_DIR": str(tmp_path)}
     )
@@ -200,7 +195,7 @@ async def test_an_unreachable_server_is_one_line_and_exit_1(
 
 
 async def test_the_address_defaults_to_temporal_address(tmp_path: Path) -> None:
-    closed = f"127.0.0.1:{_free_port()}"
+    closed = f"127.0.0.1:{free_port()}"
     env = {"TEMPORAL_ADDRESS": closed, "SUPPORTFLOW_DATA_DIR": str(tmp_path)}
     result = await run_cli("runs", "show", "run:wf_nope:evt-nope", env=env)
     _one_clear_line(result, f"Cannot reach Temporal at {closed}")
@@ -221,7 +216,7 @@ async def test_an_unknown_run_is_one_line_naming_the_server(
 ) -> None:
     address = _dev_address(dev_env)
     # --address wins over TEMPORAL_ADDRESS (here a closed port).
-    env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}"}
+    env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
     result = await run_cli(*command, "--address", address, "--namespace", "default", env=env)
     _one_clear_line(result, "'run:wf_nope:evt-nope' not found", address, "'default'")
 

@@ -41,6 +41,7 @@ from store.migrate import (
     upgrade_database,
 )
 from store.settings import get_settings
+from tests.served import free_port
 
 RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
 
@@ -155,12 +156,6 @@ def _load_release_database(db_url: str) -> dict[str, Any]:
     return dict(manifest[url.get_backend_name()])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_release_fixture_predates_migrations(db_url: str) -> None:
     _load_release_database(db_url)
     engine = make_engine(db_url)
@@ -175,7 +170,7 @@ def test_supportflow_api_upgrades_a_release_0_1_0_database_and_finds_everything(
     db_url: str, dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     expected = _load_release_database(db_url)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
