@@ -52,6 +52,7 @@ FULL = Mode("full", 5, 60, 8, 60, 40, ("floor", "naive", "product"))
 
 PLUGINS = (
     ("sla", "bench.sla_bench", "run_sla_bench"),
+    ("waits", "bench.waits_bench", "run_waits_bench"),
     ("analytics", "bench.analytics_bench", "run_analytics_bench"),
 )
 SECTIONS = ("throughput", "latency", "matching", "plugins")

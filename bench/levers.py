@@ -11,6 +11,8 @@ the Temporal server's CPU ms per run, the worker's CPU ms per run and history ev
 - `server`      dev-server settings: SQLite pragmas, the search-attribute cache refresh of the
                 embedded server's dynamic config, an in-memory database (one server per
                 variant, all running at once, batches interleaved).
+- `product-sandbox`  the product worker with its sandbox as shipped, with every module passed
+                through, and without the sandbox (one full stack per variant).
 - `product`     the product worker's options (pollers, cache) through BENCH_WORKER_OPTIONS (one
                 full stack per variant, all running at once); needs worker/ and app/.
 
@@ -193,13 +195,24 @@ PRODUCT_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def exp_product(n: int, reps: int, concurrency: int) -> list[Arm]:
+#: The workflow sandbox of the product worker (TEMPORAL.md "Speed": it is not a security boundary).
+SANDBOX_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("product worker, sandbox as shipped", {}),
+    ("sandbox, every module passed through", {"sandbox": "passthrough_all"}),
+    ("no sandbox (UnsandboxedWorkflowRunner)", {"sandbox": "off"}),
+]
+
+
+async def exp_product(
+    n: int, reps: int, concurrency: int, variants: list[tuple[str, dict[str, Any]]] | None = None
+) -> list[Arm]:
+    variants = PRODUCT_VARIANTS if variants is None else variants
     if not product_available():
         log("product parts missing: skipping the product experiment")
         return []
     async with contextlib.AsyncExitStack() as stacks:
         arms = []
-        for label, options in PRODUCT_VARIANTS:
+        for label, options in variants:
             options = dict(options)
             patches = options.pop("api_patches", [])
             stack = await stacks.enter_async_context(
@@ -218,6 +231,7 @@ EXPERIMENTS = {
     "worker": exp_worker,
     "server": exp_server,
     "product": exp_product,
+    "product-sandbox": lambda n, reps, c: exp_product(n, reps, c, SANDBOX_VARIANTS),
 }
 
 
