@@ -1,4 +1,5 @@
-"""Latency at light load: events arrive open-loop at a fixed rate (2/s; issue 13), one conversation each.
+"""Latency at light load: events arrive open-loop at a fixed rate (2/s, issue 13), one conversation
+each.
 
 - **product**: from sending `POST /events` to the last action (`auto_reply`: the automated message)
   being visible in the desk store. One poller reads the store every `poll` seconds for all pending
