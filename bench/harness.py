@@ -647,6 +647,21 @@ async def _run_product_worker() -> None:
     config: dict[str, Any] = dict(built.config())
     config["task_queue"] = settings.task_queue
     passthrough = options.pop("passthrough", None)
+    sandbox = options.pop("sandbox", None)
+    if sandbox == "off":
+        from temporalio.worker import UnsandboxedWorkflowRunner
+
+        config["workflow_runner"] = UnsandboxedWorkflowRunner()
+    elif sandbox == "passthrough_all":
+        runner = config.get("workflow_runner")
+        restrictions = (
+            runner.restrictions
+            if isinstance(runner, SandboxedWorkflowRunner)
+            else SandboxedWorkflowRunner().restrictions
+        )
+        config["workflow_runner"] = SandboxedWorkflowRunner(
+            restrictions=restrictions.with_passthrough_all_modules()
+        )
     if passthrough:
         runner = config.get("workflow_runner")
         if isinstance(runner, SandboxedWorkflowRunner):

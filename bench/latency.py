@@ -1,4 +1,5 @@
-"""Latency at light load: events arrive open-loop at a fixed rate (10/s), one conversation each.
+"""Latency at light load: events arrive open-loop at a fixed rate (2/s, issue 13), one conversation
+each.
 
 - **product**: from sending `POST /events` to the last action (`auto_reply`: the automated message)
   being visible in the desk store. One poller reads the store every `poll` seconds for all pending
@@ -115,7 +116,7 @@ async def measure_latency(
     *,
     count: int,
     reps: int,
-    rate: float = 10.0,
+    rate: float = 2.0,  # issue 13: latency at light load
     variants: tuple[str, ...] = ("floor", "product"),
 ) -> dict[str, Figure]:
     figures: dict[str, Figure] = {}

@@ -11,6 +11,10 @@ the Temporal server's CPU ms per run, the worker's CPU ms per run and history ev
 - `server`      dev-server settings: SQLite pragmas, the search-attribute cache refresh of the
                 embedded server's dynamic config, an in-memory database (one server per
                 variant, all running at once, batches interleaved).
+- `product-sandbox`  the product worker with its sandbox as shipped, with every module passed
+                through, and without the sandbox (one full stack per variant).
+- `product-sla` the product without and with one active sla_breach definition (every event then
+                feeds the conversation's SLA tracker).
 - `product`     the product worker's options (pollers, cache) through BENCH_WORKER_OPTIONS (one
                 full stack per variant, all running at once); needs worker/ and app/.
 
@@ -193,19 +197,47 @@ PRODUCT_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def exp_product(n: int, reps: int, concurrency: int) -> list[Arm]:
+#: The workflow sandbox of the product worker (TEMPORAL.md "Speed": it is not a security boundary).
+SANDBOX_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("product worker, sandbox as shipped", {}),
+    ("sandbox, every module passed through", {"sandbox": "passthrough_all"}),
+    ("no sandbox (UnsandboxedWorkflowRunner)", {"sandbox": "off"}),
+]
+
+
+#: An sla_breach definition that never fires during the benchmark: every new conversation then
+#: feeds its tracker (issue 13: the product with it ≥ 0.8× the product without it).
+SLA_DEFINITION: dict[str, Any] = {
+    "name": "bench: first response within 8 hours",
+    "status": "active",
+    "trigger": {"type": "sla_breach", "sla_type": "first_response", "threshold": "8h"},
+    "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["late"]}}],
+}
+SLA_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("product, no SLA definition", {}),
+    ("product + one active sla_breach definition", {"definitions": [SLA_DEFINITION]}),
+]
+
+
+async def exp_product(
+    n: int, reps: int, concurrency: int, variants: list[tuple[str, dict[str, Any]]] | None = None
+) -> list[Arm]:
+    variants = PRODUCT_VARIANTS if variants is None else variants
     if not product_available():
         log("product parts missing: skipping the product experiment")
         return []
     async with contextlib.AsyncExitStack() as stacks:
         arms = []
-        for label, options in PRODUCT_VARIANTS:
+        for label, options in variants:
             options = dict(options)
             patches = options.pop("api_patches", [])
+            extra = options.pop("definitions", [])
             stack = await stacks.enter_async_context(
                 Stack(StackOptions(baselines=False, worker_options=options, api_patches=patches))
             )
             await create_definition(stack, THROUGHPUT_DEFINITION)
+            for body in extra:
+                await create_definition(stack, body)
             await warm_up(stack, ("product",))
             arms.append(Arm(label, stack, "product", processes=("worker", "api")))
         await compare(arms, n=n, reps=reps, concurrency=concurrency)
@@ -218,6 +250,8 @@ EXPERIMENTS = {
     "worker": exp_worker,
     "server": exp_server,
     "product": exp_product,
+    "product-sandbox": lambda n, reps, c: exp_product(n, reps, c, SANDBOX_VARIANTS),
+    "product-sla": lambda n, reps, c: exp_product(n, reps, c, SLA_VARIANTS),
 }
 
 

@@ -11,8 +11,9 @@ One database transaction accepts the event (SPEC §3.1, the transactional outbox
 3. Loop guard: no run starts for an event whose causal chain is deeper than MAX_CAUSAL_DEPTH;
    messages written by automations never match new_message (definitions.matching).
 4. Candidates come from the trigger index (`store.trigger_index`: trigger type, channel in
-   (channel, "*")) — active definitions only, never a scan of every definition — and
-   `match_trigger` decides; each match is run `run_workflow_id(definition, event)`.
+   (channel, "*")) — active definitions only, never a scan of every definition, held in memory
+   until a save changes the index — and `match_trigger` decides (after the pre-filter of
+   `definitions.trigger_matcher`); each match is run `run_workflow_id(definition, event)`.
 5. The EventRow (with the run ids) and the outbox rows (one per run start, one for the SLA
    tracker once any sla_breach or conversation_idle definition exists: `_feeds_sla_tracker`,
    one wake-up hint per run waiting in a `wait_for` the event may end: desk/waits.py) are added.
@@ -35,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from definitions.events import Event
-from definitions.matching import TRIGGER_FOR_EVENT, match_trigger
+from definitions.matching import TRIGGER_FOR_EVENT
 from definitions.runs import (
     MAX_CAUSAL_DEPTH,
     RunInput,
@@ -51,7 +52,7 @@ from desk.waits import journal_change, waits_to_wake
 from store import definitions_repo, outbox
 from store.db import session_scope
 from store.models import ConversationRow, EventRow, OutboxRow, utcnow
-from store.trigger_index import candidate_definitions
+from store.trigger_index import candidate_matcher
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,8 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     if trigger_type is None:
         return []
     runs = []
-    for candidate in candidate_definitions(session, trigger_type, event.conversation.channel):
-        if not match_trigger(candidate.definition.trigger, event).matched:
-            continue
+    matcher = candidate_matcher(session, trigger_type, event.conversation.channel)
+    for candidate in matcher.matching(event):
         run_id = run_workflow_id(candidate.id, event.id)
         runs.append(
             RunInput(

@@ -1,18 +1,24 @@
 """The trigger index: which active definitions listen for which trigger type on which channel.
 
 Ingestion asks it for candidates (`candidate_definitions`) instead of scanning every definition;
-`definitions_repo` keeps it in step with every save and delete, in the same transaction.
+`definitions_repo` keeps it in step with every save and delete, in the same transaction, and bumps
+its generation (`store.index_generation`). `candidate_matcher` keeps each (trigger type, channel)'s
+candidates in memory as a `TriggerMatcher` until the generation moves: per event, one key read and
+one pass of the matcher, however many definitions are active.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, delete, select
 
 from definitions.models import WorkflowDefinitionIn
+from definitions.trigger_matcher import TriggerMatcher
+from store import index_generation
 from store.models import TriggerIndexRow, WorkflowDefinitionRow
 from store.parsed_definitions import parsed_definitions
 
@@ -30,6 +36,7 @@ def index_channels(definition: WorkflowDefinitionIn) -> list[str]:
 def unindex_definition(session: Session, definition_id: str) -> None:
     """Remove a definition from the trigger index (it no longer starts runs). No commit."""
     session.exec(delete(TriggerIndexRow).where(col(TriggerIndexRow.definition_id) == definition_id))
+    index_generation.bump(session)
 
 
 def index_definition(session: Session, row: WorkflowDefinitionRow) -> None:
@@ -96,6 +103,30 @@ def candidate_definitions(
         if cached is not None:
             found.append(Candidate(definition_id, version, cached))
     return found
+
+
+_MatcherKey = tuple[int, str, str, str | None]
+_matchers: dict[_MatcherKey, tuple[int, TriggerMatcher[Candidate]]] = {}
+_matchers_lock = threading.Lock()
+
+
+def candidate_matcher(
+    session: Session, trigger_type: str, channel: str | None
+) -> TriggerMatcher[Candidate]:
+    """The candidates of `candidate_definitions` as a matcher, rebuilt only when the index's
+    generation has moved since it was built (read in the caller's transaction)."""
+    generation = index_generation.current(session)
+    engine = session.get_bind().engine
+    key = (id(engine), str(engine.url), trigger_type, channel)
+    with _matchers_lock:
+        cached = _matchers.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    candidates = candidate_definitions(session, trigger_type, channel)
+    matcher = TriggerMatcher([(c, c.definition.trigger) for c in candidates])
+    with _matchers_lock:
+        _matchers[key] = (generation, matcher)
+    return matcher
 
 
 def has_listener(session: Session, trigger_type: str, channel: str) -> bool:

@@ -13,7 +13,7 @@ from definitions.models import WorkflowDefinitionIn
 from desk.ingestion import EventIngestor
 from store import definitions_repo
 from store.parsed_definitions import parsed_definitions
-from store.trigger_index import candidate_definitions
+from store.trigger_index import candidate_definitions, candidate_matcher
 from tests.desk_builders import make_event
 from tests.test_ingest import RecordingStarter
 
@@ -30,6 +30,8 @@ def _definition(**changes: Any) -> WorkflowDefinitionIn:
 def _candidates(engine: Engine, channel: str) -> list[tuple[str, int]]:
     with Session(engine) as session:
         found = candidate_definitions(session, "new_message", channel)
+        # The in-memory matcher ingestion uses sees every save at once, as the index does.
+        assert candidate_matcher(session, "new_message", channel).keys == found
         return [(candidate.id, candidate.version) for candidate in found]
 
 
