@@ -109,11 +109,13 @@ class OutboxDelivery:
                     claim.release()  # at once: a cancelled task must not keep the row locked
                     raise
                 # Shielded: once delivered, the row is settled even if the request is cancelled.
-                await asyncio.shield(asyncio.to_thread(_settle, claim, error))
+                more = await asyncio.shield(asyncio.to_thread(_settle, claim, error))
             if error is not None:
                 self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
                 log.warning("outbox %s (%s): %s", claim.row_id, claim.row.workflow_id, error)
                 return "failed"
+            if not more:  # the settling transaction saw none left: no empty claim after it
+                return "drained"
 
     async def _deliver(self, row: OutboxRow, known: RunInput | Event | None) -> str | None:
         """Hand one row to Temporal; None when done (delivered, or refused for good and
@@ -221,9 +223,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _settle(claim: outbox.Claim, error: str | None) -> None:
+def _settle(claim: outbox.Claim, error: str | None) -> bool:
+    """Write the row's outcome; True when the conversation has more rows."""
     if error is None:
         claim.done()
     else:
         claim.failed(error)
-    claim.finish()
+    return claim.finish()

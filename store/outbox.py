@@ -79,11 +79,25 @@ class Claim:
             .values(attempts=OutboxRow.attempts + 1, last_error=error[:ERROR_CHARS])
         )
 
-    def finish(self) -> None:
+    def finish(self) -> bool:
+        """Commit `done()` / `failed()` and release the row. Returns whether the conversation
+        still has rows, read in this same transaction: a drain that has just settled the last one
+        needs no further (empty) claim to learn it — on SQLite every transaction takes the write
+        lock, so that claim cost every event one more turn at it. A row committed after this read
+        is drained by the event that wrote it (its own inline drain, or the relay)."""
         try:
+            more = (
+                self.session.exec(
+                    select(OutboxRow.id)
+                    .where(OutboxRow.conversation_id == self.row.conversation_id)
+                    .limit(1)
+                ).first()
+                is not None
+            )
             self.session.commit()
         finally:
             self.session.close()
+        return more
 
     def release(self) -> None:
         """Give the row back untouched."""

@@ -21,7 +21,7 @@ def _add(engine: Engine, *rows: tuple[str, str]) -> None:
 def test_heads_come_in_id_order_per_conversation(desk_engine: Engine) -> None:
     _add(desk_engine, ("e1", "c1"), ("e2", "c2"), ("e3", "c1"))
     assert outbox.pending_conversations(desk_engine) == ["c1", "c2"]
-    seen = []
+    seen, more = [], []
     while True:
         claim = outbox.claim_head(desk_engine, "c1")
         if claim == "empty":
@@ -29,8 +29,9 @@ def test_heads_come_in_id_order_per_conversation(desk_engine: Engine) -> None:
         assert isinstance(claim, outbox.Claim)
         seen.append(claim.row.event_id)
         claim.done()
-        claim.finish()
+        more.append(claim.finish())  # whether c1 still has rows (c2's does not count)
     assert seen == ["e1", "e3"]
+    assert more == [True, False]
     assert (
         outbox.pending_for_event(desk_engine, "e2") == 1 and outbox.pending_count(desk_engine) == 1
     )
@@ -41,7 +42,7 @@ def test_a_failed_attempt_is_counted_and_the_row_stays(desk_engine: Engine) -> N
     claim = outbox.claim_head(desk_engine, "c1")
     assert isinstance(claim, outbox.Claim)
     claim.failed("Temporal is unreachable")
-    claim.finish()
+    assert claim.finish() is True  # the failed row itself is still there
     again = outbox.claim_head(desk_engine, "c1")
     assert isinstance(again, outbox.Claim)
     assert again.row.attempts == 1 and again.row.last_error == "Temporal is unreachable"
