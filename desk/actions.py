@@ -233,13 +233,11 @@ def apply_action(
     effect is committed (tests use it to simulate a crash before the result is returned)."""
     now = as_utc(now) or utcnow()
     scope, step_id = args.idempotency_scope, args.step.id
+    existing = action_ledger.stored_result(engine, scope, step_id)
+    if existing is not None:
+        return existing
     try:
         with session_scope(engine) as session:
-            # A repeat is found in the action's own transaction: one transaction per action, not a
-            # read first (on SQLite every transaction queues for the write lock).
-            existing = action_ledger.stored_in(session, scope, step_id)
-            if existing is not None:
-                return existing
             result = _apply(session, args, now)
     except IntegrityError:
         # A racing attempt recorded the same (scope, step) first: its result is the result.

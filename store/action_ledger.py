@@ -40,16 +40,11 @@ def record(session: Session, ledger: ActionEffectRow, result: ActionResult) -> N
 def stored_result(engine: Engine, scope: str, step_id: str) -> ActionResult | None:
     """The recorded result of (scope, step id), marked replayed, or None if it never took effect."""
     with Session(engine) as session:
-        return stored_in(session, scope, step_id)
-
-
-def stored_in(session: Session, scope: str, step_id: str) -> ActionResult | None:
-    """`stored_result` inside the caller's transaction (the action's own: no second one)."""
-    row = session.get(ActionEffectRow, (scope, step_id))
-    if row is None:
-        return None
-    if row.result:
-        result = ActionResult.model_validate(row.result)
-    else:
-        result = ActionResult(output=dict(row.output))
-    return result.model_copy(update={"replayed": True})
+        row = session.get(ActionEffectRow, (scope, step_id))
+        if row is None:
+            return None
+        if row.result:
+            result = ActionResult.model_validate(row.result)
+        else:
+            result = ActionResult(output=dict(row.output))
+        return result.model_copy(update={"replayed": True})
