@@ -51,7 +51,7 @@ async def test_backtest_in_the_builder_and_on_templates(console: Console) -> Non
     await expect(report.locator("#bt-samples > li")).to_have_count(4)
     await expect(report.get_by_text("Welcome back, Ada!").first).to_be_visible()
     await expect(report.get_by_text("Would stop at vip")).to_be_visible()
-    await shot(page, "backtest-builder")
+    await shot(page, "37-backtest-builder")
 
     # Templates: "what would this template have done here?"
     await page.goto("/console/templates")
@@ -60,7 +60,7 @@ async def test_backtest_in_the_builder_and_on_templates(console: Console) -> Non
     await dialog.get_by_role("button", name="Backtest: last 7 days").click()
     await expect(dialog.locator("#bt-scanned")).to_have_text("5")
     await expect(dialog.locator("#bt-matched")).to_have_text("3")  # VIP on WhatsApp
-    await shot(page, "backtest-template", full_page=False)
+    await shot(page, "38-backtest-template", full_page=False)
 
     # A viewer may run it too.
     viewer = await console.page()
