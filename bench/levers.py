@@ -15,6 +15,10 @@ the Temporal server's CPU ms per run, the worker's CPU ms per run and history ev
                 through, and without the sandbox (one full stack per variant).
 - `product-sla` the product without and with one active sla_breach definition (every event then
                 feeds the conversation's SLA tracker).
+- `product-updated`  the product without and with one active conversation_updated definition
+                (issue 16): one that hears the product's tag change but matches nothing
+                (fields: priority), and one that matches it (tags_added: bench) and whose
+                condition stops the run it starts.
 - `product`     the product worker's options (pollers, cache) through BENCH_WORKER_OPTIONS (one
                 full stack per variant, all running at once); needs worker/ and app/.
 
@@ -219,6 +223,45 @@ SLA_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+#: conversation_updated definitions (issue 16). Their trigger has no channels: each listens on
+#: every channel, so the product's add_tag then emits a conversation.updated event that its run
+#: dispatches (one `dispatch_event` activity); without one, `has_listener` says no and the action
+#: emits nothing.
+UPDATED_UNMATCHED: dict[str, Any] = {
+    "name": "bench: priority changes (never matches the product's tag change)",
+    "status": "active",
+    "trigger": {"type": "conversation_updated", "fields": ["priority"]},
+    "steps": [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["prio"]}}],
+}
+UPDATED_MATCHED: dict[str, Any] = {
+    "name": "bench: bench tag added, condition stops",
+    "status": "active",
+    "trigger": {"type": "conversation_updated", "tags_added": ["bench"]},
+    "steps": [
+        {
+            "id": "never",
+            "type": "condition",
+            "field": "customer.lifecycle",
+            "operator": "equals",
+            "value": "nobody",
+            "on_false": "stop",
+        },
+        {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["heard"]}},
+    ],
+}
+UPDATED_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("product, no conversation_updated definition", {}),
+    (
+        "+ conversation_updated on priority (emitted, matches nothing)",
+        {"definitions": [UPDATED_UNMATCHED]},
+    ),
+    (
+        "+ conversation_updated on tag bench (a 2nd run, stops at its condition)",
+        {"definitions": [UPDATED_MATCHED]},
+    ),
+]
+
+
 async def exp_product(
     n: int, reps: int, concurrency: int, variants: list[tuple[str, dict[str, Any]]] | None = None
 ) -> list[Arm]:
@@ -252,6 +295,7 @@ EXPERIMENTS = {
     "product": exp_product,
     "product-sandbox": lambda n, reps, c: exp_product(n, reps, c, SANDBOX_VARIANTS),
     "product-sla": lambda n, reps, c: exp_product(n, reps, c, SLA_VARIANTS),
+    "product-updated": lambda n, reps, c: exp_product(n, reps, c, UPDATED_VARIANTS),
 }
 
 

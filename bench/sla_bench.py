@@ -8,6 +8,17 @@
    long enough to arm them all first); memory (RSS) of the worker and of the Temporal server while
    every clock is armed; then every breach must fire exactly once (visibility count == M and every
    expected id, n = 1, exists).
+   Issue 17, while every clock is armed: the cost of saving an SLA definition through the
+   repository the API's PUT uses (`definitions_repo.replace`, same threshold, a new name): the
+   save's wall time (median of 5, also taken before the armed trackers started), and the Temporal
+   work it caused: the sum of `history_length` over every ConversationSla execution (from
+   DescribeWorkflowExecution, which reads the mutable state: the visibility listing's
+   history_length of a running execution is only written at start and close, it is reported
+   beside it) before the save and 5 s after it, executions started, and the Temporal server's CPU in
+   those 5 s against 5 quiet seconds before; measured once the trackers' histories stopped
+   growing, beside the same window with no action (control). For scale, the same figures for
+   what a save cost before the definitions version: one SLA_REFRESH_SIGNAL per tracker, sent by
+   the bench.
 
 The stack: the real Temporal dev server (`cli.temporal_server.DevServer`, SQLite file), a worker in
 this process with `ConversationSla` and the real SLA activities on a SQLite database, and a no-op
@@ -28,6 +39,7 @@ import socket
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,10 +58,13 @@ with workflow.unsafe.imports_passed_through():
     from definitions.models import WorkflowDefinitionIn
     from definitions.runs import (
         CONVERSATION_SLA,
+        SLA_REFRESH_SIGNAL,
         WORKFLOW_RUN,
         RunInput,
+        sla_workflow_id,
     )
     from definitions.sla import MEMO_SLA_CLOCK, breach_run_id
+    from store import definitions_repo, sla_version
     from store.db import create_all, make_engine
     from store.models import WorkflowDefinitionRow
     from temporal_edge.starts import signal_sla
@@ -102,10 +117,10 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def _store(engine: Any, definition_id: str, threshold: str) -> None:
-    definition = WorkflowDefinitionIn.model_validate(
+def _definition(threshold: str, name: str | None = None) -> WorkflowDefinitionIn:
+    return WorkflowDefinitionIn.model_validate(
         {
-            "name": f"bench first response {threshold}",
+            "name": name or f"bench first response {threshold}",
             "status": "active",
             "trigger": {"type": "sla_breach", "sla_type": "first_response", "threshold": threshold},
             "steps": [
@@ -113,6 +128,10 @@ def _store(engine: Any, definition_id: str, threshold: str) -> None:
             ],
         }
     )
+
+
+def _store(engine: Any, definition_id: str, threshold: str) -> None:
+    definition = _definition(threshold)
     with Session(engine) as session:
         session.add(
             WorkflowDefinitionRow(
@@ -183,6 +202,9 @@ async def _scenario_lateness(client: Client, engine: Any, conversations: int) ->
     fired = await _wait_count(client, query, conversations, timeout=30 + sent_s + 120)
     await asyncio.sleep(2)  # visibility settles
     late = await _lateness(client, definition_id, 30)
+    # Deleted, so the trackers of the armed scenario arm only their own definition's clock.
+    with Session(engine) as session:
+        definitions_repo.delete(session, definition_id)
     return {
         "conversations": conversations,
         "threshold_s": 30,
@@ -199,12 +221,169 @@ async def _scenario_lateness(client: Client, engine: Any, conversations: int) ->
     }
 
 
+SAVES = 5
+DESCRIBE_CONCURRENCY = 32
+SETTLE_S = 5.0
+
+
+def _save(engine: Any, definition_id: str, threshold: str, edit: str) -> float:
+    """Seconds of one save through the API's save path (a PUT: `definitions_repo.replace`)."""
+    definition = _definition(threshold, name=f"bench first response {threshold} ({edit})")
+    began = time.perf_counter()
+    with Session(engine) as session:
+        definitions_repo.replace(session, definition_id, definition)
+    return time.perf_counter() - began
+
+
+def _saves(engine: Any, definition_id: str, threshold: str, label: str) -> list[float]:
+    return [_save(engine, definition_id, threshold, f"{label} {i}") for i in range(SAVES)]
+
+
+def _cpu_ms(pid: int) -> float:
+    """utime + stime of `pid` and its direct children, in ms."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total * 1000 / ticks
+
+
+async def _trackers(client: Client) -> dict[str, int]:
+    """Every ConversationSla execution: how many, how many running, the sum of their history
+    lengths from the mutable state (describe) and from the visibility listing."""
+    listed: list[tuple[str, str, int]] = []
+    async for execution in client.list_workflows(f"WorkflowType='{CONVERSATION_SLA}'"):
+        listed.append((execution.id, execution.run_id, execution.history_length))
+    limit = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
+
+    async def length(workflow_id: str, run_id: str) -> int:
+        async with limit:
+            described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+            return described.history_length
+
+    lengths = await asyncio.gather(*(length(w, r) for w, r, _ in listed))
+    running = await _count(
+        client, f"WorkflowType='{CONVERSATION_SLA}' AND ExecutionStatus='Running'"
+    )
+    return {
+        "executions": len(listed),
+        "running": running,
+        "history_events": sum(lengths),
+        "listed_history_length": sum(h for _, _, h in listed),
+        "all_executions": await _count(client, ""),
+        "breach_runs": await _count(client, f"WorkflowType='{WORKFLOW_RUN}'"),
+    }
+
+
+async def _settle(client: Client, timeout: float = 60.0) -> dict[str, Any]:
+    """Wait until the trackers' histories stop growing (the last ones arming their timers)."""
+    began = time.monotonic()
+    last = await _trackers(client)
+    while time.monotonic() - began < timeout:
+        await asyncio.sleep(SETTLE_S)
+        now = await _trackers(client)
+        if now["history_events"] == last["history_events"]:
+            return {"settled_s": round(time.monotonic() - began, 1), "settled": True}
+        last = now
+    return {"settled_s": round(time.monotonic() - began, 1), "settled": False}
+
+
+async def _temporal_work(
+    client: Client, server_pid: int, action: Callable[[], Awaitable[Any]]
+) -> dict[str, Any]:
+    """What `action` cost Temporal: tracker history events, executions started, server CPU in
+    the `SETTLE_S` after it against `SETTLE_S` quiet seconds before."""
+    quiet_cpu = _cpu_ms(server_pid)
+    await asyncio.sleep(SETTLE_S)
+    quiet_cpu = _cpu_ms(server_pid) - quiet_cpu
+    before = await _trackers(client)
+    cpu = _cpu_ms(server_pid)
+    began = time.perf_counter()
+    await action()
+    action_s = time.perf_counter() - began
+    await asyncio.sleep(SETTLE_S)
+    cpu = _cpu_ms(server_pid) - cpu
+    after = await _trackers(client)
+    return {
+        "action_s": round(action_s, 3),
+        "trackers": after["executions"],
+        "trackers_running": after["running"],
+        "tracker_history_events_delta": after["history_events"] - before["history_events"],
+        "listed_history_length_delta": after["listed_history_length"]
+        - before["listed_history_length"],
+        "executions_started": after["all_executions"] - before["all_executions"],
+        "breach_runs_started": after["breach_runs"] - before["breach_runs"],
+        "server_cpu_ms": round(cpu, 1),
+        "server_cpu_ms_quiet": round(quiet_cpu, 1),
+        "server_cpu_window_s": round(action_s + SETTLE_S, 1),
+        "tracker_history_events_before": before["history_events"],
+    }
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(values) * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2),
+    }
+
+
+async def _save_cost(
+    client: Client, engine: Any, definition_id: str, threshold: str, ids: list[str], pid: int
+) -> dict[str, Any]:
+    """Issue 17: one save with every tracker armed, and a signal per tracker for scale."""
+    settle = await _settle(client)
+
+    async def nothing() -> None:
+        return None
+
+    control = await _temporal_work(client, pid, nothing)
+    saves: list[float] = []
+
+    async def save_once() -> None:
+        saves.append(await asyncio.to_thread(_save, engine, definition_id, threshold, "armed"))
+
+    save = await _temporal_work(client, pid, save_once)
+    more = await asyncio.to_thread(_saves, engine, definition_id, threshold, "armed more")
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def signal(conversation_id: str) -> None:
+        async with limit:
+            await client.get_workflow_handle(sla_workflow_id(conversation_id)).signal(
+                SLA_REFRESH_SIGNAL
+            )
+
+    async def signal_all() -> None:
+        await asyncio.gather(*(signal(c) for c in ids))
+
+    signals = await _temporal_work(client, pid, signal_all)
+    with Session(engine) as session:
+        version = sla_version.current(session)
+    return {
+        **settle,
+        "control_no_action": control,
+        "save": {**save, **_ms(saves + more)},
+        "signal_per_tracker_for_scale": signals,
+        "sla_definitions_version_after": version,
+    }
+
+
 async def _scenario_armed(
     client: Client, engine: Any, conversations: int, server_pid: int
 ) -> dict[str, Any]:
     definition_id = "wf-bench-armed"
-    threshold_s = 60 if conversations <= 1_000 else 240
-    _store(engine, definition_id, f"{threshold_s}s")
+    # Long enough for the save measurement (issue 17) to end before the first deadline.
+    threshold_s = 180 if conversations <= 1_000 else 600
+    threshold = f"{threshold_s}s"
+    _store(engine, definition_id, threshold)
+    before_armed = await _trackers(client)
+    saves_before = await asyncio.to_thread(_saves, engine, definition_id, threshold, "before")
     ids = [f"armed-{i}" for i in range(conversations)]
     began = time.monotonic()
     await _send_created(client, ids)
@@ -221,6 +400,13 @@ async def _scenario_armed(
         "worker_rss_mb": round(_rss_mb(os.getpid()), 1),
         "server_rss_mb": round(_rss_mb(server_pid) + _children_rss_mb(server_pid), 1),
     }
+    save_cost = await _save_cost(client, engine, definition_id, threshold, ids, server_pid)
+    save_cost["save_before_armed"] = {
+        "trackers": before_armed["executions"],
+        **_ms(saves_before),
+    }
+    # The first clock started at `began`: the measurement must end before its deadline.
+    save_cost["deadline_margin_s"] = round(began + threshold_s - time.monotonic(), 1)
     query = f"WorkflowType='{WORKFLOW_RUN}' AND WorkflowDefinitionId='{definition_id}'"
     fired = await _wait_count(client, query, conversations, timeout=threshold_s + 300)
     await asyncio.sleep(5)
@@ -235,6 +421,7 @@ async def _scenario_armed(
         **memory,
         "breaches": fired,
         "exactly_once": fired == conversations and seen == expected,
+        "issue17_save_cost": save_cost,
     }
 
 
@@ -275,7 +462,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="100 and 1,000 conversations")
     args = parser.parse_args(argv)
+    load = os.getloadavg()
     report = asyncio.run(run_sla_bench(quick=args.quick))
+    report["loadavg"] = {
+        "start": [round(x, 2) for x in load],
+        "end": [round(x, 2) for x in os.getloadavg()],
+    }
     print(json.dumps(report, indent=2))  # noqa: T201
 
 
