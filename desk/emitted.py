@@ -3,8 +3,8 @@ the `dispatch_event` activity, with its causal chain for the loop guard):
 
 - a `change_status` that changed the status is a `conversation.status_changed` event;
 - an action that changed tags, priority, assignment or an attribute is a `conversation.updated`
-  event — emitted only when an active definition listens for `conversation_updated` on the
-  conversation's channel, so without one it costs one indexed lookup and no activity.
+  event — emitted only when an active `conversation_updated` definition on the conversation's
+  channel would fire on it, so without one it costs one indexed lookup and no activity.
 
 `record_changes` also remembers when our actions changed each field, for the mirror rule.
 """
@@ -20,7 +20,7 @@ from definitions.utc import as_utc
 from definitions.vocabulary import UPDATED_FIELDS
 from desk.effect import Effect
 from store.models import CustomerRow
-from store.trigger_index import has_listener
+from store.trigger_index import candidate_matcher, has_listener
 
 MAX_EVENT_ID = 300
 UPDATED_TRIGGER = "conversation_updated"
@@ -103,9 +103,12 @@ def record_changes(effect: Effect) -> None:
         **{name: effect.now.isoformat() for name in changed},
     }
     changes = _changes(effect)
-    if changes and has_listener(effect.session, UPDATED_TRIGGER, row.channel):
-        args = effect.args
-        event_id = emitted_event_id(args.run_id, args.step.id, ":updated")
-        effect.emitted.append(
-            _event(effect, event_id, type="conversation.updated", changes=changes)
-        )
+    if not changes or not has_listener(effect.session, UPDATED_TRIGGER, row.channel):
+        return
+    args = effect.args
+    event_id = emitted_event_id(args.run_id, args.step.id, ":updated")
+    event = _event(effect, event_id, type="conversation.updated", changes=changes)
+    # Only an event some definition's trigger would fire on is worth a dispatch: a rule on
+    # priority does not make every tag an action adds cost an activity and a workflow task.
+    if candidate_matcher(effect.session, UPDATED_TRIGGER, row.channel).matching(event):
+        effect.emitted.append(event)

@@ -373,3 +373,18 @@ def test_changes_emit_conversation_updated_only_when_someone_listens(desk: Engin
     # A status change is its own event (conversation.status_changed), not an update.
     closed = _apply(desk, {"id": "p4", "action": "change_status", "params": {"status": "closed"}})
     assert [e.type for e in closed.emitted_events] == ["conversation.status_changed"]
+
+
+def test_an_update_no_listener_would_fire_on_is_not_emitted(desk: Engine) -> None:
+    """A rule on priority changes hears priority changes only: the tag an action adds emits
+    nothing, so it costs no dispatch."""
+    on_priority = {
+        **UPDATED_LISTENER,
+        "trigger": {"type": "conversation_updated", "fields": ["priority"]},
+    }
+    with session_scope(desk) as session:
+        index_definition(session, store_definition(session, "on-priority", on_priority))
+    tagged = _apply(desk, {"id": "tag", "action": "add_tag", "params": {"tags": ["billing"]}})
+    assert tagged.emitted_events == []
+    raised = _apply(desk, {"id": "prio", "action": "set_priority", "params": {"priority": "high"}})
+    assert [set(e.changes) for e in raised.emitted_events] == [{"priority"}]
