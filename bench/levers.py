@@ -252,7 +252,7 @@ UPDATED_MATCHED: dict[str, Any] = {
 UPDATED_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("product, no conversation_updated definition", {}),
     (
-        "+ conversation_updated on priority (emitted, matches nothing)",
+        "+ conversation_updated on priority (listens, never matches the tag)",
         {"definitions": [UPDATED_UNMATCHED]},
     ),
     (
