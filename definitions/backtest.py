@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from definitions.business_time import BusinessClock, NoOpenTime
+from definitions.business_time import BusinessClock
 from definitions.dry_run import DryRunReport, Waited, match_event, walk
 from definitions.errors import reject_at
 from definitions.events import Event
@@ -42,6 +42,7 @@ from definitions.models import (
     WorkflowDefinitionIn,
 )
 from definitions.utc import as_utc
+from definitions.wait_until import wait_until
 
 #: Sample conversations in an answer.
 MAX_SAMPLES = 20
@@ -167,18 +168,9 @@ class _Timeline:
     notes: list[str] = field(default_factory=list)
 
     def _deadline(self, step: WaitStep | WaitForStep) -> datetime | None:
-        seconds = step.seconds
-        if not step.needs_schedule:
-            assert seconds is not None
-            return self.now + timedelta(seconds=seconds)
-        if self.clock is None:
-            return None
-        try:
-            if seconds is None:  # until open
-                return self.clock.next_opening(self.now)
-            return self.clock.add(self.now, timedelta(seconds=seconds))
-        except NoOpenTime:
-            return None
+        # The dry run's arithmetic (and the real run's business time); None: the schedule never
+        # opens, or is missing.
+        return wait_until(step, self.now, self.clock, None).deadline
 
     def _when(self, at: datetime) -> str:
         return f"{at:%a %d %b %H:%M} UTC"
