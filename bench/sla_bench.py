@@ -39,7 +39,7 @@ import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,18 +96,23 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _children_rss_mb(parent: int) -> float:
-    """RSS of the direct children of `parent` (the dev server process)."""
-    total = 0.0
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and the fields of its /proc stat after the command name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+
+
+def _children_rss_mb(parent: int) -> float:
+    """RSS of the direct children of `parent` (the dev server process)."""
+    total = 0.0
+    for pid, fields in _processes():
         if int(fields[1]) == parent:
-            total += _rss_mb(int(entry.name))
+            total += _rss_mb(pid)
     return total
 
 
@@ -243,14 +248,8 @@ def _cpu_ms(pid: int) -> float:
     """utime + stime of `pid` and its direct children, in ms."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
+    for found, fields in _processes():
+        if pid in (found, int(fields[1])):
             total += int(fields[11]) + int(fields[12])
     return total * 1000 / ticks
 
