@@ -14,6 +14,7 @@ from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     settings,
     task_queue,
     time_env,
+    time_server,
 )
 
 # CI replays the same examples every run (a red build is reproducible); local runs explore.

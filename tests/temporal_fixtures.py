@@ -7,7 +7,7 @@ session-wide environment, or an existing server) and sdk-python `tests/helpers/_
 - `dev_env`   — the Temporal CLI dev server (full server, real visibility, search attributes).
                 Set SUPPORTFLOW_TEST_TEMPORAL_ADDRESS=host:port to use a running server instead.
 - `time_env`  — the time-skipping test server: timers (SLA clocks) fire as soon as nothing else
-                can happen. No list/visibility API there.
+                can happen. No visibility queries there. What a test leaves open is terminated.
 - `task_queue` — a fresh task queue name per test (workers of other tests never steal tasks).
 - `db_url`    — an empty database per test: SQLite in tmp_path, or, when DATABASE_URL is set
                 (PostgreSQL in CI), a fresh schema in that database, dropped after the test.
@@ -34,8 +34,10 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from cli.temporal_server import DYNAMIC_CONFIG, find_binary
@@ -126,21 +128,75 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+class TimeServer:
+    """The time-skipping test server, with the pydantic data converter and the supportflow search
+    attributes (registered through the operator service: the test server has no list API for them,
+    and rejects unknown ones on start)."""
+
+    env: WorkflowEnvironment
+
+    async def start(self) -> None:
+        self.env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(find_binary("temporal-test-server")),
+            data_converter=data_converter,
+            test_server_startup_timeout=timedelta(seconds=60),
+        )
+        await register_search_attributes(self.env.client, check_existing=False)
+
+    async def skips_time(self) -> bool:
+        """A healthy server skips an idle minute at once (a few ms); a stuck one waits, or gives up
+        with "Timeout expired"."""
+        try:
+            await asyncio.wait_for(self.env.sleep(60), timeout=30)
+        except (TimeoutError, RPCError):
+            return False
+        return True
+
+    async def clean_up_after_test(self) -> None:
+        """Terminate what the test left open, and start a fresh server if this one no longer skips
+        time: a test that fails while a tracker is mid continue-as-new can leave the test server
+        stuck in real time, which would hang every later test."""
+        await terminate_open_workflows(self.env.client)
+        if not await self.skips_time():
+            await self.env.shutdown()
+            await self.start()
+
+
 @pytest_asyncio.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server for the whole session, with the pydantic data converter and
-    the supportflow search attributes (registered through the operator service: the test server has
-    no list API for them, and rejects unknown ones on start)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(find_binary("temporal-test-server")),
-        data_converter=data_converter,
-        test_server_startup_timeout=timedelta(seconds=60),
-    )
+async def time_server() -> AsyncIterator[TimeServer]:
+    """The session's time-skipping server. Tests use `time_env`."""
+    server = TimeServer()
+    await server.start()
     try:
-        await register_search_attributes(env.client, check_existing=False)
-        yield env
+        yield server
     finally:
-        await env.shutdown()
+        await server.env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def time_env(time_server: TimeServer) -> AsyncIterator[WorkflowEnvironment]:
+    """The session's time-skipping server for one test, healthy and with nothing left open by
+    earlier tests."""
+    yield time_server.env
+    await time_server.clean_up_after_test()
+
+
+async def terminate_open_workflows(client: Client) -> None:
+    request = ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=1000)
+    while True:
+        page = await client.workflow_service.list_open_workflow_executions(request)
+        for info in page.executions:
+            handle = client.get_workflow_handle(
+                info.execution.workflow_id, run_id=info.execution.run_id
+            )
+            try:
+                await handle.terminate("test finished")
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:  # closed meanwhile
+                    raise
+        if not page.next_page_token:
+            return
+        request.next_page_token = page.next_page_token
 
 
 @pytest.fixture
