@@ -21,7 +21,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +39,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from cli.temporal_server import DYNAMIC_CONFIG, find_binary
 from store.settings import Settings
@@ -179,6 +180,13 @@ async def time_env(time_server: TimeServer) -> AsyncIterator[WorkflowEnvironment
     earlier tests."""
     yield time_server.env
     await time_server.clean_up_after_test()
+
+
+def history_replayer(workflows: Sequence[type]) -> Replayer:
+    """A replayer for recorded histories, without the SDK's 2 s deadlock detector: replay tests
+    check determinism, and that timer measured the machine instead (an activation with 232
+    signals met a garbage-collection pass of the suite's heap under CI load)."""
+    return Replayer(workflows=workflows, data_converter=data_converter, debug_mode=True)
 
 
 async def terminate_open_workflows(client: Client) -> None:

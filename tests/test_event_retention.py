@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from definitions.retention import PRUNE_EVENTS, PruneResult, prune_schedule_id
 from desk.ingestion import EventIngestor
@@ -21,9 +20,9 @@ from store import outbox
 from store.db import session_scope
 from store.models import EventRow, utcnow
 from store.settings import Settings
-from temporal_edge import TemporalRunStarter, data_converter, ensure_prune_schedule
+from temporal_edge import TemporalRunStarter, ensure_prune_schedule
 from tests.desk_builders import make_event
-from tests.temporal_fixtures import assert_eventually
+from tests.temporal_fixtures import assert_eventually, history_replayer
 from worker.main import build_worker
 from worker.workflows import WORKFLOWS
 
@@ -78,7 +77,7 @@ async def test_the_schedule_prunes_old_events_and_keeps_what_the_outbox_needs(
                 workflow = client.get_workflow_handle(action.workflow_id, result_type=PruneResult)
                 assert (await workflow.result()).deleted == 1
                 # The new workflow replays deterministically under the worker's code.
-                replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+                replayer = history_replayer(WORKFLOWS)
                 await replayer.replay_workflow(await workflow.fetch_history())
 
             await assert_eventually(completed, timeout=30)

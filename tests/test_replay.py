@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from temporalio import workflow
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from definitions.runs import (
     CONVERSATION_SLA,
@@ -27,8 +26,8 @@ from definitions.runs import (
     StepTrace,
 )
 from store.settings import Settings
-from temporal_edge import data_converter, quote
-from tests.temporal_fixtures import assert_eventually
+from temporal_edge import quote
+from tests.temporal_fixtures import assert_eventually, history_replayer
 from worker.run_workflow import STEP_ATTEMPT_TIMEOUT, WorkflowRun
 from worker.sla_workflow import ConversationSla
 from worker.workflows import WORKFLOWS
@@ -67,7 +66,7 @@ def test_every_recorded_shape_is_present() -> None:
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+    replayer = history_replayer(WORKFLOWS)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
@@ -116,7 +115,7 @@ class ChangedWorkflowRun(WorkflowRun):
 
 
 async def test_changed_workflow_fails_replay_with_non_determinism() -> None:
-    replayer = Replayer(workflows=[ChangedWorkflowRun], data_converter=data_converter)
+    replayer = history_replayer([ChangedWorkflowRun])
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "completed.json"))
 
@@ -130,7 +129,7 @@ async def test_on_failure_history_needs_the_notification(monkeypatch: pytest.Mon
         return None
 
     monkeypatch.setattr(run_workflow, "_notify_failure", forgets)
-    replayer = Replayer(workflows=[ChangedNothingWorkflowRun], data_converter=data_converter)
+    replayer = history_replayer([ChangedNothingWorkflowRun])
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "failed_on_failure.json"))
 
@@ -157,7 +156,7 @@ class TrackerWithoutIdle(ConversationSla):
 
 
 async def test_idle_history_needs_the_idle_path() -> None:
-    replayer = Replayer(workflows=[TrackerWithoutIdle], data_converter=data_converter)
+    replayer = history_replayer([TrackerWithoutIdle])
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "sla_idle_fired.json"))
 
@@ -201,6 +200,6 @@ async def test_recent_histories_fetched_from_the_server_replay(
         for history in histories:
             yield history
 
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+    replayer = history_replayer(WORKFLOWS)
     results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
     assert dict(results.replay_failures) == {}

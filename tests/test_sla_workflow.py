@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType
@@ -24,7 +23,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from activities.business_deadlines import BusinessDeadlineActivities
 from activities.idle import IdleActivities
@@ -461,21 +460,6 @@ async def test_thousands_of_messages_continue_as_new_and_keep_the_clocks(sla: Sl
         await sla.skip(minutes=11)
         run = await sla.breach("wf-long", conv, "reply", messages // 2 + 1)
         assert run.event.message is not None and run.event.message.sender_type == "customer"
-
-
-async def test_recorded_histories_replay() -> None:
-    files = sorted(HISTORIES.glob("sla_*.json"))
-    if not files:
-        pytest.skip("no recorded SLA histories (run with SUPPORTFLOW_RECORD_HISTORIES=1)")
-    replayer = Replayer(workflows=[ConversationSla, RecordingRun])
-    from temporalio.client import WorkflowHistory
-
-    from temporal_edge import data_converter
-
-    replayer = Replayer(workflows=[ConversationSla, RecordingRun], data_converter=data_converter)
-    for path in files:
-        history = WorkflowHistory.from_json(sla_workflow_id(path.stem), path.read_text())
-        await replayer.replay_workflow(history)
 
 
 # ---------------------------------------------------------------- helpers
