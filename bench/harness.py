@@ -702,12 +702,15 @@ def _run_api(port: int) -> None:
 
         TemporalGateway.signal_sla = no_signal  # type: ignore[method-assign]
 
+    plain = "asyncio-h11" in patches  # uvicorn's auto picks uvloop and httptools if installed
     uvicorn.run(
         create_app(get_settings()),
         host="127.0.0.1",
         port=port,
         log_level="warning",
         access_log=False,
+        loop="asyncio" if plain else "auto",
+        http="h11" if plain else "auto",
     )
 
 

@@ -19,6 +19,8 @@ the Temporal server's CPU ms per run, the worker's CPU ms per run and history ev
                 (issue 16): one that hears the product's tag change but matches nothing
                 (fields: priority), and one that matches it (tags_added: bench) and whose
                 condition stops the run it starts.
+- `product-http`  the product's API under uvicorn on asyncio + h11 and on uvloop + httptools
+                (what uvicorn picks by itself when both are installed).
 - `product`     the product worker's options (pollers, cache) through BENCH_WORKER_OPTIONS (one
                 full stack per variant, all running at once); needs worker/ and app/.
 
@@ -223,6 +225,12 @@ SLA_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+HTTP_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("API on asyncio + h11", {"api_patches": ["asyncio-h11"]}),
+    ("API on uvloop + httptools (uvicorn's auto)", {}),
+]
+
+
 #: conversation_updated definitions (issue 16). Their trigger has no channels: each listens on
 #: every channel, so the product's add_tag then emits a conversation.updated event that its run
 #: dispatches (one `dispatch_event` activity); without one, `has_listener` says no and the action
@@ -296,6 +304,7 @@ EXPERIMENTS = {
     "product-sandbox": lambda n, reps, c: exp_product(n, reps, c, SANDBOX_VARIANTS),
     "product-sla": lambda n, reps, c: exp_product(n, reps, c, SLA_VARIANTS),
     "product-updated": lambda n, reps, c: exp_product(n, reps, c, UPDATED_VARIANTS),
+    "product-http": lambda n, reps, c: exp_product(n, reps, c, HTTP_VARIANTS),
 }
 
 
