@@ -12,11 +12,13 @@ WORKDIR /srv/supportflow
 # README.m[d]: copied when present (pyproject names it as the long description).
 COPY pyproject.toml README.m[d] ./
 COPY definitions ./definitions
+COPY desk ./desk
 COPY store ./store
 COPY activities ./activities
 COPY worker ./worker
 COPY app ./app
 COPY cli ./cli
+COPY temporal_edge ./temporal_edge
 RUN pip install . \
     && rm -rf build ./*.egg-info \
     && useradd --system --uid 10001 --home-dir /var/lib/supportflow --create-home supportflow
