@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import json
 import logging
 import os
@@ -124,6 +125,12 @@ def _webhook_mode(settings: Settings) -> str:
     except UnsignedWebhook as error:
         _echo_err(f"Refusing to start: {error}")
         raise typer.Exit(1) from error
+
+
+def _allow_stack_dumps() -> None:
+    """`kill -USR1 <pid>` prints every thread's stack to stderr: what a stuck process is doing,
+    without a debugger. To fd 2: sys.stderr may be a buffer (typer's test runner)."""
+    faulthandler.register(signal.SIGUSR1, file=2, all_threads=True)
 
 
 def _configure_logging() -> None:
@@ -318,6 +325,7 @@ def dev(
         api_base_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _allow_stack_dumps()
     _configure_logging()
     raise typer.Exit(asyncio.run(_run_dev(settings, host, port, temporal_port, ui_port)))
 
@@ -346,6 +354,7 @@ def api(
     typer.echo(f"Webhooks: {_webhook_mode(settings)}")
     typer.echo(f"Temporal: {settings.temporal_address} (namespace {settings.temporal_namespace})")
     _open_engine(settings, announce=True).dispose()
+    _allow_stack_dumps()
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
 
@@ -375,6 +384,7 @@ def worker(address: AddressOption = None, namespace: NamespaceOption = None) -> 
 
     settings = temporal_settings(address, namespace)
     typer.echo(f"Webhooks: {_webhook_mode(settings)}")
+    _allow_stack_dumps()
     _configure_logging()
 
     async def main() -> None:

@@ -4,9 +4,11 @@ SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1, and the start says which mode is in force.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,7 +84,7 @@ def test_allow_unsigned_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.usefixtures("unsigned_env")
 def test_the_worker_starts_unsigned_when_allowed_and_says_so(
-    dev_env: WorkflowEnvironment, task_queue: str
+    dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
@@ -91,17 +93,25 @@ def test_the_worker_starts_unsigned_when_allowed_and_says_so(
         "TEMPORAL_NAMESPACE": dev_env.client.namespace,
         "SUPPORTFLOW_TASK_QUEUE": task_queue,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    stderr = tmp_path / "worker.stderr"
+    with stderr.open("w") as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        )
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the worker prints its threads' stacks
+            time.sleep(2)
+            process.kill()
+            pytest.fail(f"worker still running 30 s after SIGTERM:\n{stderr.read_text()[-8000:]}")
     assert first_line.startswith("Webhooks: UNSIGNED, to desk.example")
