@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.temporal_server import DevServer, DevServerError
 from store.settings import get_settings
-from tests.cli_process import ROOT, Completed, run_cli
+from tests.cli_process import Completed, run_cli, start_worker, stop
 from tests.served import free_port
 
 runner = CliRunner()
@@ -252,32 +249,19 @@ def test_a_running_worker_prints_its_stacks_on_sigusr1(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
     """What an operator does with a worker that seems stuck: `kill -USR1 <pid>`."""
+    stderr = tmp_path / "worker.stderr"
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'supportflow.db'}",
         "SUPPORTFLOW_DATA_DIR": str(tmp_path / "data"),
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-        "SUPPORTFLOW_TASK_QUEUE": task_queue,
     }
-    stderr = tmp_path / "worker.stderr"
-    with stderr.open("w") as stderr_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr_file,
-        )
+    process = start_worker(dev_env, task_queue, stderr, env)
     try:
         wait_for_text(stderr, "worker polling task queue")
         process.send_signal(signal.SIGUSR1)
         wait_for_text(stderr, "(most recent call first)")
         assert process.poll() is None  # still running
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        stop(process, stderr)
     assert "Current thread" in stderr.read_text() or "Thread 0x" in stderr.read_text()
 
 

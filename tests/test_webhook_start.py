@@ -4,11 +4,8 @@ SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED=1, and the start says which mode is in force.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from store.settings import Settings, UnsignedWebhook, get_settings
+from tests.cli_process import start_worker, stop
 
 runner = CliRunner()
 URL = "https://desk.example/hooks/supportflow?token=private"
@@ -86,32 +84,12 @@ def test_allow_unsigned_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> N
 def test_the_worker_starts_unsigned_when_allowed_and_says_so(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED": "1",
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-        "SUPPORTFLOW_TASK_QUEUE": task_queue,
-    }
     stderr = tmp_path / "worker.stderr"
-    with stderr.open("w") as stderr_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            text=True,
-        )
+    env = {"SUPPORTFLOW_WEBHOOK_ALLOW_UNSIGNED": "1", "DATABASE_URL": os.environ["DATABASE_URL"]}
+    process = start_worker(dev_env, task_queue, stderr, env, stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGUSR1)  # the worker prints its threads' stacks
-            time.sleep(2)
-            process.kill()
-            pytest.fail(f"worker still running 30 s after SIGTERM:\n{stderr.read_text()[-8000:]}")
+        stop(process, stderr)
     assert first_line.startswith("Webhooks: UNSIGNED, to desk.example")
