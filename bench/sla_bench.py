@@ -49,6 +49,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from bench.harness import log
+
 with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
 
@@ -448,6 +450,7 @@ async def run_sla_bench(quick: bool = False) -> dict[str, Any]:
             server_pid = server._process.pid
             async with worker:
                 lateness = await _scenario_lateness(client, engine, 100 if quick else 1_000)
+                log(f"lateness: {json.dumps(lateness)}")  # kept even if a later part is cut short
                 armed = await _scenario_armed(
                     client, engine, 1_000 if quick else 10_000, server_pid
                 )
