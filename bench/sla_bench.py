@@ -49,12 +49,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from bench.harness import log
-
 with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
 
     from activities.sla import SlaActivities
+    from bench.harness import log
     from cli.temporal_server import DevServer
     from definitions.events import Event
     from definitions.models import WorkflowDefinitionIn
