@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
-import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from cli.temporal_server import DevServer, DevServerError
 from store.settings import get_settings
 from tests.cli_process import Completed, run_cli, start_worker, stop
 from tests.served import free_port
+from tests.temporal_fixtures import assert_eventually
 
 runner = CliRunner()
 
@@ -245,7 +245,7 @@ async def test_replay_of_an_unreadable_history_file_is_one_line(tmp_path: Path) 
     assert "Cannot read the history" in line and "broken.json" in line
 
 
-def test_a_running_worker_prints_its_stacks_on_sigusr1(
+async def test_a_running_worker_prints_its_stacks_on_sigusr1(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
     """What an operator does with a worker that seems stuck: `kill -USR1 <pid>`."""
@@ -254,19 +254,19 @@ def test_a_running_worker_prints_its_stacks_on_sigusr1(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'supportflow.db'}",
         "SUPPORTFLOW_DATA_DIR": str(tmp_path / "data"),
     }
+
+    def printed(text: str) -> Callable[[], Awaitable[None]]:
+        async def check() -> None:
+            assert text in stderr.read_text()
+
+        return check
+
     process = start_worker(dev_env, task_queue, stderr, env)
     try:
-        wait_for_text(stderr, "worker polling task queue")
+        await assert_eventually(printed("worker polling task queue"), timeout=60)
         process.send_signal(signal.SIGUSR1)
-        wait_for_text(stderr, "(most recent call first)")
+        await assert_eventually(printed("(most recent call first)"), timeout=60)
         assert process.poll() is None  # still running
     finally:
         stop(process, stderr)
     assert "Current thread" in stderr.read_text() or "Thread 0x" in stderr.read_text()
-
-
-def wait_for_text(path: Path, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in path.read_text():
-        assert time.monotonic() < deadline, f"{text!r} not in {path}:\n{path.read_text()[-3000:]}"
-        time.sleep(0.1)
