@@ -310,7 +310,11 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Port of the Temporal frontend.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Port of the Temporal Web UI.")] = 8233,
     data_dir: Annotated[
-        Path, typer.Option(help="Where the SQLite database and the Temporal state live.")
+        Path,
+        typer.Option(
+            envvar="SUPPORTFLOW_DATA_DIR",
+            help="Where the SQLite database and the Temporal state live.",
+        ),
     ] = DEFAULT_DATA_DIR,
 ) -> None:
     """Run the whole stack locally: Temporal dev server, worker, API and console.

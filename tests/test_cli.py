@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.temporal_server import DevServer, DevServerError
 from store.settings import get_settings
-from tests.cli_process import Completed, run_cli, start_worker, stop
+from tests.cli_process import Completed, cli_environment, run_cli, start_worker, stop
 from tests.served import free_port
 from tests.temporal_fixtures import assert_eventually
 
@@ -270,3 +272,42 @@ async def test_a_running_worker_prints_its_stacks_on_sigusr1(
     finally:
         stop(process, stderr)
     assert "Current thread" in stderr.read_text() or "Thread 0x" in stderr.read_text()
+
+
+async def test_dev_keeps_its_state_in_supportflow_data_dir(tmp_path: Path) -> None:
+    """`SUPPORTFLOW_DATA_DIR` (README §Configuration) is where `make run` keeps its state."""
+    data_dir = tmp_path / "data"
+    output = tmp_path / "dev.out"
+    port = free_port()
+    with output.open("w") as output_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "dev",
+                "--port",
+                str(port),
+                "--temporal-port",
+                str(free_port()),
+                "--ui-port",
+                str(free_port()),
+            ],
+            cwd=tmp_path,
+            env=cli_environment({"SUPPORTFLOW_DATA_DIR": str(data_dir)}),
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    async def serving() -> None:
+        assert "supportflow is running" in output.read_text()
+
+    try:
+        await assert_eventually(serving, timeout=90)
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        process.wait(timeout=60)
+    assert (data_dir / "supportflow.db").exists() and (data_dir / "temporal.db").exists()
+    assert not (tmp_path / ".supportflow").exists()
+    assert f"Data         {data_dir}" in output.read_text()
