@@ -652,6 +652,8 @@ async def _run_product_worker() -> None:
         from temporalio.worker import UnsandboxedWorkflowRunner
 
         config["workflow_runner"] = UnsandboxedWorkflowRunner()
+    elif sandbox == "on":
+        config["workflow_runner"] = SandboxedWorkflowRunner()
     elif sandbox == "passthrough_all":
         runner = config.get("workflow_runner")
         restrictions = (

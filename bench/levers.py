@@ -11,8 +11,8 @@ the Temporal server's CPU ms per run, the worker's CPU ms per run and history ev
 - `server`      dev-server settings: SQLite pragmas, the search-attribute cache refresh of the
                 embedded server's dynamic config, an in-memory database (one server per
                 variant, all running at once, batches interleaved).
-- `product-sandbox`  the product worker with its sandbox as shipped, with every module passed
-                through, and without the sandbox (one full stack per variant).
+- `product-sandbox`  the product worker as shipped (no sandbox), in the SDK's sandbox with every
+                module passed through, and in the sandbox (one full stack per variant).
 - `product-sla` the product without and with one active sla_breach definition (every event then
                 feeds the conversation's SLA tracker).
 - `product-updated`  the product without and with one active conversation_updated definition
@@ -205,9 +205,9 @@ PRODUCT_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 
 #: The workflow sandbox of the product worker (TEMPORAL.md "Speed": it is not a security boundary).
 SANDBOX_VARIANTS: list[tuple[str, dict[str, Any]]] = [
-    ("product worker, sandbox as shipped", {}),
+    ("product worker as shipped (no sandbox)", {}),
     ("sandbox, every module passed through", {"sandbox": "passthrough_all"}),
-    ("no sandbox (UnsandboxedWorkflowRunner)", {"sandbox": "off"}),
+    ("SDK sandbox (SUPPORTFLOW_WORKFLOW_SANDBOX=1)", {"sandbox": "on"}),
 ]
 
 

@@ -19,7 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Settings the test process may have in its environment that must not leak into the CLI's.
-_SCRUBBED = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "SUPPORTFLOW_TASK_QUEUE", "DATABASE_URL")
+_SCRUBBED = (
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "SUPPORTFLOW_TASK_QUEUE",
+    "DATABASE_URL",
+    "SUPPORTFLOW_WORKFLOW_SANDBOX",  # tests/conftest.py: in-process workers only
+)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ from tests.temporal_fixtures import (  # noqa: F401 - fixtures are found by name
     time_server,
 )
 
+# Workflows built in this process run in the SDK's sandbox (store.settings `workflow_sandbox`),
+# so every test also checks them for non-deterministic calls; the processes the tests start as a
+# user would (tests/cli_process.py) run as shipped, without it.
+os.environ.setdefault("SUPPORTFLOW_WORKFLOW_SANDBOX", "1")
+
 # CI replays the same examples every run (a red build is reproducible); local runs explore.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from store.settings import Settings, get_settings
+from worker.main import workflow_runner
 
 ENV_NAMES = {
     "DATABASE_URL": "database_url",
@@ -19,6 +22,7 @@ ENV_NAMES = {
     "SUPPORTFLOW_WEBHOOK_SECRET": "webhook_secret",
     "SUPPORTFLOW_TASK_QUEUE": "task_queue",
     "SUPPORTFLOW_API_BASE_URL": "api_base_url",
+    "SUPPORTFLOW_WORKFLOW_SANDBOX": "workflow_sandbox",
 }
 
 
@@ -41,6 +45,7 @@ def test_defaults_give_the_embedded_stack() -> None:
     assert settings.webhook_url is None
     assert settings.webhook_secret is None
     assert settings.resolved_api_base_url == "http://127.0.0.1:8000"
+    assert settings.workflow_sandbox is False
 
 
 def test_every_setting_reads_its_environment_variable(clean_env: pytest.MonkeyPatch) -> None:
@@ -54,6 +59,7 @@ def test_every_setting_reads_its_environment_variable(clean_env: pytest.MonkeyPa
         "SUPPORTFLOW_WEBHOOK_SECRET": "s3cret",
         "SUPPORTFLOW_TASK_QUEUE": "sf-blue",
         "SUPPORTFLOW_API_BASE_URL": "https://sf.example",
+        "SUPPORTFLOW_WORKFLOW_SANDBOX": "True",
     }
     for name, value in values.items():
         clean_env.setenv(name, value)
@@ -91,3 +97,9 @@ def test_get_settings_is_cached() -> None:
         assert get_settings() is get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_workflows_run_without_the_sandbox_unless_asked(clean_env: pytest.MonkeyPatch) -> None:
+    assert isinstance(workflow_runner(Settings()), UnsandboxedWorkflowRunner)
+    clean_env.setenv("SUPPORTFLOW_WORKFLOW_SANDBOX", "1")
+    assert isinstance(workflow_runner(Settings()), SandboxedWorkflowRunner)

@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import build_activities
 from store.db import make_engine
@@ -63,11 +64,11 @@ def build_worker(
     client must use the pydantic data converter."""
     if activities is None:
         activities = build_activities(engine, settings, client)
-    _write_workflow_bytecode()
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(settings),
         activities=list(activities),
         activity_executor=activity_executor
         or ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="supportflow-activity"),
@@ -77,6 +78,17 @@ def build_worker(
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         identity=identity,
     )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """Workflows run without the SDK's sandbox unless `settings.workflow_sandbox`. The sandbox is
+    a runtime check for non-deterministic calls, not a security boundary (definitions are data,
+    never code), and it cost ~17 of the ~90 ms of worker CPU per run (bench/RESULTS.md): the
+    test suite's workers and every replay (tests, `supportflow replay`) run in it instead."""
+    if not settings.workflow_sandbox:
+        return UnsandboxedWorkflowRunner()
+    _write_workflow_bytecode()
+    return SandboxedWorkflowRunner()
 
 
 def _write_workflow_bytecode() -> None:
