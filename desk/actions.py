@@ -204,10 +204,10 @@ def _apply(session: Session, args: ActionInput, now: datetime) -> ActionResult:
     effect = Effect(session, args, row, rendered, now, before)
     output = perform(effect, args.step)
     assert set(output) == set(ACTION_OUTPUTS[args.step.action]), (args.step.action, output)
+    row.updated_at = now
     # What changed is remembered (the mirror rule keeps it against older desk events) and, when
     # a definition listens for it, emitted as a conversation.updated event.
     record_changes(effect)
-    row.updated_at = now
     session.add(row)
     result = ActionResult(
         output=output,
@@ -233,14 +233,12 @@ def apply_action(
     effect is committed (tests use it to simulate a crash before the result is returned)."""
     now = as_utc(now) or utcnow()
     scope, step_id = args.idempotency_scope, args.step.id
-    existing = action_ledger.stored_result(engine, scope, step_id)
-    if existing is not None:
-        return existing
     try:
         with session_scope(engine) as session:
             result = _apply(session, args, now)
     except IntegrityError:
-        # A racing attempt recorded the same (scope, step) first: its result is the result.
+        # The (scope, step) is in the ledger already, recorded by an earlier attempt or a racing
+        # one: its result is the result. (Repeats are rare, so no read before the transaction.)
         existing = action_ledger.stored_result(engine, scope, step_id)
         if existing is None:
             raise

@@ -103,15 +103,12 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     return runs
 
 
-def _feeds_sla_tracker(session: Session, event: Event) -> bool:
+def _feeds_sla_tracker(session: Session, conversation: ConversationRow) -> bool:
     """A conversation gets an SLA tracker once any sla_breach or conversation_idle definition
     exists (draft or active, so one activated later still sees the clocks), and keeps getting
     its events from then on (so the tracker sees the conversation resolve even if the
     definitions go away). Without any such definition no tracker is started: it would cost a
     workflow per conversation for nothing."""
-    conversation = session.get(ConversationRow, event.conversation.id)
-    if conversation is None:
-        return False
     if conversation.sla_tracked:
         return True
     if not definitions_repo.has_tracker_definition(session):
@@ -193,10 +190,10 @@ def _accept_in(session: Session, event: Event, now: datetime) -> _Accepted:
     stored = session.get(EventRow, event.id)
     if stored is not None:
         return _Accepted(list(stored.run_ids), True, stored.conversation_id)
-    mirror_event(session, event)
+    conversation = mirror_event(session, event)
     wake = waits_to_wake(session, event) if journal_change(session, event, now) else []
     runs = runs_for_event(session, event)
-    track_sla = _feeds_sla_tracker(session, event)
+    track_sla = _feeds_sla_tracker(session, conversation)
     run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
     session.add(
         EventRow(

@@ -62,14 +62,17 @@ def message_count(session: Session, conversation_id: str) -> int:
     return int(session.exec(query).one())
 
 
-def stored_customer(session: Session, customer_id: str | None) -> CustomerState | None:
-    row = session.get(CustomerRow, customer_id) if customer_id else None
+def _customer_state(row: CustomerRow | None) -> CustomerState | None:
     return CustomerState.model_validate(row.model_dump()) if row is not None else None
+
+
+def stored_customer(session: Session, customer_id: str | None) -> CustomerState | None:
+    return _customer_state(session.get(CustomerRow, customer_id) if customer_id else None)
 
 
 def _mirror_customer(session: Session, customer: CustomerIn) -> None:
     row = session.get(CustomerRow, customer.id)
-    after = apply_customer(stored_customer(session, customer.id), customer)
+    after = apply_customer(_customer_state(row), customer)
     if row is None:
         row = CustomerRow(id=customer.id)
     for name, value in after.model_dump(exclude={"id"}).items():
@@ -77,14 +80,13 @@ def _mirror_customer(session: Session, customer: CustomerIn) -> None:
     session.add(row)
 
 
-def _message_is_new(session: Session, event: Event) -> bool:
-    return event.message is not None and session.get(MessageRow, event.message.id) is None
-
-
-def _mirror_conversation(session: Session, event: Event, now: datetime) -> ConversationRow:
+def _mirror_conversation(
+    session: Session, event: Event, now: datetime, stored_message: MessageRow | None
+) -> ConversationRow:
     row = session.get(ConversationRow, event.conversation.id)
     current = mirrored(row) if row is not None else None
-    after = apply_event(current, event, message_is_new=_message_is_new(session, event))
+    message_is_new = event.message is not None and stored_message is None
+    after = apply_event(current, event, message_is_new=message_is_new)
     if row is None:
         row = ConversationRow(id=after.id, channel=after.channel)
     store_mirrored(row, after)
@@ -94,9 +96,12 @@ def _mirror_conversation(session: Session, event: Event, now: datetime) -> Conve
 
 
 def _mirror_message(
-    session: Session, conversation: ConversationRow, event: Event, message: MessageIn
+    session: Session,
+    conversation: ConversationRow,
+    event: Event,
+    message: MessageIn,
+    row: MessageRow | None,
 ) -> None:
-    row = session.get(MessageRow, message.id)
     if row is not None:  # already mirrored: idempotent, only fill a missing sentiment
         if row.sentiment is None and row.sender_type == "customer":
             row.sentiment, row.sentiment_score = sentiment.score(row.content)
@@ -120,17 +125,19 @@ def _mirror_message(
     )
 
 
-def mirror_event(session: Session, event: Event, *, now: datetime | None = None) -> None:
-    """Upsert the conversation, customer and message of `event` (idempotent by their ids). Does not
-    commit: the caller owns the transaction."""
+def mirror_event(session: Session, event: Event, *, now: datetime | None = None) -> ConversationRow:
+    """Upsert the conversation, customer and message of `event` (idempotent by their ids); the
+    conversation's row. Does not commit: the caller owns the transaction."""
     now = now or utcnow()
     if event.customer is not None:
         _mirror_customer(session, event.customer)
+    stored_message = session.get(MessageRow, event.message.id) if event.message else None
     # The conversation first: the rule needs to know whether the message is new.
-    conversation = _mirror_conversation(session, event, now)
+    conversation = _mirror_conversation(session, event, now, stored_message)
     if event.message is not None:
-        _mirror_message(session, conversation, event, event.message)
+        _mirror_message(session, conversation, event, event.message, stored_message)
     session.flush()
+    return conversation
 
 
 def mirrored_conversation(session: Session, event: Event, now: datetime) -> ConversationRow:
