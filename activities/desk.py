@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -31,6 +30,7 @@ from definitions.runs import (
 from desk.actions import apply_action
 from desk.field_values import run_fields
 from desk.time_values import step_time_fields
+from store.db import read_session
 from store.models import utcnow
 
 
@@ -53,7 +53,7 @@ class DeskActivities:
 
     def _evaluate(self, args: ConditionInput) -> ConditionOutcome:
         now = utcnow()  # time.* read the schedule at the moment the step runs
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             conversation, customer, event = run_fields(session, args.event, now)
             try:
                 time = step_time_fields(session, args.schedule, args.step, now)

@@ -31,12 +31,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from definitions.events import Event
 from definitions.runs import RunInput, StartRefused, refused_run_input
 from desk.starter import RunStarter
 from store import outbox
+from store.db import read_session
 from store.models import EventRow, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class OutboxDelivery:
             await self.starter.start_run(refused_run_input(run_input, refused.reason))
 
     def _event(self, event_id: str) -> Event:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             row = session.get(EventRow, event_id)
             if row is None:
                 raise LookupError(f"event {event_id} of an outbox row is not recorded")

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from definitions.runs import ActionInput, ActionResult
+from store.db import read_session
 from store.models import ActionEffectRow
 
 
@@ -39,7 +40,7 @@ def record(session: Session, ledger: ActionEffectRow, result: ActionResult) -> N
 
 def stored_result(engine: Engine, scope: str, step_id: str) -> ActionResult | None:
     """The recorded result of (scope, step id), marked replayed, or None if it never took effect."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         row = session.get(ActionEffectRow, (scope, step_id))
         if row is None:
             return None

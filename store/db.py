@@ -1,11 +1,14 @@
 """Engine and sessions for SQLite (default) and PostgreSQL."""
 
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from store import models  # noqa: F401  (registers the tables)
@@ -19,7 +22,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_TIMEOUT},
             pool_size=10,
             max_overflow=20,
         )
@@ -40,13 +43,56 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+#: How long a transaction waits for SQLite's write lock before "database is locked".
+WRITE_LOCK_TIMEOUT = 30.0  # seconds (the same as the connections' busy timeout)
+#: Between two tries for the write lock: short, because SQLite's own busy handler sleeps 1, 2, 5,
+#: 10, ... up to 100 ms between tries, so a lock held for 2 ms cost its waiters ~45 ms on average
+#: under the benchmark's load (bench/RESULTS.md) while the lock sat free.
+_LOCK_POLL_FIRST = 0.0002
+_LOCK_POLL_MAX = 0.002
+
+
 def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
-    """Take the write lock when the transaction starts, waiting up to the busy timeout."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Take the write lock when the transaction starts, trying again every few hundred
+    microseconds (not with SQLite's coarse busy handler) for up to WRITE_LOCK_TIMEOUT. A
+    `read_session` only reads: a plain BEGIN (WAL readers never wait for the writer)."""
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+        pause = _LOCK_POLL_FIRST
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:  # SQLAlchemy's, as callers expect
+                if "locked" not in str(exc.orig) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL_MAX)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(WRITE_LOCK_TIMEOUT * 1000)}")
 
 
 def create_all(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
+
+
+_READ_ONLY = "supportflow_read_only"
+_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def read_session(engine: Engine, *, expire_on_commit: bool = True) -> Session:
+    """A session that only reads. On SQLite it does not queue for the write lock that every other
+    transaction takes (a condition's read held it for nothing); a write in it may fail there with
+    "database is locked"."""
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = _readers[engine] = engine.execution_options(**{_READ_ONLY: True})
+    return Session(reader, expire_on_commit=expire_on_commit)
 
 
 @contextmanager

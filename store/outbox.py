@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from store.db import read_session
 from store.models import OutboxRow
 
 KIND_START_RUN = "start_run"
@@ -119,18 +120,24 @@ def claim_head(engine: Engine, conversation_id: str) -> Claim | Literal["empty",
     query = select(OutboxRow).where(col(OutboxRow.id) == head)
     if locking:
         query = query.with_for_update(skip_locked=True)
-    session = Session(engine, expire_on_commit=False)
+    if locking:
+        session = Session(engine, expire_on_commit=False)
+    else:  # SQLite: a read, never the write lock (let alone held while Temporal is called)
+        session = read_session(engine, expire_on_commit=False)
     try:
         row = session.exec(query).first()
         held = row is None and locking and session.exec(select(head)).first() is not None
         if row is None or not locking:
-            session.commit()  # SQLite: never hold the write lock while Temporal is called
+            session.commit()
     except BaseException:
         session.close()
         raise
     if row is None:
         session.close()
         return "held" if held else "empty"
+    if not locking:  # settled in a write transaction of its own
+        session.close()
+        session = Session(engine, expire_on_commit=False)
     return Claim(session, row)
 
 
