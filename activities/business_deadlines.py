@@ -8,7 +8,6 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from definitions.business_deadlines import (
@@ -22,6 +21,7 @@ from definitions.business_time import NoOpenTime
 from definitions.errors import NotFound
 from definitions.schedules import Schedule
 from store import schedules_repo
+from store.db import read_session
 from store.holiday_calendars import business_clock
 
 
@@ -41,7 +41,7 @@ class BusinessDeadlineActivities:
 
     def _compute(self, requests: list[BusinessDeadlineRequest]) -> BusinessDeadlines:
         schedules: dict[str, Schedule | None] = {}
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             for name in {request.schedule for request in requests}:
                 try:
                     schedules[name] = schedules_repo.get(session, name)

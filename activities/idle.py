@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from activities.tracker_definitions import DUE_TOLERANCE, active_definition
@@ -31,6 +30,7 @@ from definitions.runs import RunInput
 from definitions.vocabulary import IDLE_TRIGGER
 from desk.idleness import Idleness, idleness
 from store import sla_version
+from store.db import read_session
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
 
@@ -65,7 +65,7 @@ class IdleActivities:
 
     def _read(self, request: IdleFireInput) -> tuple[IdleDefinition | None, int, Idleness]:
         """The definition as stored now, the definitions version, and the desk's idleness."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             version = sla_version.current(session)
             row = session.get(WorkflowDefinitionRow, request.definition.id)
             found = idleness(

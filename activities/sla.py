@@ -18,7 +18,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -39,6 +39,7 @@ from definitions.sla import (
 )
 from definitions.vocabulary import TRACKER_TRIGGERS
 from store import sla_version
+from store.db import read_session
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
 
@@ -83,7 +84,7 @@ class SlaActivities:
     # -------------------------------------------------------------- lookup
 
     def _active_definitions(self, known_version: int | None) -> SlaDefinitions:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             # The version first: a save committed between the two reads makes the tracker look
             # up once more later, never miss the change.
             version = sla_version.current(session)
@@ -102,7 +103,7 @@ class SlaActivities:
 
     def _definition(self, definition_id: str) -> tuple[SlaDefinition | None, int]:
         """The definition as stored now, and the definitions version."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             version = sla_version.current(session)
             row = session.get(WorkflowDefinitionRow, definition_id)
         return (sla_definition_from_row(row) if row is not None else None), version

@@ -39,20 +39,20 @@ def pending_conversations(engine: Engine, limit: int = 200) -> list[str]:
         .order_by(first)
         .limit(limit)
     )
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return [conversation_id for conversation_id, _ in session.exec(query).all()]
 
 
 def pending_for_event(engine: Engine, event_id: str) -> int:
     """How many outbox rows of this event are still waiting."""
     query = select(func.count()).select_from(OutboxRow).where(OutboxRow.event_id == event_id)
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return int(session.exec(query).one())
 
 
 def pending_count(engine: Engine) -> int:
     """All waiting rows (health, tests)."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return int(session.exec(select(func.count()).select_from(OutboxRow)).one())
 
 

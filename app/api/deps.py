@@ -24,6 +24,7 @@ from app.temporal.gateway import TemporalGateway
 from app.temporal.runs import RunsGateway
 from desk.ingestion import EventIngestor
 from store import definitions_repo
+from store.db import read_session
 from store.keys import verify_key
 from store.models import WorkflowDefinitionRow
 from store.settings import Settings
@@ -89,8 +90,9 @@ def get_principal(
     """The caller: an API key given as a bearer token (or a console session, when enabled).
 
     Uses its own short session rather than the request's: a request-scoped session held for the
-    whole request while the handler needs more connections starves the pool under load."""
-    with Session(engine) as session:
+    whole request while the handler needs more connections starves the pool under load. A read
+    session: on SQLite, checking a key does not queue for the write lock."""
+    with read_session(engine) as session:
         if credentials is not None and credentials.scheme.lower() == "bearer":
             row = verify_key(session, credentials.credentials)
             if row is None:
