@@ -12,8 +12,11 @@ import re
 
 import httpx
 import pytest
+from sqlmodel import Session, select
 
+from store import keys
 from store.keys import create_key, list_keys, revoke_key
+from store.models import ApiKeyRow, utcnow
 from tests import api_fixtures
 from tests.api_fixtures import Api, error_of
 
@@ -110,6 +113,24 @@ async def test_revoked_key_is_unauthorized(api: Api) -> None:
     assert (await client.get("/workflows")).status_code == 200
     (info,) = [k for k in list_keys(api.engine) if k.name == "to revoke"]
     assert revoke_key(api.engine, info.id)
+    response = await client.get("/workflows")
+    assert response.status_code == 401
+    assert "revoked" in error_of(response)["message"]
+
+
+async def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = create_key(api.engine, "admin", name="revoked elsewhere")
+    client = await api.client(Authorization=f"Bearer {key}")
+    assert (await client.get("/workflows")).status_code == 200
+    with Session(api.engine) as session:  # as `supportflow keys revoke` does, in its own process
+        row = session.exec(select(ApiKeyRow).where(ApiKeyRow.name == "revoked elsewhere")).one()
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+    assert (await client.get("/workflows")).status_code == 200  # trusted for KEY_CACHE_SECONDS
+    monkeypatch.setattr(keys, "KEY_CACHE_SECONDS", 0.0)  # ... which have now passed
     response = await client.get("/workflows")
     assert response.status_code == 401
     assert "revoked" in error_of(response)["message"]
