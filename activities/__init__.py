@@ -6,7 +6,8 @@ The worker registers `build_activities(engine, settings, client)`. All of them a
 (blocking database work runs in `asyncio.to_thread`), so the worker needs no activity executor.
 
 Local vs regular activities, for the WorkflowRun interpreter:
-- LOCAL_ACTIVITIES (`evaluate_condition`, `perform_action`): short database transactions on the
+- LOCAL_ACTIVITIES (`evaluate_condition`, `perform_action`, `perform_guarded_action` — a condition
+  and the action it guards in one call): short database transactions on the
   worker's own database; running them as local activities keeps a run fast and its history small.
   Their idempotency (the ledger) makes the local-activity retry semantics safe.
 - REGULAR_ACTIVITIES (`deliver_webhook`, `dispatch_event`): network calls to the outside world or
@@ -41,6 +42,7 @@ from definitions.runs import (
     ACT_EVALUATE_CONDITION,
     ACT_NOTIFY_FAILURE,
     ACT_PERFORM_ACTION,
+    ACT_PERFORM_GUARDED_ACTION,
     ACT_WAIT_DEADLINE,
 )
 from definitions.sla import ACT_LOOKUP_SLA_DEFINITIONS, ACT_START_SLA_BREACH_RUN
@@ -54,6 +56,7 @@ LOCAL_ACTIVITIES: frozenset[str] = frozenset(
     {
         ACT_EVALUATE_CONDITION,
         ACT_PERFORM_ACTION,
+        ACT_PERFORM_GUARDED_ACTION,
         ACT_CHECK_WAIT,
         ACT_WAIT_DEADLINE,
         ACT_LOOKUP_SLA_DEFINITIONS,
@@ -95,6 +98,7 @@ def build_activities(
     return [
         desk.evaluate_condition,
         desk.perform_action,
+        desk.perform_guarded_action,
         waits.check_wait,
         waits.wait_deadline,
         webhook.deliver_webhook,

@@ -22,14 +22,18 @@ from definitions.evaluator import ConditionOutcome, evaluate_condition
 from definitions.runs import (
     ACT_EVALUATE_CONDITION,
     ACT_PERFORM_ACTION,
+    ACT_PERFORM_GUARDED_ACTION,
     ERR_NOT_FOUND,
     ActionInput,
     ActionResult,
     ConditionInput,
+    GuardedActionInput,
+    GuardedActionResult,
 )
 from desk.actions import apply_action
 from desk.field_values import run_fields
 from desk.time_values import step_time_fields
+from store.action_ledger import stored_result
 from store.db import read_session
 from store.models import utcnow
 
@@ -83,3 +87,21 @@ class DeskActivities:
     async def perform_action(self, args: ActionInput) -> ActionResult:
         """Apply an action step once per (scope, step); a repeat returns the stored result."""
         return await asyncio.to_thread(self._perform, args)
+
+    def _perform_guarded(self, args: GuardedActionInput) -> GuardedActionResult:
+        outcome = self._evaluate(args.condition)
+        if outcome.result:
+            return GuardedActionResult(condition=outcome, action=self._perform(args.action))
+        # An attempt whose result was lost (a worker crash) may have applied the action, which
+        # can make the condition false now (e.g. "not tagged yet"): then it held, and the
+        # action's recorded result is the answer.
+        action = args.action
+        done = stored_result(self.engine, action.idempotency_scope, action.step.id)
+        return GuardedActionResult(condition=outcome, action=done)
+
+    @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)
+    async def perform_guarded_action(self, args: GuardedActionInput) -> GuardedActionResult:
+        """A condition step and, if it holds, the action step it guards: one local activity
+        instead of two (fewer workflow activations per run). A failure of either part is the
+        whole call's; the workflow then goes on one step at a time."""
+        return await asyncio.to_thread(self._perform_guarded, args)

@@ -136,6 +136,18 @@ class StepCursor:
             return Move(next=None, outcome="completed", skipped=skipped)
         return Move(next=following, outcome="running", skipped=skipped)
 
+    def guarded_action(self, position: Position) -> Position | None:
+        """Where the action step is that the condition at `position` guards: the step right after
+        it, when it is an action and a false condition never runs it (`on_false` stop or
+        skip_next). The interpreter then checks both in one local activity. None otherwise."""
+        step = self.step_at(position)
+        if not isinstance(step, ConditionStep) or step.on_false == "continue":
+            return None
+        following = self._following(position)
+        if following is None or self.step_at(following).type != "action":
+            return None
+        return following
+
     def _following(self, position: Position) -> Position | None:
         """The step after `position` (and after everything nested in it), in run order."""
         while position:

@@ -36,6 +36,8 @@ MAX_CAUSAL_DEPTH = 5
 # Activity names (activities are called by name: the worker registers them under these).
 ACT_EVALUATE_CONDITION = "evaluate_condition"
 ACT_PERFORM_ACTION = "perform_action"
+#: A condition and the action it guards in one local activity (`StepCursor.guarded_action`).
+ACT_PERFORM_GUARDED_ACTION = "perform_guarded_action"
 ACT_DELIVER_WEBHOOK = "deliver_webhook"
 ACT_DISPATCH_EVENT = "dispatch_event"
 ACT_CHECK_WAIT = "check_wait"
@@ -245,6 +247,13 @@ class ActionInput(BaseModel):
     causal_chain: list[str] = Field(description="Run ids that led here, this run last")
 
 
+class GuardedActionInput(BaseModel):
+    """A condition step and the action step right after it, which runs only if it holds."""
+
+    condition: ConditionInput
+    action: ActionInput
+
+
 class WebhookDelivery(BaseModel):
     """One action delivered to the outbound webhook; `idempotency_key` is (scope, step)."""
 
@@ -264,6 +273,14 @@ class ActionResult(BaseModel):
         default=[], description="Events the action caused, e.g. a status change"
     )
     delivery: WebhookDelivery | None = None
+
+
+class GuardedActionResult(BaseModel):
+    """The condition's outcome and, when it held, the action's result (also when the action
+    had taken effect already, in an attempt whose result was lost: then the condition held)."""
+
+    condition: ConditionOutcome
+    action: ActionResult | None = None
 
 
 class DispatchResult(BaseModel):

@@ -206,6 +206,18 @@ SCENARIOS: dict[str, Scenario] = {
         fails=True,
         on_failure={"notify": {"team": "vip-support"}},
     ),
+    # After patch guarded-actions: a condition and the action it guards in one local activity
+    # (held: the route ran with it; false: on_false stop / skip_next, the action never ran).
+    "guarded_completed": Scenario(VIP_STEPS),
+    "guarded_stopped": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
+    "guarded_skip_next": Scenario(
+        [
+            {**CUSTOMER_ONLY, "on_false": "skip_next"},
+            ROUTE_VIP,
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["triaged"]}},
+        ],
+        customer={"lifecycle": "lead"},
+    ),
     # After patch time-bounded-retries: the emitted status change is dispatched with a 24 h
     # schedule-to-close timeout and unlimited attempts.
     "status_dispatched": Scenario(

@@ -14,7 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.desk import DeskActivities
 from definitions.models import ConditionStep
-from definitions.runs import ERR_NOT_FOUND, ActionResult, ConditionInput
+from definitions.runs import ERR_NOT_FOUND, ActionResult, ConditionInput, GuardedActionInput
 from desk.mirror import mirror_event
 from store.db import session_scope
 from store.models import ActionEffectRow, MessageRow
@@ -166,3 +166,38 @@ async def test_no_delivery_when_webhooks_are_off(desk: Engine) -> None:
     )
     assert on.delivery is not None and on.delivery.idempotency_key == "run:def-1:evt-1:t"
     assert off.delivery is None and off.output == on.output
+
+
+def _guarded(condition: dict[str, Any], action: dict[str, Any]) -> GuardedActionInput:
+    return GuardedActionInput(
+        condition=_condition(condition), action=action_input(action, make_event("evt-1"))
+    )
+
+
+_NOT_TAGGED = {"field": "conversation.tags", "operator": "not_contains", "value": "seen"}
+_TAG_SEEN = {"id": "tag", "action": "add_tag", "params": {"tags": ["seen"]}}
+
+
+async def test_a_guarded_action_runs_only_when_its_condition_holds(desk: Engine) -> None:
+    activities = DeskActivities(desk)
+    env = ActivityEnvironment()
+    vip = {"field": "customer.segment", "operator": "equals", "value": "nobody"}
+    skipped = await env.run(activities.perform_guarded_action, _guarded(vip, _TAG_SEEN))
+    assert skipped.condition.result is False and skipped.action is None
+    done = await env.run(activities.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN))
+    assert done.condition.result is True
+    assert done.action is not None and done.action.output == {"tags": ["seen"]}
+    with Session(desk) as session:
+        assert len(session.exec(select(ActionEffectRow)).all()) == 1
+
+
+async def test_a_guarded_action_applied_by_a_lost_attempt_is_its_answer(desk: Engine) -> None:
+    """The attempt's result was lost after its commit (a crash): run again, the condition is
+    false now because of the action itself; the ledger says it held."""
+    activities = DeskActivities(desk)
+    env = ActivityEnvironment()
+    first = await env.run(activities.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN))
+    again = await env.run(activities.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN))
+    assert again.condition.result is False  # as it reads now
+    assert again.action is not None and again.action.replayed
+    assert first.action is not None and again.action.output == first.action.output

@@ -42,6 +42,9 @@ EXPECTED_SHAPES = {
     "failed_step",
     "failed_on_failure",  # after patch on-failure-notify (issue 14)
     "status_dispatched",  # after patch time-bounded-retries (issue 17)
+    "guarded_completed",  # after patch guarded-actions (issue 13)
+    "guarded_stopped",
+    "guarded_skip_next",
     "wait_timer",
     "wait_event",
     "wait_cancelled",
@@ -102,7 +105,13 @@ class ChangedWorkflowRun(WorkflowRun):
         return await super().run(input)
 
     async def _attempts(
-        self, trace: StepTrace, activity: str, arg: Any, result_type: type[Any], summary: str
+        self,
+        trace: StepTrace,
+        activity: str,
+        arg: Any,
+        result_type: type[Any],
+        summary: str,
+        made: int = 0,  # noqa: ARG002 - the signature it overrides
     ) -> Any:
         trace.attempts = 1
         return await workflow.execute_activity(

@@ -68,3 +68,42 @@ def test_a_condition_needs_its_result_and_an_empty_definition_has_no_first_step(
         cursor("stop").after((0,))
     assert StepCursor([]).first() is None
     assert cursor("stop", "stop").label((2,)) == "step 3/4"
+
+
+def test_a_condition_guards_the_action_after_it_unless_a_false_one_runs_it_too() -> None:
+    walk = cursor("stop", "skip_next", "continue")
+    assert walk.guarded_action((0,)) == (1,)  # false: the run stops
+    assert walk.guarded_action((2,)) == (3,)  # false: the action is skipped
+    assert walk.guarded_action((4,)) is None  # false: the action runs anyway
+    assert walk.guarded_action((1,)) is None  # an action guards nothing
+
+
+def test_a_condition_before_a_non_action_or_at_the_end_guards_nothing() -> None:
+    definition = WorkflowDefinitionIn.model_validate(
+        {
+            "name": "t",
+            "trigger": {"type": "new_conversation"},
+            "steps": [
+                {
+                    "id": "c1",
+                    "type": "condition",
+                    "field": "customer.segment",
+                    "operator": "equals",
+                    "value": "vip",
+                    "on_false": "stop",
+                },
+                {"id": "wait", "type": "wait", "for": "1h"},
+                {
+                    "id": "c2",
+                    "type": "condition",
+                    "field": "customer.segment",
+                    "operator": "equals",
+                    "value": "vip",
+                    "on_false": "stop",
+                },
+            ],
+        }
+    )
+    walk = StepCursor(definition.steps)
+    assert walk.guarded_action((0,)) is None
+    assert walk.guarded_action((2,)) is None

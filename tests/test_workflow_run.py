@@ -36,11 +36,14 @@ from definitions.evaluator import ConditionOutcome
 from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_EVALUATE_CONDITION,
+    ACT_PERFORM_GUARDED_ACTION,
     ERR_STEP_FAILED,
     TRACE_QUERY,
     WORKFLOW_RUN,
     ActionResult,
     ConditionInput,
+    GuardedActionInput,
+    GuardedActionResult,
     RunInput,
     RunResult,
     WebhookDelivery,
@@ -85,7 +88,7 @@ def real_activities(
     activity in `replace` swapped in under its name."""
     overrides = {activity_name(fn): fn for fn in replace}
     if desk is not None:
-        for fn in (desk.evaluate_condition, desk.perform_action):
+        for fn in (desk.evaluate_condition, desk.perform_action, desk.perform_guarded_action):
             overrides.setdefault(activity_name(fn), fn)
     return [
         overrides.get(activity_name(fn), fn) for fn in build_activities(engine, settings, client)
@@ -343,6 +346,34 @@ async def test_a_transient_failure_before_the_effect_is_retried(
     desk = DeskActivities(db, deliver_webhooks=False)
     failures = iter(["database is locked"])
 
+    @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)  # the condition and the route it guards
+    async def flaky_condition(args: GuardedActionInput) -> GuardedActionResult:
+        message = next(failures, None)
+        if message is not None:
+            raise RuntimeError(message)
+        return await desk.perform_guarded_action(args)
+
+    activities = real_activities(
+        db, local_settings, time_env.client, desk=desk, replace=(flaky_condition,)
+    )
+    async with running_worker(time_env.client, db, local_settings, activities):
+        result = await run_to_end(time_env.client, make_input(VIP_STEPS, event), local_settings)
+
+    assert result.outcome == "completed"
+    assert result.steps[0].attempts == 2
+    assert result.steps[0].note is not None
+    assert "attempt 1 (with step 'route') failed: database is locked" in result.steps[0].note
+    assert [s.attempts for s in result.steps[1:]] == [1, 1]  # the route ran once, on its own
+
+
+async def test_a_transient_failure_of_a_condition_on_its_own_is_retried(
+    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
+) -> None:
+    event = make_event()
+    mirror(db, event)
+    desk = DeskActivities(db, deliver_webhooks=False)
+    failures = iter(["database is locked"])
+
     @activity.defn(name=ACT_EVALUATE_CONDITION)
     async def flaky_condition(args: ConditionInput) -> ConditionOutcome:
         message = next(failures, None)
@@ -353,8 +384,9 @@ async def test_a_transient_failure_before_the_effect_is_retried(
     activities = real_activities(
         db, local_settings, time_env.client, desk=desk, replace=(flaky_condition,)
     )
+    steps = [{**CUSTOMER_ONLY, "on_false": "continue"}, ROUTE_VIP]  # guards nothing
     async with running_worker(time_env.client, db, local_settings, activities):
-        result = await run_to_end(time_env.client, make_input(VIP_STEPS, event), local_settings)
+        result = await run_to_end(time_env.client, make_input(steps, event), local_settings)
 
     assert result.outcome == "completed"
     assert result.steps[0].attempts == 2

@@ -6,6 +6,10 @@ one pydantic model:
 
 - a condition step is a local activity (`evaluate_condition`) that reads the conversation and the
   customer as they are *now* (fresh state) and returns each rule's value and result;
+- a condition step whose false outcome never runs the action right after it (`on_false` stop or
+  skip_next) is checked together with that action in ONE local activity
+  (`perform_guarded_action`, patch `guarded-actions`): one activation and one read fewer; if
+  that call fails, the run goes on one step at a time;
 - an action step is a local activity (`perform_action`), idempotent per (idempotency scope, step);
   when it returns a webhook delivery, a regular activity (`deliver_webhook`) sends it with a long
   backoff; when it emits events (a status change), a regular activity (`dispatch_event`) feeds them
@@ -76,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         ACT_EVALUATE_CONDITION,
         ACT_NOTIFY_FAILURE,
         ACT_PERFORM_ACTION,
+        ACT_PERFORM_GUARDED_ACTION,
         ACT_WAIT_DEADLINE,
         ERR_INVALID_DEFINITION,
         ERR_NOT_FOUND,
@@ -90,6 +95,8 @@ with workflow.unsafe.imports_passed_through():
         DeadlineInput,
         DispatchResult,
         FailureNotice,
+        GuardedActionInput,
+        GuardedActionResult,
         RunInput,
         RunResult,
         StepTrace,
@@ -243,8 +250,25 @@ class WorkflowRun:
             step = cursor.step_at(position)
             label = cursor.label(position)
             self._where = cursor.where(position)
-            if isinstance(step, ConditionStep):
-                passed = await self._condition(step, input, run_id, outputs, label)
+            guarded = cursor.guarded_action(position)
+            if isinstance(step, ConditionStep) and guarded is not None and _guarded_actions():
+                action = cursor.step_at(guarded)
+                assert not isinstance(
+                    action, ConditionStep | BranchStep | WaitStep | WaitForStep | StopStep
+                )
+                passed, performed = await self._condition(
+                    step, input, run_id, outputs, label, guards=action
+                )
+                move = cursor.after(position, passed)
+                if performed is not None:  # it held, and the action ran in the same call
+                    position = guarded
+                    self._where = cursor.where(position)
+                    outputs[action.id] = await self._action(
+                        action, input, run_id, outputs, cursor.label(position), performed
+                    )
+                    move = cursor.after(position)
+            elif isinstance(step, ConditionStep):
+                passed, _ = await self._condition(step, input, run_id, outputs, label)
                 move = cursor.after(position, passed)
             elif isinstance(step, BranchStep):
                 passed = await self._branch(step, input, run_id, outputs, label)
@@ -484,30 +508,69 @@ class WorkflowRun:
         run_id: str,
         outputs: dict[str, dict[str, Any]],
         position: str,
-    ) -> bool:
+        guards: ActionStep | None = None,
+    ) -> tuple[bool, ActionResult | None]:
+        """Whether the condition holds, and the result of the action it `guards` when that ran
+        in the same local activity (`StepCursor.guarded_action`). If that call fails, nothing
+        is lost (a failed transaction, or an action the ledger keeps once): the condition is
+        checked on its own, with the usual retries, and the action is left to its own step."""
         summary = f"condition {step.id}: {describe_condition(step.condition)}"
         trace = self._start(step, position, summary)
         trace.on_false = step.on_false
-        outcome: ConditionOutcome = await self._attempts(
-            trace,
-            ACT_EVALUATE_CONDITION,
-            ConditionInput(
-                run_id=run_id,
-                step=step,
-                event=input.event,
-                sla=input.sla,
-                step_outputs=dict(outputs),
-                schedule=input.definition.schedule,
-            ),
-            ConditionOutcome,
-            summary,
+        check = ConditionInput(
+            run_id=run_id,
+            step=step,
+            event=input.event,
+            sla=input.sla,
+            step_outputs=dict(outputs),
+            schedule=input.definition.schedule,
         )
+        outcome: ConditionOutcome | None = None
+        performed: ActionResult | None = None
+        if guards is not None:
+            try:
+                both: GuardedActionResult = await workflow.execute_local_activity(
+                    ACT_PERFORM_GUARDED_ACTION,
+                    GuardedActionInput(
+                        condition=check, action=self._action_input(guards, input, run_id, outputs)
+                    ),
+                    result_type=GuardedActionResult,
+                    start_to_close_timeout=STEP_ATTEMPT_TIMEOUT,
+                    retry_policy=_SINGLE_ATTEMPT,
+                    summary=f"{summary}; if it holds, {describe_action(guards)}",
+                )
+                outcome, performed = both.condition, both.action
+                trace.attempts = 1
+                if performed is not None and not outcome.result:
+                    trace.note = _join(
+                        trace.note,
+                        f"false now, but step {guards.id!r} had already taken effect after it "
+                        "held (an earlier attempt): it held",
+                    )
+                    outcome = outcome.model_copy(update={"result": True})
+            except (ActivityError, ApplicationError) as err:
+                if is_cancelled_exception(err):
+                    raise
+                trace.note = _join(
+                    trace.note,
+                    f"attempt 1 (with step {guards.id!r}) failed: {_cause_message(err)}; "
+                    "one step at a time from here",
+                )
+        if outcome is None:
+            outcome = await self._attempts(
+                trace,
+                ACT_EVALUATE_CONDITION,
+                check,
+                ConditionOutcome,
+                summary,
+                made=0 if guards is None else 1,
+            )
         trace.condition = outcome
         trace.status = "passed" if outcome.result else "failed"
         if not outcome.result:
             trace.note = _join(trace.note, _ON_FALSE_NOTES[step.on_false])
         trace.finished_at = workflow.now()
-        return outcome.result
+        return outcome.result, performed
 
     async def _action(
         self,
@@ -516,25 +579,22 @@ class WorkflowRun:
         run_id: str,
         outputs: dict[str, dict[str, Any]],
         position: str,
+        performed: ActionResult | None = None,
     ) -> dict[str, Any]:
+        """Run an action step (`performed`: it already ran, with the condition guarding it)."""
         summary = describe_action(step)
         trace = self._start(step, position, summary)
-        result: ActionResult = await self._attempts(
-            trace,
-            ACT_PERFORM_ACTION,
-            ActionInput(
-                run_id=run_id,
-                idempotency_scope=input.idempotency_scope,
-                step=step,
-                event=input.event,
-                sla=input.sla,
-                step_outputs=dict(outputs),
-                schedule=input.definition.schedule,
-                causal_chain=[*input.event.causal_chain, run_id],
-            ),
-            ActionResult,
-            summary,
-        )
+        if performed is not None:
+            trace.attempts = 1
+            result = performed
+        else:
+            result = await self._attempts(
+                trace,
+                ACT_PERFORM_ACTION,
+                self._action_input(step, input, run_id, outputs),
+                ActionResult,
+                summary,
+            )
         trace.output = result.output
         trace.rendered = result.rendered or None
         if result.replayed:
@@ -549,6 +609,24 @@ class WorkflowRun:
         trace.finished_at = workflow.now()
         return result.output
 
+    def _action_input(
+        self,
+        step: ActionStep,
+        input: RunInput,
+        run_id: str,
+        outputs: dict[str, dict[str, Any]],
+    ) -> ActionInput:
+        return ActionInput(
+            run_id=run_id,
+            idempotency_scope=input.idempotency_scope,
+            step=step,
+            event=input.event,
+            sla=input.sla,
+            step_outputs=dict(outputs),
+            schedule=input.definition.schedule,
+            causal_chain=[*input.event.causal_chain, run_id],
+        )
+
     # ------------------------------------------------------------ activities
 
     async def _attempts(
@@ -558,10 +636,12 @@ class WorkflowRun:
         arg: Any,
         result_type: type[Any],
         summary: str,
+        made: int = 0,
     ) -> Any:
         """Run a local activity, retrying transient failures with exponential backoff. Raises
-        StepFailure with the cause in words once it fails for good."""
-        attempt = 0
+        StepFailure with the cause in words once it fails for good. `made`: attempts already
+        made (by a guarded call), counted in the trace."""
+        attempt = made
         while True:
             attempt += 1
             trace.attempts = attempt
@@ -702,6 +782,12 @@ async def _notify_failure(input: RunInput, reason: str) -> None:
         )
     except (ActivityError, ApplicationError) as err:
         workflow.logger.warning("on_failure notification failed: %s", _cause_message(err))
+
+
+def _guarded_actions() -> bool:
+    """A condition and the action it guards run in one local activity (one workflow activation
+    and one database read fewer per pair); runs recorded before check them one at a time."""
+    return workflow.patched("guarded-actions")
 
 
 def _time_bounded_retries() -> bool:
