@@ -184,6 +184,7 @@ def test_build_activities_registers_every_activity_name(
     assert names == {
         ACT_EVALUATE_CONDITION,
         ACT_PERFORM_ACTION,
+        "perform_guarded_action",  # a condition and the action it guards (issue 13)
         ACT_DELIVER_WEBHOOK,
         ACT_DISPATCH_EVENT,
         "lookup_sla_definitions",  # ConversationSla (activities/sla.py)
