@@ -52,9 +52,7 @@ def _held_write_lock(engine: Engine, team_id: str = "holder") -> Session:
 def test_a_read_session_does_not_queue_for_the_write_lock(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'reader.db'}")
     create_all(engine)
-    with Session(engine) as session:
-        session.add(TeamRow(id="support", name="Support"))
-        session.commit()
+    _add_team(engine, "support")
     holder = _held_write_lock(engine)
     try:
         # db.WRITE_LOCK_TIMEOUT is 30 s: a reader that queued would sit here until the holder ends.

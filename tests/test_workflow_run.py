@@ -338,19 +338,29 @@ async def test_an_input_this_worker_cannot_read_fails_the_task_not_the_run(
         await handle.terminate("test over")
 
 
+def fails_once(message: str) -> Callable[[], None]:
+    """Raises RuntimeError(message) on its first call only (a transient failure)."""
+    failures = iter([message])
+
+    def fail() -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise RuntimeError(failure)
+
+    return fail
+
+
 async def test_a_transient_failure_before_the_effect_is_retried(
     time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
 ) -> None:
     event = make_event()
     mirror(db, event)
     desk = DeskActivities(db, deliver_webhooks=False)
-    failures = iter(["database is locked"])
+    fail = fails_once("database is locked")
 
     @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)  # the condition and the route it guards
     async def flaky_condition(args: GuardedActionInput) -> GuardedActionResult:
-        message = next(failures, None)
-        if message is not None:
-            raise RuntimeError(message)
+        fail()
         return await desk.perform_guarded_action(args)
 
     activities = real_activities(
@@ -372,13 +382,11 @@ async def test_a_transient_failure_of_a_condition_on_its_own_is_retried(
     event = make_event()
     mirror(db, event)
     desk = DeskActivities(db, deliver_webhooks=False)
-    failures = iter(["database is locked"])
+    fail = fails_once("database is locked")
 
     @activity.defn(name=ACT_EVALUATE_CONDITION)
     async def flaky_condition(args: ConditionInput) -> ConditionOutcome:
-        message = next(failures, None)
-        if message is not None:
-            raise RuntimeError(message)
+        fail()
         return await desk.evaluate_condition(args)
 
     activities = real_activities(

@@ -311,14 +311,7 @@ class WorkflowRun:
         outcome: ConditionOutcome = await self._attempts(
             trace,
             ACT_EVALUATE_CONDITION,
-            ConditionInput(
-                run_id=run_id,
-                step=test,
-                event=input.event,
-                sla=input.sla,
-                step_outputs=dict(outputs),
-                schedule=input.definition.schedule,
-            ),
+            self._condition_input(test, input, run_id, outputs),
             ConditionOutcome,
             summary,
         )
@@ -517,14 +510,7 @@ class WorkflowRun:
         summary = f"condition {step.id}: {describe_condition(step.condition)}"
         trace = self._start(step, position, summary)
         trace.on_false = step.on_false
-        check = ConditionInput(
-            run_id=run_id,
-            step=step,
-            event=input.event,
-            sla=input.sla,
-            step_outputs=dict(outputs),
-            schedule=input.definition.schedule,
-        )
+        check = self._condition_input(step, input, run_id, outputs)
         outcome: ConditionOutcome | None = None
         performed: ActionResult | None = None
         if guards is not None:
@@ -608,6 +594,22 @@ class WorkflowRun:
         trace.status = "completed"
         trace.finished_at = workflow.now()
         return result.output
+
+    def _condition_input(
+        self,
+        step: ConditionStep,
+        input: RunInput,
+        run_id: str,
+        outputs: dict[str, dict[str, Any]],
+    ) -> ConditionInput:
+        return ConditionInput(
+            run_id=run_id,
+            step=step,
+            event=input.event,
+            sla=input.sla,
+            step_outputs=dict(outputs),
+            schedule=input.definition.schedule,
+        )
 
     def _action_input(
         self,
