@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from definitions.runs import SLA_EVENT_SIGNAL, sla_workflow_id
+from definitions.runs import SLA_EVENT_SIGNAL, RunResult, sla_workflow_id
 from temporal_edge import SearchAttr
 from tests import api_fixtures, test_api_workflows
 from tests.api_fixtures import Api, error_of
@@ -196,9 +196,13 @@ async def test_vip_flow_end_to_end_with_a_worker(
     async with worker:
         accepted = (await admin.post("/events", json=event)).json()
         (run_id,) = accepted["run_ids"]
-        handle = dev_env.client.get_workflow_handle(run_id)
-        await handle.result()
+        handle = dev_env.client.get_workflow_handle(run_id, result_type=RunResult)
+        result = await handle.result()
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+        # The condition and the route it guards ran in one call: the route's time spans it too.
+        condition, route = result.steps[0], result.steps[1]
+        assert route.step_id == "route" and route.started_at == condition.started_at
+        assert route.finished_at is not None and route.finished_at >= condition.finished_at
 
         view = (await admin.get(f"/conversations/{event['conversation']['id']}")).json()
         assert view["assignment"]["team"] == "vip-support"

@@ -261,10 +261,11 @@ class WorkflowRun:
                 )
                 move = cursor.after(position, passed)
                 if performed is not None:  # it held, and the action ran in the same call
+                    began = self._steps[-1].started_at  # the condition's: when that call began
                     position = guarded
                     self._where = cursor.where(position)
                     outputs[action.id] = await self._action(
-                        action, input, run_id, outputs, cursor.label(position), performed
+                        action, input, run_id, outputs, cursor.label(position), performed, began
                     )
                     move = cursor.after(position)
             elif isinstance(step, ConditionStep):
@@ -566,12 +567,15 @@ class WorkflowRun:
         outputs: dict[str, dict[str, Any]],
         position: str,
         performed: ActionResult | None = None,
+        began: datetime | None = None,
     ) -> dict[str, Any]:
-        """Run an action step (`performed`: it already ran, with the condition guarding it)."""
+        """Run an action step (`performed`: it already ran, in the call that `began` with the
+        condition guarding it)."""
         summary = describe_action(step)
         trace = self._start(step, position, summary)
         if performed is not None:
             trace.attempts = 1
+            trace.started_at = began or trace.started_at
             result = performed
         else:
             result = await self._attempts(
