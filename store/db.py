@@ -1,7 +1,6 @@
 """Engine and sessions for SQLite (default) and PostgreSQL."""
 
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,16 +81,13 @@ def create_all(engine: Engine) -> None:
 
 
 _READ_ONLY = "supportflow_read_only"
-_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def read_session(engine: Engine, *, expire_on_commit: bool = True) -> Session:
     """A session that only reads. On SQLite it does not queue for the write lock that every other
     transaction takes (a condition's read held it for nothing); a write in it may fail there with
     "database is locked"."""
-    reader = _readers.get(engine)
-    if reader is None:
-        reader = _readers[engine] = engine.execution_options(**{_READ_ONLY: True})
+    reader = engine.execution_options(**{_READ_ONLY: True})  # ~20 µs: a view of the same pool
     return Session(reader, expire_on_commit=expire_on_commit)
 
 
