@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -33,7 +34,7 @@ from definitions.runs import (
 from desk.actions import apply_action
 from desk.field_values import run_fields
 from desk.time_values import step_time_fields
-from store.action_ledger import stored_result
+from store.action_ledger import stored_result_in
 from store.db import read_session
 from store.models import utcnow
 
@@ -56,17 +57,8 @@ class DeskActivities:
         self.after_commit = after_commit
 
     def _evaluate(self, args: ConditionInput) -> ConditionOutcome:
-        now = utcnow()  # time.* read the schedule at the moment the step runs
         with read_session(self.engine) as session:
-            conversation, customer, event = run_fields(session, args.event, now)
-            try:
-                time = step_time_fields(session, args.schedule, args.step, now)
-            except NotFound as exc:
-                raise ApplicationError(
-                    exc.message, type=ERR_NOT_FOUND, non_retryable=True
-                ) from None
-        context = build_context(conversation, customer, event, args.sla, args.step_outputs, time)
-        return evaluate_condition(args.step.condition, context)
+            return _evaluate_in(session, args)
 
     @activity.defn(name=ACT_EVALUATE_CONDITION)
     async def evaluate_condition(self, args: ConditionInput) -> ConditionOutcome:
@@ -89,15 +81,16 @@ class DeskActivities:
         return await asyncio.to_thread(self._perform, args)
 
     def _perform_guarded(self, args: GuardedActionInput) -> GuardedActionResult:
-        outcome = self._evaluate(args.condition)
-        if outcome.result:
-            return GuardedActionResult(condition=outcome, action=self._perform(args.action))
-        # An attempt whose result was lost (a worker crash) may have applied the action, which
-        # can make the condition false now (e.g. "not tagged yet"): then it held, and the
-        # action's recorded result is the answer.
         action = args.action
-        done = stored_result(self.engine, action.idempotency_scope, action.step.id)
-        return GuardedActionResult(condition=outcome, action=done)
+        with read_session(self.engine) as session:
+            outcome = _evaluate_in(session, args.condition)
+            if not outcome.result:
+                # An attempt whose result was lost (a worker crash) may have applied the action,
+                # which can make the condition false now (e.g. "not tagged yet"): then it held,
+                # and the action's recorded result (read in the same snapshot) is the answer.
+                done = stored_result_in(session, action.idempotency_scope, action.step.id)
+                return GuardedActionResult(condition=outcome, action=done)
+        return GuardedActionResult(condition=outcome, action=self._perform(action))
 
     @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)
     async def perform_guarded_action(self, args: GuardedActionInput) -> GuardedActionResult:
@@ -105,3 +98,15 @@ class DeskActivities:
         instead of two (fewer workflow activations per run). A failure of either part is the
         whole call's; the workflow then goes on one step at a time."""
         return await asyncio.to_thread(self._perform_guarded, args)
+
+
+def _evaluate_in(session: Session, args: ConditionInput) -> ConditionOutcome:
+    """A condition step against the desk as `session` reads it now."""
+    now = utcnow()  # time.* read the schedule at the moment the step runs
+    conversation, customer, event = run_fields(session, args.event, now)
+    try:
+        time = step_time_fields(session, args.schedule, args.step, now)
+    except NotFound as exc:
+        raise ApplicationError(exc.message, type=ERR_NOT_FOUND, non_retryable=True) from None
+    context = build_context(conversation, customer, event, args.sla, args.step_outputs, time)
+    return evaluate_condition(args.step.condition, context)

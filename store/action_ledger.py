@@ -41,11 +41,16 @@ def record(session: Session, ledger: ActionEffectRow, result: ActionResult) -> N
 def stored_result(engine: Engine, scope: str, step_id: str) -> ActionResult | None:
     """The recorded result of (scope, step id), marked replayed, or None if it never took effect."""
     with read_session(engine) as session:
-        row = session.get(ActionEffectRow, (scope, step_id))
-        if row is None:
-            return None
-        if row.result:
-            result = ActionResult.model_validate(row.result)
-        else:
-            result = ActionResult(output=dict(row.output))
-        return result.model_copy(update={"replayed": True})
+        return stored_result_in(session, scope, step_id)
+
+
+def stored_result_in(session: Session, scope: str, step_id: str) -> ActionResult | None:
+    """`stored_result`, read in the caller's session."""
+    row = session.get(ActionEffectRow, (scope, step_id))
+    if row is None:
+        return None
+    if row.result:
+        result = ActionResult.model_validate(row.result)
+    else:
+        result = ActionResult(output=dict(row.output))
+    return result.model_copy(update={"replayed": True})

@@ -250,27 +250,27 @@ class WorkflowRun:
             step = cursor.step_at(position)
             label = cursor.label(position)
             self._where = cursor.where(position)
-            guarded = cursor.guarded_action(position)
-            if isinstance(step, ConditionStep) and guarded is not None and _guarded_actions():
-                action = cursor.step_at(guarded)
+            if isinstance(step, ConditionStep):
+                guarded = cursor.guarded_action(position)
+                if guarded is not None and not _guarded_actions():
+                    guarded = None  # a run recorded before: one step at a time
+                action = cursor.step_at(guarded) if guarded is not None else None
                 assert not isinstance(
                     action, ConditionStep | BranchStep | WaitStep | WaitForStep | StopStep
                 )
+                began = workflow.now()  # the condition's start, and the guarded call's
                 passed, performed = await self._condition(
                     step, input, run_id, outputs, label, guards=action
                 )
                 move = cursor.after(position, passed)
                 if performed is not None:  # it held, and the action ran in the same call
-                    began = self._steps[-1].started_at  # the condition's: when that call began
+                    assert guarded is not None and action is not None
                     position = guarded
                     self._where = cursor.where(position)
                     outputs[action.id] = await self._action(
                         action, input, run_id, outputs, cursor.label(position), performed, began
                     )
                     move = cursor.after(position)
-            elif isinstance(step, ConditionStep):
-                passed, _ = await self._condition(step, input, run_id, outputs, label)
-                move = cursor.after(position, passed)
             elif isinstance(step, BranchStep):
                 passed = await self._branch(step, input, run_id, outputs, label)
                 move = cursor.after(position, passed)
