@@ -31,7 +31,7 @@ from definitions.runs import (
     GuardedActionInput,
     GuardedActionResult,
 )
-from desk.actions import apply_action
+from desk.actions import apply_action, apply_actions
 from desk.field_values import run_fields
 from desk.time_values import step_time_fields
 from store.action_ledger import stored_result_in
@@ -68,12 +68,15 @@ class DeskActivities:
 
     def _perform(self, args: ActionInput) -> ActionResult:
         try:
-            result = apply_action(self.engine, args, after_commit=self.after_commit)
+            return self._kept(apply_action(self.engine, args, after_commit=self.after_commit))
         except NotFound as exc:
             raise ApplicationError(exc.message, type=ERR_NOT_FOUND, non_retryable=True) from None
-        if not self.deliver_webhooks:
-            result = result.model_copy(update={"delivery": None})
-        return result
+
+    def _kept(self, result: ActionResult) -> ActionResult:
+        """Without the webhook delivery when this worker delivers none."""
+        if self.deliver_webhooks or result.delivery is None:
+            return result
+        return result.model_copy(update={"delivery": None})
 
     @activity.defn(name=ACT_PERFORM_ACTION)
     async def perform_action(self, args: ActionInput) -> ActionResult:
@@ -81,22 +84,48 @@ class DeskActivities:
         return await asyncio.to_thread(self._perform, args)
 
     def _perform_guarded(self, args: GuardedActionInput) -> GuardedActionResult:
-        action = args.action
+        actions = [args.action, *args.then]
         with read_session(self.engine) as session:
             outcome = _evaluate_in(session, args.condition)
             if not outcome.result:
-                # An attempt whose result was lost (a worker crash) may have applied the action,
+                # An attempt whose result was lost (a worker crash) may have applied the actions,
                 # which can make the condition false now (e.g. "not tagged yet"): then it held,
-                # and the action's recorded result (read in the same snapshot) is the answer.
-                done = stored_result_in(session, action.idempotency_scope, action.step.id)
-                return GuardedActionResult(condition=outcome, action=done)
-        return GuardedActionResult(condition=outcome, action=self._perform(action))
+                # and their recorded results (read in the same snapshot) are the answer.
+                done = self._recorded(session, actions)
+                return GuardedActionResult(
+                    condition=outcome, action=done[0] if done else None, then=done[1:]
+                )
+        try:
+            results = apply_actions(
+                self.engine,
+                actions,
+                until=lambda result: self._kept(result).followed_up,
+                after_commit=self.after_commit,
+            )
+        except NotFound as exc:
+            raise ApplicationError(exc.message, type=ERR_NOT_FOUND, non_retryable=True) from None
+        kept = [self._kept(result) for result in results]
+        return GuardedActionResult(condition=outcome, action=kept[0], then=kept[1:])
+
+    def _recorded(self, session: Session, actions: list[ActionInput]) -> list[ActionResult]:
+        """The stored results of the first of `actions` that took effect, in order, up to the
+        first one the workflow must follow up."""
+        done: list[ActionResult] = []
+        for action in actions:
+            stored = stored_result_in(session, action.idempotency_scope, action.step.id)
+            if stored is None:
+                break
+            done.append(self._kept(stored))
+            if done[-1].followed_up:
+                break
+        return done
 
     @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)
     async def perform_guarded_action(self, args: GuardedActionInput) -> GuardedActionResult:
-        """A condition step and, if it holds, the action step it guards: one local activity
-        instead of two (fewer workflow activations per run). A failure of either part is the
-        whole call's; the workflow then goes on one step at a time."""
+        """A condition step and, if it holds, the action steps it guards: one local activity and
+        one transaction instead of one per step (fewer workflow activations and write turns per
+        run). A failure of any part is the whole call's; the workflow then goes on one step at a
+        time. The call stops after an action the workflow must follow up first."""
         return await asyncio.to_thread(self._perform_guarded, args)
 
 

@@ -27,6 +27,10 @@ Outcome = Literal["running", "completed", "stopped", "failed"]
 #: A path of indices into nested step lists.
 Position = tuple[int, ...]
 
+#: Action steps run with the condition guarding them in one call (`StepCursor.guarded_actions`):
+#: a bound, so that call stays well inside one step attempt's timeout.
+MAX_GUARDED_ACTIONS = 8
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -136,17 +140,25 @@ class StepCursor:
             return Move(next=None, outcome="completed", skipped=skipped)
         return Move(next=following, outcome="running", skipped=skipped)
 
-    def guarded_action(self, position: Position) -> Position | None:
-        """Where the action step is that the condition at `position` guards: the step right after
-        it, when it is an action and a false condition never runs it (`on_false` stop or
-        skip_next). The interpreter then checks both in one local activity. None otherwise."""
+    def guarded_actions(self, position: Position) -> list[Position]:
+        """Where the action steps are that the condition at `position` guards: the step right
+        after it, when it is an action and a false condition never runs it (`on_false` stop or
+        skip_next), and the actions that follow it without another kind of step in between (at
+        most `MAX_GUARDED_ACTIONS` in all). The interpreter runs them with the condition in one
+        local activity. Empty otherwise."""
         step = self.step_at(position)
         if not isinstance(step, ConditionStep) or step.on_false == "continue":
-            return None
+            return []
+        guarded: list[Position] = []
         following = self._following(position)
-        if following is None or self.step_at(following).type != "action":
-            return None
-        return following
+        while (
+            following is not None
+            and self.step_at(following).type == "action"
+            and len(guarded) < MAX_GUARDED_ACTIONS
+        ):
+            guarded.append(following)
+            following = self._following(following)
+        return guarded
 
     def _following(self, position: Position) -> Position | None:
         """The step after `position` (and after everything nested in it), in run order."""

@@ -248,10 +248,14 @@ class ActionInput(BaseModel):
 
 
 class GuardedActionInput(BaseModel):
-    """A condition step and the action step right after it, which runs only if it holds."""
+    """A condition step and the action step right after it, which runs only if it holds, and
+    the action steps that follow that one (`then`, in run order), which run with it."""
 
     condition: ConditionInput
     action: ActionInput
+    #: Their `step_outputs` lack the outputs of the actions before them in this call: the
+    #: activity adds each output as it goes, as the workflow would between two steps.
+    then: list[ActionInput] = []
 
 
 class WebhookDelivery(BaseModel):
@@ -274,6 +278,12 @@ class ActionResult(BaseModel):
     )
     delivery: WebhookDelivery | None = None
 
+    @property
+    def followed_up(self) -> bool:
+        """The workflow has more to do for it (deliver it, dispatch its events) before the next
+        step may run."""
+        return self.delivery is not None or bool(self.emitted_events)
+
 
 class GuardedActionResult(BaseModel):
     """The condition's outcome and, when it held, the action's result (also when the action
@@ -281,6 +291,10 @@ class GuardedActionResult(BaseModel):
 
     condition: ConditionOutcome
     action: ActionResult | None = None
+    #: The results of the first steps of `then`, in order. The call stops after an action whose
+    #: result the workflow must follow up (a webhook delivery, emitted events) before the next
+    #: one runs; the workflow runs the steps left one at a time.
+    then: list[ActionResult] = []
 
 
 class DispatchResult(BaseModel):

@@ -8,7 +8,7 @@ workflow, or a racing attempt — returns the stored result with `replayed=True`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, assert_never
 
@@ -246,3 +246,51 @@ def apply_action(
     if after_commit is not None:
         after_commit(result)
     return result
+
+
+def apply_actions(
+    engine: Engine,
+    actions: Sequence[ActionInput],
+    *,
+    until: Callable[[ActionResult], bool],
+    after_commit: Callable[[ActionResult], None] | None = None,
+) -> list[ActionResult]:
+    """Apply action steps in run order in ONE transaction, each exactly once as `apply_action`
+    does, and each with the outputs of the ones before it (as the workflow passes them between
+    two steps); stop after the first result `until` accepts. The results of the steps applied.
+
+    A step already in the ledger (an earlier attempt got that far) rolls the transaction back;
+    they are then applied one at a time, each answering with its stored result if it has one.
+    Any other error (NotFound, the database) propagates with nothing written."""
+    results: list[ActionResult] = []
+    try:
+        with session_scope(engine) as session:
+            for args in actions:
+                result = _apply(session, _after(args, results, actions), utcnow())
+                results.append(result)
+                if until(result):
+                    break
+    except IntegrityError:
+        results = []
+        for args in actions:
+            result = apply_action(engine, _after(args, results, actions), after_commit=after_commit)
+            results.append(result)
+            if until(result):
+                break
+        return results
+    if after_commit is not None:
+        for result in results:
+            after_commit(result)
+    return results
+
+
+def _after(
+    args: ActionInput, done: list[ActionResult], actions: Sequence[ActionInput]
+) -> ActionInput:
+    """`args` with the outputs of the steps of `actions` already `done` in its step outputs."""
+    if not done:
+        return args
+    outputs = dict(args.step_outputs)
+    for earlier, result in zip(actions, done, strict=False):
+        outputs[earlier.step.id] = result.output
+    return args.model_copy(update={"step_outputs": outputs})

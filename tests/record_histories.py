@@ -218,6 +218,22 @@ SCENARIOS: dict[str, Scenario] = {
         ],
         customer={"lifecycle": "lead"},
     ),
+    # The same patch, guarded calls with more than one action (issue 13): the route and the
+    # greeting ran with the condition in one call; a call that stopped after a status change
+    # (its event dispatched first), the greeting then ran on its own.
+    "guarded_chain_completed": Scenario(VIP_STEPS),
+    "guarded_chain_follow_up": Scenario(
+        [
+            CUSTOMER_ONLY,
+            {
+                "id": "resolve",
+                "type": "action",
+                "action": "change_status",
+                "params": {"status": "resolved"},
+            },
+            GREET,
+        ]
+    ),
     # After patch time-bounded-retries: the emitted status change is dispatched with a 24 h
     # schedule-to-close timeout and unlimited attempts.
     "status_dispatched": Scenario(

@@ -168,9 +168,13 @@ async def test_no_delivery_when_webhooks_are_off(desk: Engine) -> None:
     assert off.delivery is None and off.output == on.output
 
 
-def _guarded(condition: dict[str, Any], action: dict[str, Any]) -> GuardedActionInput:
+def _guarded(
+    condition: dict[str, Any], action: dict[str, Any], *then: dict[str, Any]
+) -> GuardedActionInput:
     return GuardedActionInput(
-        condition=_condition(condition), action=action_input(action, make_event("evt-1"))
+        condition=_condition(condition),
+        action=action_input(action, make_event("evt-1")),
+        then=[action_input(step, make_event("evt-1")) for step in then],
     )
 
 
@@ -201,3 +205,77 @@ async def test_a_guarded_action_applied_by_a_lost_attempt_is_its_answer(desk: En
     assert again.condition.result is False  # as it reads now
     assert again.action is not None and again.action.replayed
     assert first.action is not None and again.action.output == first.action.output
+
+
+_TICKET = {"id": "ticket", "action": "create_ticket", "params": {"title": "Angry customer"}}
+_NOTE_TICKET = {
+    "id": "note",
+    "action": "add_note",
+    "params": {"note": "{{steps.ticket.ticket_id}}"},
+}
+_RESOLVE = {"id": "resolve", "action": "change_status", "params": {"status": "resolved"}}
+
+
+def _automation_rows(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(row.step_id for row in session.exec(select(ActionEffectRow)).all())
+
+
+async def test_the_actions_a_condition_guards_run_in_order_each_seeing_the_ones_before(
+    desk: Engine,
+) -> None:
+    activities = DeskActivities(desk, deliver_webhooks=False)
+    done = await ActivityEnvironment().run(
+        activities.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN, _TICKET, _NOTE_TICKET)
+    )
+    assert done.condition.result is True and done.action is not None
+    ticket, note = done.then
+    # The note's template read the ticket step's output, made in the same call.
+    assert note.output["note"] == ticket.output["ticket_id"]
+    assert _automation_rows(desk) == ["note", "tag", "ticket"]
+
+
+async def test_a_guarded_call_stops_after_an_action_the_run_must_follow_up(desk: Engine) -> None:
+    """A status change emits an event, which the run dispatches before the next step runs; a
+    webhook delivery likewise, when the worker delivers them."""
+    env = ActivityEnvironment()
+    quiet = DeskActivities(desk, deliver_webhooks=False)
+    done = await env.run(
+        quiet.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN, _RESOLVE, _TICKET)
+    )
+    assert [r.output.get("status") for r in done.then] == ["resolved"]  # not the ticket
+    assert done.then[0].emitted_events
+    assert _automation_rows(desk) == ["resolve", "tag"]
+    delivering = DeskActivities(desk, deliver_webhooks=True)
+    tagged = {"field": "conversation.tags", "operator": "contains", "value": "seen"}
+    other_run = GuardedActionInput(
+        condition=_condition(tagged),
+        action=action_input(_TAG_SEEN, make_event("evt-1"), scope="run:def-2:evt-1"),
+        then=[action_input(_TICKET, make_event("evt-1"), scope="run:def-2:evt-1")],
+    )
+    again = await env.run(delivering.perform_guarded_action, other_run)
+    assert again.action is not None and again.action.delivery is not None and again.then == []
+
+
+async def test_actions_a_lost_guarded_call_applied_are_its_answer(desk: Engine) -> None:
+    activities = DeskActivities(desk, deliver_webhooks=False)
+    env = ActivityEnvironment()
+    args = _guarded(_NOT_TAGGED, _TAG_SEEN, _TICKET, _NOTE_TICKET)
+    first = await env.run(activities.perform_guarded_action, args)
+    again = await env.run(activities.perform_guarded_action, args)
+    assert again.condition.result is False  # the tag it added makes it false now
+    assert again.action is not None and again.action.replayed
+    assert [r.output for r in again.then] == [r.output for r in first.then]
+    assert all(r.replayed for r in again.then)
+    assert _automation_rows(desk) == ["note", "tag", "ticket"]
+
+
+async def test_a_guarded_call_that_fails_on_a_later_action_writes_nothing(desk: Engine) -> None:
+    activities = DeskActivities(desk, deliver_webhooks=False)
+    unknown_team = {"id": "route", "action": "route", "params": {"team": "nope"}}
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(
+            activities.perform_guarded_action, _guarded(_NOT_TAGGED, _TAG_SEEN, unknown_team)
+        )
+    assert failed.value.type == ERR_NOT_FOUND
+    assert _automation_rows(desk) == []  # the tag was rolled back with it

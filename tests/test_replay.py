@@ -45,6 +45,8 @@ EXPECTED_SHAPES = {
     "guarded_completed",  # after patch guarded-actions (issue 13)
     "guarded_stopped",
     "guarded_skip_next",
+    "guarded_chain_completed",  # more than one guarded action per call (issue 13)
+    "guarded_chain_follow_up",
     "wait_timer",
     "wait_event",
     "wait_cancelled",

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from definitions.cursor import StepCursor
+from definitions.cursor import MAX_GUARDED_ACTIONS, StepCursor
 from definitions.models import WorkflowDefinitionIn
 
 
@@ -72,10 +72,51 @@ def test_a_condition_needs_its_result_and_an_empty_definition_has_no_first_step(
 
 def test_a_condition_guards_the_action_after_it_unless_a_false_one_runs_it_too() -> None:
     walk = cursor("stop", "skip_next", "continue")
-    assert walk.guarded_action((0,)) == (1,)  # false: the run stops
-    assert walk.guarded_action((2,)) == (3,)  # false: the action is skipped
-    assert walk.guarded_action((4,)) is None  # false: the action runs anyway
-    assert walk.guarded_action((1,)) is None  # an action guards nothing
+    assert walk.guarded_actions((0,)) == [(1,)]  # false: the run stops
+    assert walk.guarded_actions((2,)) == [(3,)]  # false: the action is skipped
+    assert walk.guarded_actions((4,)) == []  # false: the action runs anyway
+    assert walk.guarded_actions((1,)) == []  # an action guards nothing
+
+
+def _condition_then(actions: int, *, in_branch: bool = False) -> StepCursor:
+    """A condition (on_false stop) and `actions` add_tag steps after it, then a wait; with
+    `in_branch`, the condition and all but the first action end a branch's then list."""
+    condition = {
+        "id": "c",
+        "type": "condition",
+        "field": "customer.segment",
+        "operator": "equals",
+        "value": "vip",
+        "on_false": "stop",
+    }
+    tags = [
+        {"id": f"a{i}", "type": "action", "action": "add_tag", "params": {"tags": [f"t{i}"]}}
+        for i in range(actions)
+    ]
+    wait = {"id": "w", "type": "wait", "for": "1h"}
+    steps: list[dict[str, Any]] = [condition, *tags, wait]
+    if in_branch:
+        branch = {
+            "id": "b",
+            "type": "branch",
+            "if": {"field": "customer.segment", "operator": "equals", "value": "vip"},
+            "then": [condition, tags[0]],
+        }
+        steps = [branch, *tags[1:], wait]
+    definition = WorkflowDefinitionIn.model_validate(
+        {"name": "t", "trigger": {"type": "new_conversation"}, "steps": steps}
+    )
+    return StepCursor(definition.steps)
+
+
+def test_a_condition_guards_the_actions_that_follow_it_up_to_another_kind_of_step() -> None:
+    assert _condition_then(3).guarded_actions((0,)) == [(1,), (2,), (3,)]  # not the wait
+    # In run order: out of the branch's then list, on with the steps after the branch.
+    walk = _condition_then(3, in_branch=True)
+    assert walk.guarded_actions((0, 0, 0)) == [(0, 0, 1), (1,), (2,)]
+    # Bounded, so the one call stays short; the rest run one at a time.
+    many = _condition_then(MAX_GUARDED_ACTIONS + 2)
+    assert many.guarded_actions((0,)) == [(i,) for i in range(1, MAX_GUARDED_ACTIONS + 1)]
 
 
 def test_a_condition_before_a_non_action_or_at_the_end_guards_nothing() -> None:
@@ -105,5 +146,5 @@ def test_a_condition_before_a_non_action_or_at_the_end_guards_nothing() -> None:
         }
     )
     walk = StepCursor(definition.steps)
-    assert walk.guarded_action((0,)) is None
-    assert walk.guarded_action((2,)) is None
+    assert walk.guarded_actions((0,)) == []
+    assert walk.guarded_actions((2,)) == []

@@ -358,7 +358,7 @@ async def test_a_transient_failure_before_the_effect_is_retried(
     desk = DeskActivities(db, deliver_webhooks=False)
     fail = fails_once("database is locked")
 
-    @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)  # the condition and the route it guards
+    @activity.defn(name=ACT_PERFORM_GUARDED_ACTION)  # the condition and the actions it guards
     async def flaky_condition(args: GuardedActionInput) -> GuardedActionResult:
         fail()
         return await desk.perform_guarded_action(args)
@@ -372,8 +372,9 @@ async def test_a_transient_failure_before_the_effect_is_retried(
     assert result.outcome == "completed"
     assert result.steps[0].attempts == 2
     assert result.steps[0].note is not None
-    assert "attempt 1 (with step 'route') failed: database is locked" in result.steps[0].note
-    assert [s.attempts for s in result.steps[1:]] == [1, 1]  # the route ran once, on its own
+    note = "attempt 1 (with steps 'route', 'greet') failed: database is locked"
+    assert note in result.steps[0].note
+    assert [s.attempts for s in result.steps[1:]] == [1, 1]  # each ran once, on its own
 
 
 async def test_a_transient_failure_of_a_condition_on_its_own_is_retried(
@@ -417,14 +418,45 @@ async def test_a_crash_after_the_effect_is_retried_without_repeating_it(
     desk = DeskActivities(db, deliver_webhooks=False, after_commit=crash_once)
     activities = real_activities(db, local_settings, time_env.client, desk=desk)
     async with running_worker(time_env.client, db, local_settings, activities):
-        result = await run_to_end(time_env.client, make_input(VIP_STEPS, event), local_settings)
+        result = await run_to_end(time_env.client, make_input([GREET], event), local_settings)
 
     assert result.outcome == "completed"
-    greet = result.steps[2]
+    greet = result.steps[0]
     assert greet.status == "completed" and greet.attempts == 2
     assert greet.note is not None and "already applied" in greet.note
     view = desk_view(db, event.conversation.id)
     assert len([m for m in view["messages"] if m["sender_type"] == "automation"]) == 1
+
+
+async def test_a_crash_after_a_guarded_call_committed_repeats_none_of_its_actions(
+    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
+) -> None:
+    """The condition, the route and the greeting run in one call, which commits both actions and
+    then loses its result: the run goes on one step at a time, and the ledger answers for both."""
+    event = make_event()
+    mirror(db, event)
+    crashes = {"greet": 1}
+
+    def crash_once(result: ActionResult) -> None:
+        if "message_id" in result.output and crashes["greet"]:
+            crashes["greet"] -= 1
+            raise ConnectionError("worker lost its connection after the commit")
+
+    desk = DeskActivities(db, deliver_webhooks=False, after_commit=crash_once)
+    activities = real_activities(db, local_settings, time_env.client, desk=desk)
+    async with running_worker(time_env.client, db, local_settings, activities):
+        result = await run_to_end(time_env.client, make_input(VIP_STEPS, event), local_settings)
+
+    assert result.outcome == "completed"
+    condition, route, greet = result.steps
+    assert condition.status == "passed" and condition.attempts == 2
+    assert condition.note is not None and "with steps 'route', 'greet'" in condition.note
+    for action in (route, greet):
+        assert action.status == "completed" and action.attempts == 1
+        assert action.note is not None and "already applied" in action.note
+    view = desk_view(db, event.conversation.id)
+    assert len([m for m in view["messages"] if m["sender_type"] == "automation"]) == 1
+    assert view["assignment"]["team"] == "vip-support"
 
 
 # ---------------------------------------------------------------- idempotency across runs

@@ -7,9 +7,12 @@ one pydantic model:
 - a condition step is a local activity (`evaluate_condition`) that reads the conversation and the
   customer as they are *now* (fresh state) and returns each rule's value and result;
 - a condition step whose false outcome never runs the action right after it (`on_false` stop or
-  skip_next) is checked together with that action in ONE local activity
-  (`perform_guarded_action`, patch `guarded-actions`): one activation and one read fewer; if
-  that call fails, the run goes on one step at a time;
+  skip_next) is checked together with that action, and the actions that follow it, in ONE local
+  activity and one transaction (`perform_guarded_action`, patch `guarded-actions`): fewer
+  activations and write turns; the call stops after an action with a webhook delivery or
+  emitted events (followed up before the next step runs), and if it fails, the run goes on one
+  step at a time. Histories recorded with one guarded action replay as they are: the calls'
+  results say how many actions ran, and the run goes on one at a time from there;
 - an action step is a local activity (`perform_action`), idempotent per (idempotency scope, step);
   when it returns a webhook delivery, a regular activity (`deliver_webhook`) sends it with a long
   backoff; when it emits events (a status change), a regular activity (`dispatch_event`) feeds them
@@ -68,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         Rule,
         SetAttributeStep,
         SetPriorityStep,
+        Step,
         StopStep,
         WaitForStep,
         WaitOutcome,
@@ -251,24 +255,20 @@ class WorkflowRun:
             label = cursor.label(position)
             self._where = cursor.where(position)
             if isinstance(step, ConditionStep):
-                guarded = cursor.guarded_action(position)
-                if guarded is not None and not _guarded_actions():
-                    guarded = None  # a run recorded before: one step at a time
-                action = cursor.step_at(guarded) if guarded is not None else None
-                assert not isinstance(
-                    action, ConditionStep | BranchStep | WaitStep | WaitForStep | StopStep
-                )
+                guarded = cursor.guarded_actions(position) if _guarded_actions() else []
+                actions = [_as_action(cursor.step_at(at)) for at in guarded]
                 began = workflow.now()  # the condition's start, and the guarded call's
                 passed, performed = await self._condition(
-                    step, input, run_id, outputs, label, guards=action
+                    step, input, run_id, outputs, label, guards=actions
                 )
                 move = cursor.after(position, passed)
-                if performed is not None:  # it held, and the action ran in the same call
-                    assert guarded is not None and action is not None
-                    position = guarded
+                # The actions that ran in the same call, in order (maybe not all: the rest run
+                # one at a time from the cursor's next position).
+                for at, action, result in zip(guarded, actions, performed, strict=False):
+                    position = at
                     self._where = cursor.where(position)
                     outputs[action.id] = await self._action(
-                        action, input, run_id, outputs, cursor.label(position), performed, began
+                        action, input, run_id, outputs, cursor.label(position), result, began
                     )
                     move = cursor.after(position)
             elif isinstance(step, BranchStep):
@@ -502,36 +502,42 @@ class WorkflowRun:
         run_id: str,
         outputs: dict[str, dict[str, Any]],
         position: str,
-        guards: ActionStep | None = None,
-    ) -> tuple[bool, ActionResult | None]:
-        """Whether the condition holds, and the result of the action it `guards` when that ran
-        in the same local activity (`StepCursor.guarded_action`). If that call fails, nothing
-        is lost (a failed transaction, or an action the ledger keeps once): the condition is
-        checked on its own, with the usual retries, and the action is left to its own step."""
+        guards: list[ActionStep],
+    ) -> tuple[bool, list[ActionResult]]:
+        """Whether the condition holds, and the results of the actions it `guards` (in order)
+        that ran in the same local activity (`StepCursor.guarded_actions`): all of them, or the
+        first ones up to one the run must follow up first. If that call fails, nothing is lost (a
+        failed transaction, or actions the ledger keeps once): the condition is checked on its
+        own, with the usual retries, and each action is left to its own step."""
         summary = f"condition {step.id}: {describe_condition(step.condition)}"
         trace = self._start(step, position, summary)
         trace.on_false = step.on_false
         check = self._condition_input(step, input, run_id, outputs)
         outcome: ConditionOutcome | None = None
-        performed: ActionResult | None = None
-        if guards is not None:
+        performed: list[ActionResult] = []
+        if guards:
+            first, *then = guards
+            more = f" and {len(then)} more step(s)" if then else ""
             try:
                 both: GuardedActionResult = await workflow.execute_local_activity(
                     ACT_PERFORM_GUARDED_ACTION,
                     GuardedActionInput(
-                        condition=check, action=self._action_input(guards, input, run_id, outputs)
+                        condition=check,
+                        action=self._action_input(first, input, run_id, outputs),
+                        then=[self._action_input(a, input, run_id, outputs) for a in then],
                     ),
                     result_type=GuardedActionResult,
                     start_to_close_timeout=STEP_ATTEMPT_TIMEOUT,
                     retry_policy=_SINGLE_ATTEMPT,
-                    summary=f"{summary}; if it holds, {describe_action(guards)}",
+                    summary=f"{summary}; if it holds, {describe_action(first)}{more}",
                 )
-                outcome, performed = both.condition, both.action
+                outcome = both.condition
+                performed = [both.action, *both.then] if both.action is not None else []
                 trace.attempts = 1
-                if performed is not None and not outcome.result:
+                if performed and not outcome.result:
                     trace.note = _join(
                         trace.note,
-                        f"false now, but step {guards.id!r} had already taken effect after it "
+                        f"false now, but step {first.id!r} had already taken effect after it "
                         "held (an earlier attempt): it held",
                     )
                     outcome = outcome.model_copy(update={"result": True})
@@ -540,7 +546,7 @@ class WorkflowRun:
                     raise
                 trace.note = _join(
                     trace.note,
-                    f"attempt 1 (with step {guards.id!r}) failed: {_cause_message(err)}; "
+                    f"attempt 1 (with {_steps_named(guards)}) failed: {_cause_message(err)}; "
                     "one step at a time from here",
                 )
         if outcome is None:
@@ -550,7 +556,7 @@ class WorkflowRun:
                 check,
                 ConditionOutcome,
                 summary,
-                made=0 if guards is None else 1,
+                made=1 if guards else 0,
             )
         trace.condition = outcome
         trace.status = "passed" if outcome.result else "failed"
@@ -829,6 +835,17 @@ def _skipped(step: Any, reason: str) -> StepTrace:
         finished_at=now,
         note=reason,
     )
+
+
+def _steps_named(steps: list[ActionStep]) -> str:
+    """`step 'route'`, `steps 'route', 'greet'`."""
+    names = ", ".join(repr(step.id) for step in steps)
+    return f"step {names}" if len(steps) == 1 else f"steps {names}"
+
+
+def _as_action(step: Step) -> ActionStep:
+    assert not isinstance(step, ConditionStep | BranchStep | WaitStep | WaitForStep | StopStep)
+    return step
 
 
 def _join(note: str | None, more: str) -> str:
