@@ -12,6 +12,11 @@ Temporal (run starts, SLA tracker signals) is in `store.outbox`; this module han
 - Exactly once / at least once: run ids are deterministic and an existing id is not an error, so
   a start delivered twice (a crash before the row's delete commits) starts one run; a signal
   delivered twice is ignored by the tracker (it remembers the event ids it applied).
+- SQLite, with the relay running (the API): a delivered row is not deleted at once but at the
+  start of the relay's next round, with the others delivered since, in one transaction: every
+  write there takes the database's one write lock, and a delete per event made every event wait
+  for it twice. Until then the row is skipped by claims in this process; a crash before the
+  delete delivers it again (harmless, as above).
 - Errors: `StartRefused` (no retry can fix it) turns into the small failed record of the run
   (`refused_run_input`), so the refusal is visible in the runs list and analytics and the rest of
   the conversation's rows carry on; any other error keeps the row (attempts and last error
@@ -67,6 +72,9 @@ class OutboxDelivery:
         # called): bounded well below the pool, so the threads that need a connection meanwhile
         # (acceptance, settling) always get one.
         self._claims = asyncio.Semaphore(CLAIMS_AT_ONCE)
+        # Rows delivered, deleted by the relay's next round (SQLite, relay running: see above).
+        self._delivered: set[int] = set()
+        self._defer_deletes = False
 
     @property
     def paused(self) -> bool:
@@ -98,7 +106,7 @@ class OutboxDelivery:
     async def _drain_locked(self, conversation_id: str, known: Known) -> Drained:
         while True:
             async with self._claims:
-                claim = await _claim(self.engine, conversation_id)
+                claim = await _claim(self.engine, conversation_id, self._delivered)
                 if claim == "empty":
                     return "drained"
                 if claim == "held":
@@ -108,8 +116,16 @@ class OutboxDelivery:
                 except BaseException:
                     claim.release()  # at once: a cancelled task must not keep the row locked
                     raise
-                # Shielded: once delivered, the row is settled even if the request is cancelled.
-                more = await asyncio.shield(asyncio.to_thread(_settle, claim, error))
+                if error is None and self._defer_deletes:
+                    claim.release()
+                    self._delivered.add(claim.row_id)
+                    # The event's own last row: rows after it are later events', which drain
+                    # them (a row before it would have been the head first).
+                    more = not known or claim.row_id < max(known)
+                else:
+                    # Shielded: once delivered, the row is settled even if the request is
+                    # cancelled.
+                    more = await asyncio.shield(asyncio.to_thread(_settle, claim, error))
             if error is not None:
                 self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
                 log.warning("outbox %s (%s): %s", claim.row_id, claim.row.workflow_id, error)
@@ -167,6 +183,7 @@ class OutboxDelivery:
         """Drain every conversation with waiting rows, longest waiting first: the first alone
         (a probe: while Temporal is down the round ends there), then the others side by side
         (at most `CLAIMS_AT_ONCE` rows at a time). Returns how many conversations were drained."""
+        await self._delete_delivered()
         pending = await asyncio.to_thread(outbox.pending_conversations, self.engine)
         pending = [c for c in pending if c not in self._locks]  # inline drains are on those
         if not pending or self._stopping:
@@ -181,9 +198,27 @@ class OutboxDelivery:
             return "held"
         return await self.drain(conversation_id)
 
+    async def _delete_delivered(self) -> None:
+        """Delete the rows delivered since the last round (one transaction); on an error they
+        stay for the next round."""
+        if not self._delivered:
+            return
+        done = set(self._delivered)
+        await asyncio.shield(asyncio.to_thread(outbox.delete_delivered, self.engine, done))
+        self._delivered -= done
+
     async def run_relay(self) -> None:
         """Until `stop()`: a round, then wait for `wake()` or `RELAY_INTERVAL`. Stopped by a flag
         rather than by cancelling: a cancellation can be swallowed by the SDK's connect."""
+        self._defer_deletes = self.engine.dialect.name == "sqlite"
+        try:
+            await self._relay_rounds()
+        finally:
+            self._defer_deletes = False
+            with contextlib.suppress(Exception):
+                await self._delete_delivered()
+
+    async def _relay_rounds(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
@@ -200,10 +235,15 @@ class OutboxDelivery:
         self._wake.set()
 
 
-async def _claim(engine: Engine, conversation_id: str) -> outbox.Claim | Literal["empty", "held"]:
+async def _claim(
+    engine: Engine, conversation_id: str, delivered: set[int]
+) -> outbox.Claim | Literal["empty", "held"]:
     """`outbox.claim_head` in a thread; a claim that arrives after its caller was cancelled is
     released, never left holding its row (and, on PostgreSQL, a connection in a transaction)."""
-    claiming = asyncio.ensure_future(asyncio.to_thread(outbox.claim_head, engine, conversation_id))
+    skip = frozenset(delivered)  # a copy: the set changes while the thread reads it
+    claiming = asyncio.ensure_future(
+        asyncio.to_thread(outbox.claim_head, engine, conversation_id, skip)
+    )
     try:
         return await asyncio.shield(claiming)
     except asyncio.CancelledError:

@@ -12,13 +12,14 @@ database).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from store.db import read_session
+from store.db import read_session, session_scope
 from store.models import OutboxRow
 
 KIND_START_RUN = "start_run"
@@ -108,15 +109,17 @@ class Claim:
             self.session.close()
 
 
-def claim_head(engine: Engine, conversation_id: str) -> Claim | Literal["empty", "held"]:
-    """The conversation's oldest row; "empty" when it has none, "held" when (PostgreSQL)
-    another replica holds it. Call `finish()` or `release()` on the claim."""
+def claim_head(
+    engine: Engine, conversation_id: str, delivered: Collection[int] = ()
+) -> Claim | Literal["empty", "held"]:
+    """The conversation's oldest row, but for rows `delivered` already (and not yet deleted);
+    "empty" when it has none, "held" when (PostgreSQL) another replica holds it. Call
+    `finish()` or `release()` on the claim."""
     locking = engine.dialect.name == "postgresql"
-    head = (
-        select(func.min(OutboxRow.id))
-        .where(OutboxRow.conversation_id == conversation_id)
-        .scalar_subquery()
-    )
+    first = select(func.min(OutboxRow.id)).where(OutboxRow.conversation_id == conversation_id)
+    if delivered:
+        first = first.where(col(OutboxRow.id).not_in(delivered))
+    head = first.scalar_subquery()
     query = select(OutboxRow).where(col(OutboxRow.id) == head)
     if locking:
         query = query.with_for_update(skip_locked=True)
@@ -139,6 +142,12 @@ def claim_head(engine: Engine, conversation_id: str) -> Claim | Literal["empty",
         session.close()
         session = Session(engine, expire_on_commit=False)
     return Claim(session, row)
+
+
+def delete_delivered(engine: Engine, row_ids: Collection[int]) -> None:
+    """Delete rows delivered earlier (`desk.outbox`: on SQLite, many in one transaction)."""
+    with session_scope(engine) as session:
+        session.exec(delete(OutboxRow).where(col(OutboxRow.id).in_(row_ids)))  # type: ignore[call-overload]
 
 
 def outbox_row(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from store.db import session_scope
 from store.models import EventRow, OutboxRow, TriggerIndexRow, WorkflowDefinitionRow
 from store.trigger_index import index_definition, unindex_definition
 from tests.desk_builders import make_event, store_definition
+from tests.temporal_fixtures import assert_eventually
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -190,6 +192,37 @@ async def test_a_resent_event_delivers_what_is_still_waiting(defs: Engine) -> No
     again = await EventIngestor(defs, up).ingest(make_event("evt-1"))
     assert again.duplicate and not again.queued and len(up.started) == 2
     assert outbox.pending_count(defs) == 0
+
+
+async def test_with_the_relay_running_sqlite_deletes_delivered_rows_in_its_next_round(
+    defs: Engine,
+) -> None:
+    """One write transaction per event fewer: the rows an event's inline drain delivered are
+    deleted by the relay's next round, and no claim in this process delivers them again before."""
+    if defs.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL deletes each row in the transaction that claimed it")
+    up = RecordingStarter()
+    delivery = OutboxDelivery(defs, up)
+    ingestor = EventIngestor(defs, up, delivery)
+    relay = asyncio.create_task(delivery.run_relay())
+    try:
+        await asyncio.sleep(0.1)  # its first round: nothing to do yet
+        for number in range(3):
+            await ingestor.ingest(make_event(f"evt-{number}", message={"id": f"m-{number}"}))
+        assert outbox.pending_count(defs) == 9  # 2 runs and 1 tracker signal each: not deleted
+        await delivery.drain("c-9")  # another drain of the conversation: nothing again
+        assert [e.id for e in up.signalled] == ["evt-0", "evt-1", "evt-2"]
+        assert len(up.started) == 6
+        delivery.wake()
+
+        async def deleted() -> None:
+            assert outbox.pending_count(defs) == 0
+
+        await assert_eventually(deleted, timeout=5)
+    finally:
+        delivery.stop()
+        await asyncio.wait_for(relay, 5)
+    assert len(up.started) == 6 and len(up.signalled) == 3  # each delivered once
 
 
 class RefusingStarter(RecordingStarter):
