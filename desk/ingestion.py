@@ -92,7 +92,9 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     for candidate in matcher.matching(event):
         run_id = run_workflow_id(candidate.id, event.id)
         runs.append(
-            RunInput(
+            # Both parts are validated already (the definition when it was read, the event when it
+            # came): validating them again per run cost the API more than matching did.
+            RunInput.model_construct(
                 definition_id=candidate.id,
                 definition_version=candidate.version,
                 definition=candidate.definition,

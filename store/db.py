@@ -1,5 +1,6 @@
 """Engine and sessions for SQLite (default) and PostgreSQL."""
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,21 +56,24 @@ def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
     """Take the write lock when the transaction starts, trying again every few hundred
     microseconds (not with SQLite's coarse busy handler) for up to WRITE_LOCK_TIMEOUT. A
     `read_session` only reads: a plain BEGIN (WAL readers never wait for the writer)."""
-    if connection.get_execution_options().get(_READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-        return
+    # On the DBAPI connection: each try through SQLAlchemy's execution machinery (events, error
+    # wrapping) cost the interpreter more than the statement did (profiles, bench/RESULTS.md).
     raw = connection.connection.dbapi_connection
+    if connection.get_execution_options().get(_READ_ONLY):
+        raw.execute("BEGIN")
+        return
     raw.execute("PRAGMA busy_timeout = 0")
     try:
         deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
         pause = _LOCK_POLL_FIRST
         while True:
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 return
-            except OperationalError as exc:  # SQLAlchemy's, as callers expect
-                if "locked" not in str(exc.orig) or time.monotonic() + pause > deadline:
-                    raise
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    # SQLAlchemy's error, as callers expect
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             time.sleep(pause)
             pause = min(pause * 2, _LOCK_POLL_MAX)
     finally:
