@@ -33,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities import DeskActivities, WebhookActivities, build_activities
 from activities.webhook import SIGNATURE_HEADER, verify_signature
 from definitions.evaluator import ConditionOutcome
+from definitions.events import Event
 from definitions.runs import (
     ACT_DELIVER_WEBHOOK,
     ACT_EVALUATE_CONDITION,
@@ -403,10 +404,15 @@ async def test_a_transient_failure_of_a_condition_on_its_own_is_retried(
     assert "attempt 1 failed: database is locked" in result.steps[0].note
 
 
-async def test_a_crash_after_the_effect_is_retried_without_repeating_it(
-    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
-) -> None:
-    event = make_event()
+async def _run_losing_the_greetings_result(
+    time_env: WorkflowEnvironment,
+    db: Engine,
+    local_settings: Settings,
+    steps: list[dict[str, Any]],
+    event: Event,
+) -> RunResult:
+    """Run `steps` on `event`; the first call that commits the greeting loses its result (the
+    worker's connection drops after the commit)."""
     mirror(db, event)
     crashes = {"greet": 1}
 
@@ -418,7 +424,14 @@ async def test_a_crash_after_the_effect_is_retried_without_repeating_it(
     desk = DeskActivities(db, deliver_webhooks=False, after_commit=crash_once)
     activities = real_activities(db, local_settings, time_env.client, desk=desk)
     async with running_worker(time_env.client, db, local_settings, activities):
-        result = await run_to_end(time_env.client, make_input([GREET], event), local_settings)
+        return await run_to_end(time_env.client, make_input(steps, event), local_settings)
+
+
+async def test_a_crash_after_the_effect_is_retried_without_repeating_it(
+    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
+) -> None:
+    event = make_event()
+    result = await _run_losing_the_greetings_result(time_env, db, local_settings, [GREET], event)
 
     assert result.outcome == "completed"
     greet = result.steps[0]
@@ -434,18 +447,7 @@ async def test_a_crash_after_a_guarded_call_committed_repeats_none_of_its_action
     """The condition, the route and the greeting run in one call, which commits both actions and
     then loses its result: the run goes on one step at a time, and the ledger answers for both."""
     event = make_event()
-    mirror(db, event)
-    crashes = {"greet": 1}
-
-    def crash_once(result: ActionResult) -> None:
-        if "message_id" in result.output and crashes["greet"]:
-            crashes["greet"] -= 1
-            raise ConnectionError("worker lost its connection after the commit")
-
-    desk = DeskActivities(db, deliver_webhooks=False, after_commit=crash_once)
-    activities = real_activities(db, local_settings, time_env.client, desk=desk)
-    async with running_worker(time_env.client, db, local_settings, activities):
-        result = await run_to_end(time_env.client, make_input(VIP_STEPS, event), local_settings)
+    result = await _run_losing_the_greetings_result(time_env, db, local_settings, VIP_STEPS, event)
 
     assert result.outcome == "completed"
     condition, route, greet = result.steps
