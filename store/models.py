@@ -114,7 +114,12 @@ class OutboxRow(SQLModel, table=True):
     kinds (e.g. wake-up hints for waiting runs)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_conversation", "conversation_id", "id"),)
+    # AUTOINCREMENT: SQLite would otherwise give a new row the id of the last one deleted, which
+    # the API may still hold as delivered (`desk.outbox`: deletes deferred to the relay's round).
+    __table_args__ = (
+        Index("ix_outbox_conversation", "conversation_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)

@@ -225,6 +225,33 @@ async def test_with_the_relay_running_sqlite_deletes_delivered_rows_in_its_next_
     assert len(up.started) == 6 and len(up.signalled) == 3  # each delivered once
 
 
+async def test_rows_another_process_deleted_first_are_not_confused_with_new_ones(
+    defs: Engine,
+) -> None:
+    """The worker's own ingestion (no relay) drains a conversation and deletes rows the API had
+    delivered and not deleted yet. The next event's rows must not take their ids (SQLite reused
+    the id of a deleted last row): the API, still holding those ids as delivered, skipped the new
+    rows and would then have deleted them undelivered (found by the dry-run parity suite)."""
+    api_starter, worker_starter = RecordingStarter(), RecordingStarter()
+    api = OutboxDelivery(defs, api_starter)
+    ingestor = EventIngestor(defs, api_starter, api)
+    relay = asyncio.create_task(api.run_relay())
+    try:
+        await asyncio.sleep(0.1)  # past the relay's first round
+        await ingestor.ingest(make_event("evt-1", message={"id": "m-1"}))
+        await EventIngestor(defs, worker_starter).delivery.drain("c-9")  # the worker's drain
+        assert outbox.pending_count(defs) == 0  # it deleted what the API delivered
+        second = await ingestor.ingest(make_event("evt-2", message={"id": "m-2"}))
+        assert not second.queued
+        started = {run_workflow_id(r.definition_id, r.event.id) for r in api_starter.started}
+        assert set(second.run_ids) <= started
+        assert [e.id for e in api_starter.signalled] == ["evt-1", "evt-2"]
+    finally:
+        api.stop()
+        await asyncio.wait_for(relay, 5)
+    assert outbox.pending_count(defs) == 0
+
+
 class RefusingStarter(RecordingStarter):
     """Refuses, for good, the runs of one definition (as Temporal refuses a too large input)."""
 
