@@ -208,6 +208,15 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     # After patch guarded-actions: a condition and the action it guards in one local activity
     # (held: the route ran with it; false: on_false stop / skip_next, the action never ran).
+    # A condition that guards nothing (`continue`) before one that does: the patch is asked for
+    # at the second only (recorded at 3ea5769, the first release with the patch).
+    "guarded_after_unguarded_condition": Scenario(
+        [
+            {**CUSTOMER_ONLY, "id": "any-customer", "on_false": "continue"},
+            {"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["seen"]}},
+            *VIP_STEPS,
+        ]
+    ),
     "guarded_completed": Scenario(VIP_STEPS),
     "guarded_stopped": Scenario(VIP_STEPS, customer={"lifecycle": "lead"}),
     "guarded_skip_next": Scenario(

@@ -45,6 +45,7 @@ EXPECTED_SHAPES = {
     "guarded_completed",  # after patch guarded-actions (issue 13)
     "guarded_stopped",
     "guarded_skip_next",
+    "guarded_after_unguarded_condition",  # recorded at 3ea5769
     "guarded_chain_completed",  # more than one guarded action per call (issue 13)
     "guarded_chain_follow_up",
     "wait_timer",

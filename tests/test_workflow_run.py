@@ -404,6 +404,28 @@ async def test_a_transient_failure_of_a_condition_on_its_own_is_retried(
     assert "attempt 1 failed: database is locked" in result.steps[0].note
 
 
+async def test_a_condition_that_guards_nothing_records_no_patch_marker(
+    time_env: WorkflowEnvironment, db: Engine, local_settings: Settings
+) -> None:
+    """The `guarded-actions` patch is asked for only where a condition guards actions: a run
+    that never batches pays no patch marker and no search-attribute upsert."""
+    event = make_event()
+    mirror(db, event)
+    steps = [{**VIP_STEPS[0], "on_false": "continue"}, *VIP_STEPS[1:]]
+    async with running_worker(time_env.client, db, local_settings):
+        handle = await start_run(
+            time_env.client, make_input(steps, event), local_settings.task_queue
+        )
+        assert (await result_of(handle)).outcome == "completed"
+    history = await handle.fetch_history()
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert markers == ["core_local_activity"] * 3  # condition, route, greet; no core_patch
+
+
 async def _run_losing_the_greetings_result(
     time_env: WorkflowEnvironment,
     db: Engine,

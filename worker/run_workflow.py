@@ -255,7 +255,9 @@ class WorkflowRun:
             label = cursor.label(position)
             self._where = cursor.where(position)
             if isinstance(step, ConditionStep):
-                guarded = cursor.guarded_actions(position) if _guarded_actions() else []
+                guarded = cursor.guarded_actions(position)
+                if guarded and not _guarded_actions():
+                    guarded = []  # a run recorded before: one step at a time
                 actions = [_as_action(cursor.step_at(at)) for at in guarded]
                 began = workflow.now()  # the condition's start, and the guarded call's
                 passed, performed = await self._condition(
