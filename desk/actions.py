@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, assert_never
 
 from sqlalchemy.engine import Engine
@@ -262,35 +263,33 @@ def apply_actions(
     A step already in the ledger (an earlier attempt got that far) rolls the transaction back;
     they are then applied one at a time, each answering with its stored result if it has one.
     Any other error (NotFound, the database) propagates with nothing written."""
-    results: list[ActionResult] = []
     try:
         with session_scope(engine) as session:
-            for args in actions:
-                result = _apply(session, _after(args, results, actions), utcnow())
-                results.append(result)
-                if until(result):
-                    break
+            results = _in_order(actions, until, lambda args: _apply(session, args, utcnow()))
     except IntegrityError:
-        results = []
-        for args in actions:
-            result = apply_action(engine, _after(args, results, actions), after_commit=after_commit)
-            results.append(result)
-            if until(result):
-                break
-        return results
+        one_at_a_time = partial(apply_action, engine, after_commit=after_commit)
+        return _in_order(actions, until, one_at_a_time)
     if after_commit is not None:
         for result in results:
             after_commit(result)
     return results
 
 
-def _after(
-    args: ActionInput, done: list[ActionResult], actions: Sequence[ActionInput]
-) -> ActionInput:
-    """`args` with the outputs of the steps of `actions` already `done` in its step outputs."""
-    if not done:
-        return args
-    outputs = dict(args.step_outputs)
-    for earlier, result in zip(actions, done, strict=False):
-        outputs[earlier.step.id] = result.output
-    return args.model_copy(update={"step_outputs": outputs})
+def _in_order(
+    actions: Sequence[ActionInput],
+    until: Callable[[ActionResult], bool],
+    apply: Callable[[ActionInput], ActionResult],
+) -> list[ActionResult]:
+    """`apply` each of `actions`, its step outputs completed with those of the ones before it,
+    until a result `until` accepts."""
+    results: list[ActionResult] = []
+    outputs: dict[str, dict[str, Any]] = {}
+    for args in actions:
+        if outputs:
+            args = args.model_copy(update={"step_outputs": {**args.step_outputs, **outputs}})
+        result = apply(args)
+        results.append(result)
+        outputs[args.step.id] = result.output
+        if until(result):
+            break
+    return results

@@ -279,3 +279,20 @@ async def test_a_guarded_call_that_fails_on_a_later_action_writes_nothing(desk: 
         )
     assert failed.value.type == ERR_NOT_FOUND
     assert _automation_rows(desk) == []  # the tag was rolled back with it
+
+
+async def test_a_guarded_call_past_an_action_already_applied_goes_one_at_a_time(
+    desk: Engine,
+) -> None:
+    """The ticket took effect in an earlier attempt (its ledger row collides): the transaction
+    rolls back, the ticket answers with its stored result and the note, applied after it, still
+    reads the ticket's output."""
+    activities = DeskActivities(desk, deliver_webhooks=False)
+    env = ActivityEnvironment()
+    first = await env.run(activities.perform_action, action_input(_TICKET, make_event("evt-1")))
+    always = {"field": "conversation.tags", "operator": "not_contains", "value": "never"}
+    done = await env.run(activities.perform_guarded_action, _guarded(always, _TICKET, _NOTE_TICKET))
+    assert done.action is not None and done.action.replayed
+    [note] = done.then
+    assert not note.replayed and note.output["note"] == first.output["ticket_id"]
+    assert _automation_rows(desk) == ["note", "ticket"]
