@@ -312,14 +312,19 @@ class FaultStack:
     async def tally(
         self, definition_id: str, event_ids: Sequence[str], prefix: str, conversation_prefix: str
     ) -> Tally:
+        # Runs first: a completed run's ticket was committed before it completed, so tickets
+        # read after the count include every counted run's (read before, a run finishing in
+        # between looked like a lost ticket).
+        runs = await self.count_runs(definition_id, prefix)
+        completed = await self.count_runs(definition_id, prefix, "Completed")
         per_scope = self.tickets(conversation_prefix)
         per_event = Counter(
             {e: per_scope.get(f"run:{definition_id}:{e}:ticket", 0) for e in event_ids}
         )
         return Tally(
             expected=len(event_ids),
-            runs=await self.count_runs(definition_id, prefix),
-            completed=await self.count_runs(definition_id, prefix, "Completed"),
+            runs=runs,
+            completed=completed,
             tickets_per_event=per_event,
         )
 
