@@ -18,7 +18,6 @@ import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -37,8 +36,7 @@ from definitions.sla import (
     SlaLookupInput,
     breach_run_id,
 )
-from definitions.vocabulary import TRACKER_TRIGGERS
-from store import sla_version
+from store import definitions_repo, sla_version
 from store.db import read_session
 from store.models import WorkflowDefinitionRow
 from temporal_edge import Client, start_breach_run
@@ -90,11 +88,7 @@ class SlaActivities:
             version = sla_version.current(session)
             if version == known_version:
                 return SlaDefinitions(version=version, unchanged=True)
-            rows = session.exec(
-                select(WorkflowDefinitionRow)
-                .where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
-                .where(WorkflowDefinitionRow.status == "active")
-            ).all()
+            rows = definitions_repo.tracker_rows(session, active_only=True)
         found = (sla_definition_from_row(row) for row in rows)
         definitions = sorted((d for d in found if d is not None), key=lambda d: d.id)
         idle_found = (idle_definition_from_row(row) for row in rows)

@@ -32,7 +32,7 @@ from bench.harness import (
     print_table,
     write_report,
 )
-from bench.levers import Arm, arm_dict, compare, rows
+from bench.levers import SLA_DEFINITION, Arm, arm_dict, compare, rows
 from bench.throughput import THROUGHPUT_DEFINITION, create_definition, warm_up
 
 _code_root: Path | None = None  # the checkout the next stack's product processes run from
@@ -66,7 +66,9 @@ def _from(root: Path) -> Iterator[None]:
         _code_root = None
 
 
-async def run_arms(arms: list[tuple[str, Path]], n: int, reps: int, concurrency: int) -> list[Arm]:
+async def run_arms(
+    arms: list[tuple[str, Path]], n: int, reps: int, concurrency: int, *, sla: bool = False
+) -> list[Arm]:
     harness.spawn = _spawn  # type: ignore[assignment]  # this process only
     async with contextlib.AsyncExitStack() as stacks:
         measured = []
@@ -74,6 +76,8 @@ async def run_arms(arms: list[tuple[str, Path]], n: int, reps: int, concurrency:
             with _from(root):
                 stack = await stacks.enter_async_context(Stack(StackOptions(baselines=False)))
             await create_definition(stack, THROUGHPUT_DEFINITION)
+            if sla:  # every new conversation then also starts its SLA tracker
+                await create_definition(stack, SLA_DEFINITION)
             await warm_up(stack, ("product",))
             measured.append(Arm(label, stack, "product", processes=("worker", "api")))
         await compare(measured, n=n, reps=reps, concurrency=concurrency)
@@ -86,6 +90,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="3 repetitions of 30 runs")
     parser.add_argument("--n", type=int, help="runs per batch")
     parser.add_argument("--reps", type=int, help="repetitions")
+    parser.add_argument(
+        "--sla", action="store_true", help="one active sla_breach definition in every arm"
+    )
     args = parser.parse_args(argv)
     n, reps, concurrency = (30, 3, 8) if args.quick else (100, 5, 8)
     n, reps = args.n or n, args.reps or reps
@@ -96,7 +103,7 @@ def main(argv: list[str]) -> int:
     machine = machine_details()
     log(f"code arms {[a for a, _ in arms]}: n={n} reps={reps}; loadavg {machine['loadavg']}")
     started = time.monotonic()
-    measured = asyncio.run(run_arms(arms, n, reps, concurrency))
+    measured = asyncio.run(run_arms(arms, n, reps, concurrency, sla=args.sla))
     text = print_table(
         [
             "lever",
@@ -112,7 +119,7 @@ def main(argv: list[str]) -> int:
         {
             "kind": "code_ab",
             "arms": {label: str(root) for label, root in arms},
-            "parameters": {"n": n, "reps": reps, "concurrency": concurrency},
+            "parameters": {"n": n, "reps": reps, "concurrency": concurrency, "sla": args.sla},
             "machine": machine,
             "loadavg_end": loadavg(),
             "seconds": round(time.monotonic() - started, 1),

@@ -37,6 +37,13 @@ Choices (where SPEC §2.1 is silent; also written down in the README):
   the definitions up and re-arms its timers; deadlines stay measured from the clock's start, so one
   already passed fires at once. (Trackers started before the version existed still obey
   SLA_REFRESH_SIGNAL, which nothing sends any more.)
+- A tracker is started lazily: its first workflow task waits (Temporal's start delay) until
+  `TRACKER_WAKE_MARGIN` before the earliest deadline its first event can lead to (that event's
+  clock start plus the smallest threshold of the active definitions, `tracker_wake_at`), or until
+  the conversation's next event, whichever comes first. Every clock and idle period starts at an
+  event's time and no deadline comes sooner than its threshold (business hours only stretch it),
+  so nothing can fall due meanwhile; a conversation answered before then costs its tracker one
+  workflow task, not a timer armed and cancelled.
 - A breach that could not be started for good is recorded in the clock's `failed` (definition id
   -> reason), never retried, and does not count as a breach started.
 """
@@ -62,7 +69,7 @@ from definitions.idle import (
     IdlePeriod,
     update_periods,
 )
-from definitions.models import WorkflowDefinitionIn
+from definitions.models import ConversationIdleTrigger, SlaBreachTrigger, WorkflowDefinitionIn
 from definitions.vocabulary import ANSWERING_SENDERS, SlaType, Status, WaitingOn
 
 # Activity names of the SLA tracker (registered by the worker under these names).
@@ -97,6 +104,33 @@ def clock_start_time(occurred_at: datetime, received_at: datetime) -> datetime:
     if received_at - EVENT_TIME_TOLERANCE <= occurred_at <= received_at:
         return occurred_at
     return received_at
+
+
+#: A lazily started tracker wakes this long before the earliest deadline it can have.
+TRACKER_WAKE_MARGIN = timedelta(minutes=1)
+
+
+def tracker_threshold_seconds(definition: WorkflowDefinitionIn) -> int | None:
+    """The threshold (seconds, wall clock or business time) a definition sets on the tracker's
+    clocks or idle periods; None when the tracker does not fire it."""
+    trigger = definition.trigger
+    if isinstance(trigger, SlaBreachTrigger):
+        return trigger.threshold_seconds
+    if isinstance(trigger, ConversationIdleTrigger):
+        return trigger.idle_seconds
+    return None
+
+
+def tracker_wake_at(
+    occurred_at: datetime, accepted_at: datetime, earliest_threshold_seconds: int | None
+) -> datetime | None:
+    """When the tracker that an event (accepted at `accepted_at`) starts must first run, given
+    the smallest threshold of the active sla_breach and conversation_idle definitions; None when
+    none is active (the tracker then runs at once)."""
+    if earliest_threshold_seconds is None:
+        return None
+    clock_start = clock_start_time(occurred_at, accepted_at)
+    return clock_start + timedelta(seconds=earliest_threshold_seconds) - TRACKER_WAKE_MARGIN
 
 
 def timer_summary(clock: SlaType, threshold_seconds: int, *, business: bool = False) -> str:

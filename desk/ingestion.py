@@ -15,7 +15,7 @@ One database transaction accepts the event (SPEC §3.1, the transactional outbox
    until a save changes the index — and `match_trigger` decides (after the pre-filter of
    `definitions.trigger_matcher`); each match is run `run_workflow_id(definition, event)`.
 5. The EventRow (with the run ids) and the outbox rows (one per run start, one for the SLA
-   tracker once any sla_breach or conversation_idle definition exists: `_feeds_sla_tracker`,
+   tracker once any sla_breach or conversation_idle definition exists: `_tracker_payload`,
    one wake-up hint per run waiting in a `wait_for` the event may end: desk/waits.py) are added.
 After the commit the event is accepted for good. Its rows are then handed to Temporal at once
 (`desk.outbox.OutboxDelivery.drain`, short RPC timeout); what Temporal could not take stays in the
@@ -44,6 +44,7 @@ from definitions.runs import (
     run_workflow_id,
     sla_workflow_id,
 )
+from definitions.sla import tracker_wake_at
 from desk.mirror import mirror_event
 from desk.outbox import Known, OutboxDelivery
 from desk.sentiment import fill_sentiment
@@ -105,19 +106,28 @@ def runs_for_event(session: Session, event: Event) -> list[RunInput]:
     return runs
 
 
-def _feeds_sla_tracker(session: Session, conversation: ConversationRow) -> bool:
-    """A conversation gets an SLA tracker once any sla_breach or conversation_idle definition
-    exists (draft or active, so one activated later still sees the clocks), and keeps getting
-    its events from then on (so the tracker sees the conversation resolve even if the
-    definitions go away). Without any such definition no tracker is started: it would cost a
-    workflow per conversation for nothing."""
+def _tracker_payload(
+    session: Session, conversation: ConversationRow, event: Event, now: datetime
+) -> dict[str, object] | None:
+    """The payload of the event's signal to its conversation's SLA tracker; None: no tracker.
+
+    A conversation gets a tracker once any sla_breach or conversation_idle definition exists
+    (draft or active, so one activated later still sees the clocks), and keeps getting its
+    events from then on (so the tracker sees the conversation resolve even if the definitions go
+    away). Without any such definition no tracker is started: it would cost a workflow per
+    conversation for nothing. The first signal starts the tracker lazily (definitions/sla.py):
+    its row says when the tracker must first run, from the definitions read in this transaction.
+    """
     if conversation.sla_tracked:
-        return True
-    if not definitions_repo.has_tracker_definition(session):
-        return False
+        return {}
+    rows = definitions_repo.tracker_rows(session, active_only=False)
+    if not rows:
+        return None
     conversation.sla_tracked = True
     session.add(conversation)
-    return True
+    earliest = definitions_repo.earliest_tracker_threshold(rows)
+    wake_at = tracker_wake_at(event.occurred_at, now, earliest)
+    return {} if wake_at is None else {outbox.WAKE_AT: wake_at.isoformat()}
 
 
 # ---------------------------------------------------------------- ingestion
@@ -195,7 +205,7 @@ def _accept_in(session: Session, event: Event, now: datetime) -> _Accepted:
     conversation = mirror_event(session, event)
     wake = waits_to_wake(session, event) if journal_change(session, event, now) else []
     runs = runs_for_event(session, event)
-    track_sla = _feeds_sla_tracker(session, conversation)
+    tracker_payload = _tracker_payload(session, conversation, event, now)
     run_ids = [run_workflow_id(run.definition_id, event.id) for run in runs]
     session.add(
         EventRow(
@@ -217,13 +227,13 @@ def _accept_in(session: Session, event: Event, now: datetime) -> _Accepted:
             _run_payload(run_input),
         )
         rows.append((row, run_input))
-    if track_sla:
+    if tracker_payload is not None:
         row = outbox.outbox_row(
             outbox.KIND_SIGNAL_SLA,
             event.id,
             event.conversation.id,
             sla_workflow_id(event.conversation.id),
-            {},
+            tracker_payload,
         )
         rows.append((row, event))
     for workflow_id in wake:  # hints only: the waiting run re-checks the desk state itself

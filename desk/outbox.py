@@ -145,7 +145,9 @@ class OutboxDelivery:
                 try:
                     # The acceptance time (the row was written with the event), not now: a
                     # signal delivered after an outage still counts when the event came.
-                    await self.starter.signal_sla(event, _aware(row.created_at))
+                    await self.starter.signal_sla(
+                        event, _aware(row.created_at), wake_at=_wake_at(row)
+                    )
                 except StartRefused as refused:
                     log.error(
                         "event %s not given to %s: %s", row.event_id, row.workflow_id, refused
@@ -261,6 +263,12 @@ def _release_late(claiming: asyncio.Future[Any]) -> None:
 def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back without their zone; ours are all UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _wake_at(row: OutboxRow) -> datetime | None:
+    """When the tracker a signal_sla row starts must first run (None: at once)."""
+    wake_at = row.payload.get(outbox.WAKE_AT)
+    return datetime.fromisoformat(wake_at) if isinstance(wake_at, str) else None
 
 
 def _settle(claim: outbox.Claim, error: str | None) -> bool:

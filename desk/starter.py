@@ -19,9 +19,13 @@ class RunStarter(Protocol):
         Must be idempotent: an id that was already started is not an error."""
         ...
 
-    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
+    async def signal_sla(
+        self, event: Event, accepted_at: datetime | None = None, wake_at: datetime | None = None
+    ) -> None:
         """Signal-with-start the ConversationSla tracker of `event.conversation.id`;
-        `accepted_at`: when the event was accepted (None: now), which bounds its time."""
+        `accepted_at`: when the event was accepted (None: now), which bounds its time;
+        `wake_at`: a tracker this starts runs first then (or at the conversation's next event),
+        None: at once."""
         ...
 
     async def signal_wait(self, workflow_id: str) -> None:

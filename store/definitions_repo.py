@@ -27,6 +27,7 @@ from sqlmodel import Session, col, func, or_, select
 from definitions.errors import NotFound
 from definitions.models import TITLE, WorkflowDefinitionIn
 from definitions.references import Reference
+from definitions.sla import tracker_threshold_seconds
 from definitions.vocabulary import SLA_BREACH_TRIGGER, TRACKER_TRIGGERS
 from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
@@ -150,15 +151,35 @@ def summary(session: Session) -> tuple[int, int]:
     return int(total), int(active)
 
 
-def has_tracker_definition(session: Session) -> bool:
-    """Whether any definition the conversation tracker fires (sla_breach, conversation_idle)
-    exists, draft or active."""
-    query = (
-        select(WorkflowDefinitionRow.id)
-        .where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
-        .limit(1)
+def tracker_rows(session: Session, *, active_only: bool) -> Sequence[WorkflowDefinitionRow]:
+    """The definitions the conversation tracker fires (sla_breach, conversation_idle): every one
+    (draft or active), or only the active ones."""
+    query = select(WorkflowDefinitionRow).where(
+        col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS))
     )
-    return session.exec(query).first() is not None
+    if active_only:
+        query = query.where(WorkflowDefinitionRow.status == "active")
+    return session.exec(query).all()
+
+
+def earliest_tracker_threshold(rows: Sequence[WorkflowDefinitionRow]) -> int | None:
+    """The smallest threshold in seconds of the active tracker definitions among `rows` (None:
+    none is active): no tracker deadline comes sooner after its clock or idle period started."""
+    thresholds = []
+    for row in rows:
+        if row.status != "active":
+            continue
+        definition = parsed_definitions.get((row.id, row.version))
+        if definition is None:
+            try:
+                definition = definition_of(row)
+            except ValidationError:  # the tracker skips it too (activities/tracker_definitions)
+                continue
+            parsed_definitions.put((row.id, row.version), definition)
+        seconds = tracker_threshold_seconds(definition)
+        if seconds is not None:
+            thresholds.append(seconds)
+    return min(thresholds, default=None)
 
 
 def has_sla_definition(session: Session) -> bool:
@@ -446,9 +467,9 @@ __all__: Sequence[str] = (
     "delete",
     "duplicate",
     "dump_definition",
+    "earliest_tracker_threshold",
     "get",
     "has_sla_definition",
-    "has_tracker_definition",
     "is_sla_definition",
     "list_definitions",
     "new_definition_id",
@@ -457,5 +478,6 @@ __all__: Sequence[str] = (
     "restore",
     "steps_count",
     "summary",
+    "tracker_rows",
     "versions",
 )

@@ -24,6 +24,9 @@ from store.models import OutboxRow
 
 KIND_START_RUN = "start_run"
 KIND_SIGNAL_SLA = "signal_sla"
+#: A signal_sla row's payload key: when a tracker it starts must first run (ISO time; absent: at
+#: once).
+WAKE_AT = "wake_at"
 #: A hint to a run waiting in a `wait_for` (desk/waits.py); it re-checks the desk itself.
 KIND_SIGNAL_WAIT = "signal_wait"
 

@@ -204,13 +204,18 @@ async def signal_sla(
     *,
     task_queue: str,
     accepted_at: datetime | None = None,
+    wake_at: datetime | None = None,
     rpc_timeout: timedelta = RPC_TIMEOUT,
 ) -> None:
     """Hand an event to its conversation's SLA tracker, starting the tracker if needed.
     `accepted_at` is when we accepted the event (default: now): it bounds the event's time (the
-    outbox relay passes the acceptance time, not the delivery time). At least once: the tracker
-    ignores an event id it has seen (`SlaClocks.apply`)."""
+    outbox relay passes the acceptance time, not the delivery time). A tracker this starts runs
+    its first workflow task at `wake_at` (Temporal's start delay; None or past: at once), or
+    earlier at the next signal-with-start, which is how every later event reaches it; a running
+    tracker just gets the signal. At least once: the tracker ignores an event id it has seen
+    (`SlaClocks.apply`)."""
     conversation_id = event.conversation.id
+    delay = wake_at - datetime.now(UTC) if wake_at is not None else None
     try:
         await client.start_workflow(
             CONVERSATION_SLA,
@@ -222,6 +227,7 @@ async def signal_sla(
                 SlaSignal(event=event, accepted_at=accepted_at or datetime.now(UTC))
             ],
             static_summary=sla_static_summary(conversation_id),
+            start_delay=delay if delay is not None and delay > timedelta(0) else None,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(SearchAttr.CONVERSATION_ID.key, conversation_id)]
             ),
@@ -259,8 +265,16 @@ class TemporalRunStarter:
     async def start_run(self, run_input: RunInput) -> None:
         await start_event_run(self.client, run_input, task_queue=self.task_queue)
 
-    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
-        await signal_sla(self.client, event, task_queue=self.task_queue, accepted_at=accepted_at)
+    async def signal_sla(
+        self, event: Event, accepted_at: datetime | None = None, wake_at: datetime | None = None
+    ) -> None:
+        await signal_sla(
+            self.client,
+            event,
+            task_queue=self.task_queue,
+            accepted_at=accepted_at,
+            wake_at=wake_at,
+        )
 
     async def signal_wait(self, workflow_id: str) -> None:
         await signal_wait(self.client, workflow_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +38,7 @@ class RecordingStarter:
         self.started: list[RunInput] = []
         self.signalled: list[Event] = []
         self.accepted_at: list[datetime | None] = []
+        self.wake_at: list[datetime | None] = []
         self.woken: list[str] = []
         self.fail_on_start = fail_on_start
 
@@ -46,9 +47,12 @@ class RecordingStarter:
             raise ConnectionError("temporal is down")
         self.started.append(run_input)
 
-    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
+    async def signal_sla(
+        self, event: Event, accepted_at: datetime | None = None, wake_at: datetime | None = None
+    ) -> None:
         self.signalled.append(event)
         self.accepted_at.append(accepted_at)
+        self.wake_at.append(wake_at)
 
     async def signal_wait(self, workflow_id: str) -> None:
         self.woken.append(workflow_id)
@@ -323,6 +327,33 @@ async def test_a_definition_deactivated_without_reindexing_starts_nothing(defs: 
     assert result.run_ids == ["run:refund-wa:evt-1"]
 
 
+async def test_a_conversations_first_signal_starts_its_tracker_lazily(defs: Engine) -> None:
+    """The tracker's first workflow task waits until a minute before the earliest deadline the
+    event can lead to: the smallest active threshold (the reply 30m here, not the 2h idle
+    definition nor the 5m draft) after the event's clock start."""
+    idle = {"type": "conversation_idle", "waiting_on": "customer", "idle_for": "2h"}
+    _save(defs, "idle", _definition(idle))
+    draft = {"type": "sla_breach", "sla_type": "reply", "threshold": "5m"}
+    _save(defs, "sla-draft", _definition(draft, status="draft"))
+    starter = RecordingStarter()
+    before = datetime.now(UTC)
+    await EventIngestor(defs, starter).ingest(make_event("evt-1", occurred_at=before))
+    # Accepted after `before`, so the event's own time starts the clocks.
+    assert starter.wake_at == [before + timedelta(minutes=29)]
+
+    stale = make_event("evt-old", conversation={"id": "c-old"})  # occurred days ago
+    await EventIngestor(defs, starter).ingest(stale)
+    after = datetime.now(UTC)
+    wake_at = starter.wake_at[-1]
+    assert wake_at is not None  # counted from the acceptance, not from days ago
+    assert before + timedelta(minutes=29) <= wake_at <= after + timedelta(minutes=29)
+
+    # A tracker already fed gets its events at once (a running tracker ignores the delay).
+    await EventIngestor(defs, starter).ingest(make_event("evt-2", occurred_at=after))
+    assert [e.id for e in starter.signalled] == ["evt-1", "evt-old", "evt-2"]
+    assert starter.wake_at[-1] is None
+
+
 async def test_a_conversation_idle_definition_alone_feeds_the_tracker(desk_engine: Engine) -> None:
     """Trackers exist once an sla_breach or a conversation_idle definition does (issue 12)."""
     starter = RecordingStarter()
@@ -333,3 +364,4 @@ async def test_a_conversation_idle_definition_alone_feeds_the_tracker(desk_engin
     result = await EventIngestor(desk_engine, starter).ingest(make_event("evt-after"))
     assert result.run_ids == []  # idle triggers fire from the tracker, never from events
     assert [e.id for e in starter.signalled] == ["evt-after"]
+    assert starter.wake_at == [None]  # no active definition: the tracker looks at once

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 from definitions.sla import (
     EVENT_TIME_TOLERANCE,
     LOOKUP_MAX_AGE,
+    TRACKER_WAKE_MARGIN,
     SlaClocks,
     SlaDefinition,
     SlaDefinitions,
     breach_run_id,
     clock_start_time,
     timer_summary,
+    tracker_threshold_seconds,
+    tracker_wake_at,
 )
 from tests.sla_support import event, sla_definition
 
@@ -249,3 +252,33 @@ def test_workflow_code_has_no_bare_assert() -> None:
         tree = ast.parse((root / name).read_text())
         asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
         assert asserts == [], f"{name}: assert on lines {asserts}"
+
+
+def test_a_tracker_wakes_a_margin_before_the_earliest_deadline_its_first_event_can_have() -> None:
+    accepted = T0 + timedelta(seconds=3)
+    assert tracker_wake_at(T0, accepted, 8 * 3600) == T0 + timedelta(hours=8) - TRACKER_WAKE_MARGIN
+    # The clock starts when the event was accepted when its occurred_at is not plausible.
+    future = T0 + timedelta(hours=1)
+    assert tracker_wake_at(future, accepted, 600) == accepted + timedelta(seconds=600) - (
+        TRACKER_WAKE_MARGIN
+    )
+    stale = T0 - EVENT_TIME_TOLERANCE - timedelta(seconds=1)
+    assert tracker_wake_at(stale, accepted, 600) == accepted + timedelta(seconds=540)
+    # No active definition: the tracker runs at once.
+    assert tracker_wake_at(T0, accepted, None) is None
+
+
+def test_the_tracker_threshold_of_a_definition() -> None:
+    from definitions.models import WorkflowDefinitionIn
+
+    steps = [{"id": "tag", "type": "action", "action": "add_tag", "params": {"tags": ["x"]}}]
+
+    def threshold(trigger: dict[str, object]) -> int | None:
+        body = {"name": "d", "trigger": trigger, "steps": steps}
+        return tracker_threshold_seconds(WorkflowDefinitionIn.model_validate(body))
+
+    sla = {"type": "sla_breach", "sla_type": "reply", "threshold": "30m"}
+    idle = {"type": "conversation_idle", "waiting_on": "customer", "idle_for": "2h"}
+    assert threshold(sla) == 1800
+    assert threshold(idle) == 7200
+    assert threshold({"type": "new_conversation"}) is None

@@ -127,14 +127,17 @@ class TemporalGateway:
         )
         self._counts.pop(run_input.definition_id, None)
 
-    async def signal_sla(self, event: Event, accepted_at: datetime | None = None) -> None:
-        """Hand an event to the conversation's SLA tracker, starting the tracker if needed;
-        `accepted_at`: when the event was accepted (default: now)."""
+    async def signal_sla(
+        self, event: Event, accepted_at: datetime | None = None, wake_at: datetime | None = None
+    ) -> None:
+        """Hand an event to the conversation's SLA tracker, starting the tracker if needed
+        (`desk.starter.RunStarter.signal_sla`)."""
         await signal_sla(
             await self.client(),
             event,
             task_queue=self.settings.task_queue,
             accepted_at=accepted_at,
+            wake_at=wake_at,
             rpc_timeout=START_RPC_TIMEOUT,
         )
 
