@@ -58,6 +58,8 @@ EXPECTED_SHAPES = {
     # ConversationSla after patches sla-idle-trigger / sla-business-hours (issue 12)
     "sla_idle_fired",
     "sla_business_hours_breach",
+    # ConversationSla after patch sla-breach-local-activity (issue 13)
+    "sla_breach_local_activity",
 }
 
 

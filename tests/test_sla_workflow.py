@@ -9,6 +9,7 @@ Set SUPPORTFLOW_RECORD_HISTORIES=1 to write the missing tests/histories/sla_*.js
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -38,7 +39,7 @@ from temporal_edge.connection import TemporalUnavailable
 from temporal_edge.starts import signal_sla
 from tests.sla_support import RecordingRun, event, sla_definition, store_definition
 from tests.temporal_fixtures import assert_eventually
-from worker.sla_workflow import SLA_STATE_QUERY, ConversationSla
+from worker.sla_workflow import BREACH_LOCAL_PATCH, SLA_STATE_QUERY, ConversationSla
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("SUPPORTFLOW_RECORD_HISTORIES") == "1"
@@ -208,6 +209,18 @@ async def test_first_response_met_vs_breached(sla: Sla) -> None:
         assert sa == late
         await sla.record("first_response_breached", late)
         await sla.record("first_response_met", met)
+
+        # Issue 13: the breach run was started from a local activity, after its patch.
+        history = [e async for e in sla.tracker(late).fetch_history_events()]
+        scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        assert not [e for e in history if e.event_type == scheduled]
+        patches = [
+            json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)
+            for e in history
+            if e.marker_recorded_event_attributes.marker_name == "core_patch"
+        ]
+        assert BREACH_LOCAL_PATCH in [patch["id"] for patch in patches]
+        await sla.record("breach_local_activity", late)
 
 
 async def test_reply_clock_restarts_after_an_answer_but_not_while_running(sla: Sla) -> None:

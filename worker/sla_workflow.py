@@ -13,7 +13,8 @@ signal-with-start (`SLA_EVENT_SIGNAL`, one `SlaSignal` per event). The clock log
 - keeps one durable timer per pending deadline (summary "first_response 30m"), cancelling it the
   moment its clock is satisfied,
 - starts each breach through the `start_sla_breach_run` activity (see activities/sla.py for why an
-  activity and not a child workflow),
+  activity and not a child workflow), a local one (patch `BREACH_LOCAL_PATCH`): no activity task
+  and no second workflow task per breach, which is what a burst of breaches waits on,
 - shows its running clocks and deadlines as current details and keeps the `ConversationId` search
   attribute,
 - ends when the conversation is resolved or closed and no clock runs, and continues-as-new with its
@@ -84,6 +85,11 @@ DEFINITIONS_VERSION_PATCH = "sla-definitions-version"
 IDLE_PATCH = "sla-idle-trigger"
 #: Business-hours deadlines come from a local activity (issue 12); decided at the first one.
 BUSINESS_HOURS_PATCH = "sla-business-hours"
+#: A breach run starts from a local activity (issue 13: no activity task and no second workflow
+#: task per breach); decided at the tracker's first breach.
+BREACH_LOCAL_PATCH = "sla-breach-local-activity"
+#: A breach start is a database read and one start RPC.
+BREACH_START_TIMEOUT = timedelta(seconds=30)
 #: A business-time deadline is a few milliseconds of database work.
 BUSINESS_DEADLINE_TIMEOUT = timedelta(seconds=5)
 
@@ -331,24 +337,36 @@ class ConversationSla:
         if clocks.latest_event is None:  # cannot happen: a clock only starts from an event
             clocks.mark_failed(deadline, "no event known to start the breach run with")
             return
+        request = SlaBreachInput(
+            conversation_id=clocks.conversation_id,
+            clock=deadline.clock,
+            number=deadline.number,
+            clock_started_at=deadline.started_at,
+            fired_at=workflow.now(),
+            definition=definition,
+            event=clocks.latest_event,
+            due_at=deadline.due_at if definition.business_schedule else None,
+        )
+        summary = f"{deadline.clock} breach: {definition.definition.name}"
         try:
-            outcome = await workflow.execute_activity(
-                ACT_START_SLA_BREACH_RUN,
-                SlaBreachInput(
-                    conversation_id=clocks.conversation_id,
-                    clock=deadline.clock,
-                    number=deadline.number,
-                    clock_started_at=deadline.started_at,
-                    fired_at=workflow.now(),
-                    definition=definition,
-                    event=clocks.latest_event,
-                    due_at=deadline.due_at if definition.business_schedule else None,
-                ),
-                result_type=SlaBreachOutcome,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                summary=f"{deadline.clock} breach: {definition.definition.name}",
-            )
+            if workflow.patched(BREACH_LOCAL_PATCH):
+                outcome = await workflow.execute_local_activity(
+                    ACT_START_SLA_BREACH_RUN,
+                    request,
+                    result_type=SlaBreachOutcome,
+                    start_to_close_timeout=BREACH_START_TIMEOUT,
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                    summary=summary,
+                )
+            else:
+                outcome = await workflow.execute_activity(
+                    ACT_START_SLA_BREACH_RUN,
+                    request,
+                    result_type=SlaBreachOutcome,
+                    start_to_close_timeout=BREACH_START_TIMEOUT,
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                    summary=summary,
+                )
         except ActivityError as err:  # permanent failure: never retry this breach forever
             workflow.logger.error("SLA breach of %s not started: %s", definition.id, err)
             clocks.mark_failed(deadline, str(err.cause or err))
