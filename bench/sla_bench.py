@@ -21,7 +21,8 @@
    the bench.
 
 The stack: the real Temporal dev server (`cli.temporal_server.DevServer`, SQLite file), a worker in
-this process with `ConversationSla` and the real SLA activities on a SQLite database, and a no-op
+this process with `ConversationSla` and the real SLA activities on a SQLite database, running
+workflows as the product's worker does (`worker.main.workflow_runner`), and a no-op
 stand-in for `WorkflowRun` (this measures the tracker, not the interpreter). Events are sent as
 ingestion sends them (signal-with-start). The worker's RSS includes the load generator (same
 process): an upper bound.
@@ -68,7 +69,9 @@ with workflow.unsafe.imports_passed_through():
     from store import definitions_repo, sla_version
     from store.db import create_all, make_engine
     from store.models import WorkflowDefinitionRow
+    from store.settings import get_settings
     from temporal_edge.starts import signal_sla
+    from worker.main import workflow_runner
     from worker.sla_workflow import ConversationSla
 
 TASK_QUEUE = "bench-sla"
@@ -444,6 +447,8 @@ async def run_sla_bench(quick: bool = False) -> dict[str, Any]:
                 max_concurrent_workflow_tasks=64,
                 max_concurrent_activities=64,
                 max_concurrent_local_activities=64,
+                # As the product's worker runs them (no sandbox by default).
+                workflow_runner=workflow_runner(get_settings()),
             )
             assert server._process is not None
             server_pid = server._process.pid
