@@ -88,7 +88,7 @@ class SlaActivities:
             version = sla_version.current(session)
             if version == known_version:
                 return SlaDefinitions(version=version, unchanged=True)
-            rows = definitions_repo.tracker_rows(session, active_only=True)
+            rows = definitions_repo.active_tracker_rows(session)
         found = (sla_definition_from_row(row) for row in rows)
         definitions = sorted((d for d in found if d is not None), key=lambda d: d.id)
         idle_found = (idle_definition_from_row(row) for row in rows)

@@ -120,12 +120,12 @@ def _tracker_payload(
     """
     if conversation.sla_tracked:
         return {}
-    rows = definitions_repo.tracker_rows(session, active_only=False)
-    if not rows:
+    keys = definitions_repo.tracker_keys(session)
+    if not keys:
         return None
     conversation.sla_tracked = True
     session.add(conversation)
-    earliest = definitions_repo.earliest_tracker_threshold(rows)
+    earliest = definitions_repo.earliest_tracker_threshold(session, keys)
     wake_at = tracker_wake_at(event.occurred_at, now, earliest)
     return {} if wake_at is None else {outbox.WAKE_AT: wake_at.isoformat()}
 

@@ -151,32 +151,45 @@ def summary(session: Session) -> tuple[int, int]:
     return int(total), int(active)
 
 
-def tracker_rows(session: Session, *, active_only: bool) -> Sequence[WorkflowDefinitionRow]:
-    """The definitions the conversation tracker fires (sla_breach, conversation_idle): every one
-    (draft or active), or only the active ones."""
-    query = select(WorkflowDefinitionRow).where(
-        col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS))
-    )
-    if active_only:
-        query = query.where(WorkflowDefinitionRow.status == "active")
-    return session.exec(query).all()
+def active_tracker_rows(session: Session) -> Sequence[WorkflowDefinitionRow]:
+    """The active definitions the conversation tracker fires (sla_breach, conversation_idle)."""
+    return session.exec(
+        select(WorkflowDefinitionRow)
+        .where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
+        .where(WorkflowDefinitionRow.status == "active")
+    ).all()
 
 
-def earliest_tracker_threshold(rows: Sequence[WorkflowDefinitionRow]) -> int | None:
-    """The smallest threshold in seconds of the active tracker definitions among `rows` (None:
-    none is active): no tracker deadline comes sooner after its clock or idle period started."""
-    thresholds = []
-    for row in rows:
-        if row.status != "active":
-            continue
-        definition = parsed_definitions.get((row.id, row.version))
-        if definition is None:
+def tracker_keys(session: Session) -> list[tuple[str, int, str]]:
+    """(id, version, status) of every definition the conversation tracker fires, draft or
+    active: three columns, no bodies (ingestion reads it for every new tracked conversation)."""
+    query = select(
+        WorkflowDefinitionRow.id, WorkflowDefinitionRow.version, WorkflowDefinitionRow.status
+    ).where(col(WorkflowDefinitionRow.trigger_type).in_(sorted(TRACKER_TRIGGERS)))
+    return [(str(i), int(v), str(s)) for i, v, s in session.exec(query).all()]
+
+
+def earliest_tracker_threshold(
+    session: Session, keys: Sequence[tuple[str, int, str]]
+) -> int | None:
+    """The smallest threshold in seconds of the active tracker definitions among `keys`
+    (`tracker_keys`; None: none is active): no tracker deadline comes sooner after its clock or
+    idle period started. Bodies are read and validated only for versions not cached yet."""
+    active = [(i, v) for i, v, status in keys if status == "active"]
+    missing = [i for i, v in active if parsed_definitions.get((i, v)) is None]
+    if missing:
+        rows = session.exec(
+            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
+        ).all()
+        for row in rows:
             try:
-                definition = definition_of(row)
+                parsed_definitions.put((row.id, row.version), definition_of(row))
             except ValidationError:  # the tracker skips it too (activities/tracker_definitions)
                 continue
-            parsed_definitions.put((row.id, row.version), definition)
-        seconds = tracker_threshold_seconds(definition)
+    thresholds = []
+    for key in active:
+        definition = parsed_definitions.get(key)
+        seconds = tracker_threshold_seconds(definition) if definition is not None else None
         if seconds is not None:
             thresholds.append(seconds)
     return min(thresholds, default=None)
@@ -462,6 +475,7 @@ __all__: Sequence[str] = (
     "AlreadyCurrent",
     "NotFound",
     "VersionConflict",
+    "active_tracker_rows",
     "create",
     "definition_of",
     "delete",
@@ -478,6 +492,6 @@ __all__: Sequence[str] = (
     "restore",
     "steps_count",
     "summary",
-    "tracker_rows",
+    "tracker_keys",
     "versions",
 )

@@ -15,6 +15,7 @@ from definitions.models import ActionStep, WorkflowDefinitionIn
 from definitions.runs import ActionInput
 from store.directory import AgentIn, TeamIn, put_agent, put_team
 from store.models import WorkflowDefinitionRow
+from store.parsed_definitions import parsed_definitions
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -112,4 +113,5 @@ def store_definition(
     )
     session.add(row)
     session.flush()
+    parsed_definitions.forget(definition_id)  # as every save does: no other test's body cached
     return row
