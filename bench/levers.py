@@ -1,4 +1,5 @@
-"""The levers of issue 7, measured side by side: `python -m bench levers [--quick] [--only ...]`.
+"""The levers of issue 7, measured side by side:
+`python -m bench levers [--quick] [--only ...] [--n N --reps R]`.
 
 Each experiment compares variants in the same run, repetitions interleaved, and reports runs/s,
 the Temporal server's CPU ms per run, the worker's CPU ms per run and history events per run:
@@ -316,8 +317,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="3 repetitions of 30 runs")
     parser.add_argument("--only", default=",".join(EXPERIMENTS))
+    parser.add_argument("--n", type=int, help="runs per batch")
+    parser.add_argument("--reps", type=int, help="repetitions")
     args = parser.parse_args(argv)
     n, reps, concurrency = (30, 3, 8) if args.quick else (100, 5, 8)
+    n, reps = args.n or n, args.reps or reps
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     machine = machine_details()
     log(f"levers {chosen}: n={n} reps={reps}; loadavg {machine['loadavg']}")
