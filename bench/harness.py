@@ -699,10 +699,10 @@ def _run_api(port: int) -> None:
     if "no-sla-signal" in patches:
         from app.temporal.gateway import TemporalGateway
 
-        async def no_signal(_self: Any, _event: Any) -> None:
+        async def no_signal(_self: Any, _event: Any, *_when: Any, **_options: Any) -> None:
             return None
 
-        TemporalGateway.signal_sla = no_signal  # type: ignore[method-assign]
+        TemporalGateway.signal_sla = no_signal  # type: ignore[method-assign,assignment]
 
     plain = "asyncio-h11" in patches  # uvicorn's auto picks uvloop and httptools if installed
     uvicorn.run(
