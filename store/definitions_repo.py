@@ -31,7 +31,7 @@ from definitions.sla import tracker_threshold_seconds
 from definitions.vocabulary import SLA_BREACH_TRIGGER, TRACKER_TRIGGERS
 from store import sla_version
 from store.models import ScheduleRow, WorkflowDefinitionRow, WorkflowVersionRow, utcnow
-from store.parsed_definitions import parsed_definitions
+from store.parsed_definitions import parsed_definitions, parsed_versions
 from store.references import missing_references
 from store.trigger_index import index_definition, unindex_definition
 
@@ -174,25 +174,10 @@ def earliest_tracker_threshold(
 ) -> int | None:
     """The smallest threshold in seconds of the active tracker definitions among `keys`
     (`tracker_keys`; None: none is active): no tracker deadline comes sooner after its clock or
-    idle period started. Bodies are read and validated only for versions not cached yet."""
+    idle period started (`parsed_versions`: bodies read only for versions not cached yet)."""
     active = [(i, v) for i, v, status in keys if status == "active"]
-    missing = [i for i, v in active if parsed_definitions.get((i, v)) is None]
-    if missing:
-        rows = session.exec(
-            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
-        ).all()
-        for row in rows:
-            try:
-                parsed_definitions.put((row.id, row.version), definition_of(row))
-            except ValidationError:  # the tracker skips it too (activities/tracker_definitions)
-                continue
-    thresholds = []
-    for key in active:
-        definition = parsed_definitions.get(key)
-        seconds = tracker_threshold_seconds(definition) if definition is not None else None
-        if seconds is not None:
-            thresholds.append(seconds)
-    return min(thresholds, default=None)
+    thresholds = [tracker_threshold_seconds(d) for d in parsed_versions(session, active).values()]
+    return min((t for t in thresholds if t is not None), default=None)
 
 
 def has_sla_definition(session: Session) -> bool:

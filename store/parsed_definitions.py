@@ -8,10 +8,18 @@ holds only versions that can still match.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
 
 from definitions.models import WorkflowDefinitionIn
+from store.models import WorkflowDefinitionRow
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, int]
 
@@ -45,3 +53,31 @@ class ParsedDefinitions:
 
 
 parsed_definitions = ParsedDefinitions()
+
+
+def parsed_versions(session: Session, keys: Sequence[Key]) -> dict[Key, WorkflowDefinitionIn]:
+    """The validated definitions of these (id, version) pairs, from the cache; bodies are read
+    and validated only for pairs not seen before. A stored body that no longer validates is
+    left out (logged)."""
+    missing = [
+        definition_id
+        for definition_id, version in keys
+        if parsed_definitions.get((definition_id, version)) is None
+    ]
+    if missing:
+        rows = session.exec(
+            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
+        ).all()
+        for row in rows:
+            try:
+                definition = WorkflowDefinitionIn.model_validate(row.body)
+            except ValidationError:
+                log.exception("stored definition %s no longer validates; skipped", row.id)
+                continue
+            parsed_definitions.put((row.id, row.version), definition)
+    found = {}
+    for key in keys:
+        cached = parsed_definitions.get(key)
+        if cached is not None:
+            found[key] = cached
+    return found

@@ -9,20 +9,16 @@ one pass of the matcher, however many definitions are active.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 
-from pydantic import ValidationError
 from sqlmodel import Session, col, delete, select
 
 from definitions.models import WorkflowDefinitionIn
 from definitions.trigger_matcher import TriggerMatcher
 from store import index_generation
 from store.models import TriggerIndexRow, WorkflowDefinitionRow
-from store.parsed_definitions import parsed_definitions
-
-log = logging.getLogger(__name__)
+from store.parsed_definitions import parsed_versions
 
 ANY_CHANNEL = "*"
 
@@ -81,27 +77,8 @@ def candidate_definitions(
     if channel is not None:
         query = query.where(col(TriggerIndexRow.channel).in_(channels))
     keys = sorted(set(session.exec(query).all()))
-    missing = [
-        definition_id
-        for definition_id, version in keys
-        if parsed_definitions.get((definition_id, version)) is None
-    ]
-    if missing:
-        rows = session.exec(
-            select(WorkflowDefinitionRow).where(col(WorkflowDefinitionRow.id).in_(missing))
-        ).all()
-        for row in rows:
-            try:
-                definition = WorkflowDefinitionIn.model_validate(row.body)
-            except ValidationError:
-                log.exception("stored definition %s no longer validates; skipped", row.id)
-                continue
-            parsed_definitions.put((row.id, row.version), definition)
-    found = []
-    for definition_id, version in keys:
-        cached = parsed_definitions.get((definition_id, version))
-        if cached is not None:
-            found.append(Candidate(definition_id, version, cached))
+    parsed = parsed_versions(session, keys)
+    found = [Candidate(i, v, parsed[(i, v)]) for i, v in keys if (i, v) in parsed]
     return found
 
 

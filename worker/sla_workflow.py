@@ -347,26 +347,17 @@ class ConversationSla:
             event=clocks.latest_event,
             due_at=deadline.due_at if definition.business_schedule else None,
         )
-        summary = f"{deadline.clock} breach: {definition.definition.name}"
+        local = workflow.patched(BREACH_LOCAL_PATCH)
+        execute = workflow.execute_local_activity if local else workflow.execute_activity
         try:
-            if workflow.patched(BREACH_LOCAL_PATCH):
-                outcome = await workflow.execute_local_activity(
-                    ACT_START_SLA_BREACH_RUN,
-                    request,
-                    result_type=SlaBreachOutcome,
-                    start_to_close_timeout=BREACH_START_TIMEOUT,
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                    summary=summary,
-                )
-            else:
-                outcome = await workflow.execute_activity(
-                    ACT_START_SLA_BREACH_RUN,
-                    request,
-                    result_type=SlaBreachOutcome,
-                    start_to_close_timeout=BREACH_START_TIMEOUT,
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                    summary=summary,
-                )
+            outcome = await execute(
+                ACT_START_SLA_BREACH_RUN,
+                request,
+                result_type=SlaBreachOutcome,
+                start_to_close_timeout=BREACH_START_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                summary=f"{deadline.clock} breach: {definition.definition.name}",
+            )
         except ActivityError as err:  # permanent failure: never retry this breach forever
             workflow.logger.error("SLA breach of %s not started: %s", definition.id, err)
             clocks.mark_failed(deadline, str(err.cause or err))
