@@ -86,7 +86,8 @@ IDLE_PATCH = "sla-idle-trigger"
 #: Business-hours deadlines come from a local activity (issue 12); decided at the first one.
 BUSINESS_HOURS_PATCH = "sla-business-hours"
 #: A breach run starts from a local activity (issue 13: no activity task and no second workflow
-#: task per breach); decided at the tracker's first breach.
+#: task per breach); decided when the tracker first arms a deadline timer (or fires one due at
+#: once), so the marker and its search-attribute upsert are not part of a burst of breaches.
 BREACH_LOCAL_PATCH = "sla-breach-local-activity"
 #: A breach start is a database read and one start RPC.
 BREACH_START_TIMEOUT = timedelta(seconds=30)
@@ -113,6 +114,7 @@ class ConversationSla:
         self._idle_timers: dict[IdleTimerKey, asyncio.Task[None]] = {}
         self._event_time = False
         self._versioned = False
+        self._breach_local: bool | None = None
 
     # -------------------------------------------------------------- handlers
 
@@ -310,6 +312,8 @@ class ConversationSla:
                     definition.threshold_seconds,
                     business=definition.business_schedule is not None,
                 )
+        if wanted:
+            self._decide_breach_start()
         for key in sorted(set(self._timers) - set(wanted)):
             self._timers.pop(key).cancel()
         now = workflow.now()
@@ -332,6 +336,13 @@ class ConversationSla:
 
     # -------------------------------------------------------------- breaches
 
+    def _decide_breach_start(self) -> bool:
+        """Whether breach runs start from a local activity (`BREACH_LOCAL_PATCH`), decided once
+        per run, the first time a deadline is armed or fired."""
+        if self._breach_local is None:
+            self._breach_local = workflow.patched(BREACH_LOCAL_PATCH)
+        return self._breach_local
+
     async def _fire(self, clocks: SlaClocks, deadline: Deadline) -> None:
         definition = deadline.definition
         if clocks.latest_event is None:  # cannot happen: a clock only starts from an event
@@ -347,7 +358,7 @@ class ConversationSla:
             event=clocks.latest_event,
             due_at=deadline.due_at if definition.business_schedule else None,
         )
-        local = workflow.patched(BREACH_LOCAL_PATCH)
+        local = self._decide_breach_start()
         execute = workflow.execute_local_activity if local else workflow.execute_activity
         try:
             outcome = await execute(
