@@ -114,7 +114,6 @@ class ConversationSla:
         self._idle_timers: dict[IdleTimerKey, asyncio.Task[None]] = {}
         self._event_time = False
         self._versioned = False
-        self._breach_local: bool | None = None
 
     # -------------------------------------------------------------- handlers
 
@@ -312,8 +311,8 @@ class ConversationSla:
                     definition.threshold_seconds,
                     business=definition.business_schedule is not None,
                 )
-        if wanted:
-            self._decide_breach_start()
+        if wanted:  # decided before any breach, so its marker is not part of a burst of them
+            self._breach_local()
         for key in sorted(set(self._timers) - set(wanted)):
             self._timers.pop(key).cancel()
         now = workflow.now()
@@ -336,12 +335,10 @@ class ConversationSla:
 
     # -------------------------------------------------------------- breaches
 
-    def _decide_breach_start(self) -> bool:
-        """Whether breach runs start from a local activity (`BREACH_LOCAL_PATCH`), decided once
-        per run, the first time a deadline is armed or fired."""
-        if self._breach_local is None:
-            self._breach_local = workflow.patched(BREACH_LOCAL_PATCH)
-        return self._breach_local
+    def _breach_local(self) -> bool:
+        """Whether breach runs start from a local activity (`BREACH_LOCAL_PATCH`, memoized by
+        the SDK): asked first when a deadline is armed or fired."""
+        return workflow.patched(BREACH_LOCAL_PATCH)
 
     async def _fire(self, clocks: SlaClocks, deadline: Deadline) -> None:
         definition = deadline.definition
@@ -358,8 +355,9 @@ class ConversationSla:
             event=clocks.latest_event,
             due_at=deadline.due_at if definition.business_schedule else None,
         )
-        local = self._decide_breach_start()
-        execute = workflow.execute_local_activity if local else workflow.execute_activity
+        execute = (
+            workflow.execute_local_activity if self._breach_local() else workflow.execute_activity
+        )
         try:
             outcome = await execute(
                 ACT_START_SLA_BREACH_RUN,
