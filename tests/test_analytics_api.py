@@ -1,7 +1,7 @@
 """GET /analytics on the dev server with a real worker: the numbers equal the runs the test made
 (completed, stopped by a condition, failed), per workflow and overall, the trend buckets add up,
 the exact average and p95 (from each run's own duration) lie within the stated bounds, and the
-number of visibility queries does not depend on the number of runs."""
+number of visibility queries has a bound that does not depend on the number of runs."""
 
 from __future__ import annotations
 
@@ -53,10 +53,13 @@ async def make_runs(stack: RunsStack) -> dict[str, Any]:
 
 
 async def exact_durations(stack: RunsStack, run_ids: list[str]) -> list[float]:
-    """Each run's ExecutionDuration as Temporal recorded it."""
+    """Each run's ExecutionDuration as Temporal recorded it; checks on the way that each run's
+    ExecutionTime is its StartTime (the trend's buckets bound both)."""
     out = []
     for run_id in run_ids:
-        info = (await stack.temporal.get_workflow_handle(run_id).describe()).raw_description
+        described = await stack.temporal.get_workflow_handle(run_id).describe()
+        assert described.execution_time == described.start_time, run_id
+        info = described.raw_description
         duration = info.workflow_execution_info.execution_duration
         out.append(duration.seconds + duration.nanos / 1e9)
     return out
@@ -123,9 +126,10 @@ async def test_analytics_count_what_was_run_with_durations_within_bounds(
     assert p95_low <= stats["p95_seconds"] <= p95_high
     assert "p95" in stats["accuracy"] and "lags" in report["note"]
 
-    # The query budget: buckets + duration bands + ranked definitions + stopped, whatever the
-    # run count.
-    assert report["queries"] == 4 + len(DURATION_EDGES_MS) + 1 + 3 + 1  # + stopped
+    # The query budget: buckets + ranked definitions + stopped, then at most one per duration
+    # band edge, whatever the run count.
+    assert 4 + 3 + 1 < report["queries"] <= 4 + 3 + 1 + len(DURATION_EDGES_MS)
+    assert report["stopped"] == 2
 
     # Per workflow.
     lead = (

@@ -3,14 +3,22 @@ set of durations), bucket windows, cursors and query literals. No server needed.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
+import re
 from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.temporal.analytics import DURATION_EDGES_MS, MAX_BUCKETS, Window, duration_stats
+from app.temporal.analytics import (
+    DURATION_EDGES_MS,
+    MAX_BUCKETS,
+    Window,
+    duration_stats,
+    runs_below_edges,
+)
 from app.temporal.errors import InvalidRunsQuery
 from app.temporal.runs import decode_cursor, encode_cursor
 from definitions.runs import retry_base
@@ -29,6 +37,52 @@ def stats_for(durations: list[float], longest: float = 30 * 86400.0):  # type: i
 def exact_p95(durations: list[float]) -> float:
     ordered = sorted(durations)
     return ordered[math.ceil(0.95 * len(ordered)) - 1]
+
+
+def below_by_bisection(durations_ms: list[int]) -> tuple[list[int], list[str]]:
+    """`runs_below_edges` answered from known durations; returns the counts and the questions."""
+    asked: list[str] = []
+
+    async def count(query: str) -> tuple[int, dict[str, int]]:
+        asked.append(query)
+        found = re.fullmatch(r"measured AND ExecutionDuration (<|>=) '(\d+)ms'", query)
+        assert found is not None, query
+        edge = int(found.group(2))
+        below = sum(1 for d in durations_ms if d < edge)
+        return (below if found.group(1) == "<" else len(durations_ms) - below), {}
+
+    below = asyncio.run(runs_below_edges(count, "measured", len(durations_ms)))
+    return below, asked
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_bisection_counts_runs_below_every_edge_asking_each_edge_at_most_once(seed: int) -> None:
+    rng = random.Random(seed)
+    durations = [
+        int(rng.lognormvariate(rng.uniform(4, 12), rng.uniform(0.1, 3))) for _ in range(300)
+    ]
+    below, asked = below_by_bisection(durations)
+    assert below == [sum(1 for d in durations if d < edge) for edge in DURATION_EDGES_MS]
+    edges_asked = [re.findall(r"'(\d+)ms'", q)[0] for q in asked]
+    assert len(edges_asked) == len(set(edges_asked)) <= len(DURATION_EDGES_MS)
+
+
+def test_bisection_asks_few_questions_and_each_on_its_smaller_side() -> None:
+    """Runs of 3 to 7 s: the edges above 7.5 s (the middle one, asked first) are asked with
+    `>=` (few runs above them), the ones below with `<`; edges between two equal counts are not
+    asked."""
+    durations = [3_000 + 40 * i for i in range(100)]  # 3.0 .. 6.96 s
+    below, asked = below_by_bisection(durations)
+    assert below == [sum(1 for d in durations if d < edge) for edge in DURATION_EDGES_MS]
+    assert len(asked) <= 10, asked
+    for query in asked:
+        edge = int(re.findall(r"'(\d+)ms'", query)[0])
+        if edge != 7_500:
+            assert ("<" in query) == (edge < 7_500), query
+
+
+def test_bisection_asks_nothing_without_runs() -> None:
+    assert below_by_bisection([]) == ([0] * len(DURATION_EDGES_MS), [])
 
 
 @pytest.mark.parametrize("seed", range(25))

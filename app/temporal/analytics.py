@@ -1,12 +1,12 @@
-"""Run analytics from Temporal visibility count queries only, never a listing, so their cost
-does not grow with the number of runs (see `analytics_report` for the query budget and the
-accuracy of durations)."""
+"""Run analytics from Temporal visibility count queries only, never a listing, so their number
+does not grow with the number of runs, and shaped so a visibility store's indexes answer them
+(see `analytics_report` for the query budget and the accuracy of durations)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,8 +23,8 @@ from app.runs_schemas import (
 )
 from app.temporal.errors import InvalidRunsQuery
 from app.temporal.gateway import TemporalGateway
-from app.temporal.runs import VISIBILITY_STATUS, as_utc, status_clause, timestamp
-from temporal_edge import SearchAttr, quote
+from app.temporal.runs import VISIBILITY_STATUS, as_utc, timestamp
+from temporal_edge import OUTCOME_STOPPED, SearchAttr, quote
 
 #: Visibility calls in flight at once for one report.
 QUERY_CONCURRENCY = 16
@@ -160,6 +160,56 @@ def duration_stats(measured: int, below: Sequence[int], longest_possible: float)
     )
 
 
+#: The closed statuses whose runs have a duration worth measuring.
+MEASURED_STATUSES: tuple[RunStatus, ...] = ("completed", "failed", "timed_out")
+
+CountQuery = Callable[[str], Awaitable[tuple[int, dict[str, int]]]]
+
+
+def started_between(a: datetime, b: datetime) -> str:
+    return f"StartTime >= {timestamp(a)} AND StartTime < {timestamp(b)}"
+
+
+def bucket_clause(a: datetime, b: datetime) -> str:
+    """Runs started in [a, b). Our runs start at once (no start delay, cron or workflow retry:
+    `temporal_edge.starts`), so their ExecutionTime is their StartTime; bounding both lets a
+    visibility store read one bucket through its execution-time index (the dev server's SQLite
+    has none on StartTime and would read every run for every bucket)."""
+    executed = f"ExecutionTime >= {timestamp(a)} AND ExecutionTime < {timestamp(b)}"
+    return f"{started_between(a, b)} AND {executed}"
+
+
+async def runs_below_edges(count: CountQuery, measured: str, total: int) -> list[int]:
+    """For each edge of `DURATION_EDGES_MS`, how many of the `total` runs matching `measured`
+    ran for less. By bisection: an edge between two edges with equal counts is not asked (at
+    most one query per edge, far fewer when durations cluster), and each edge is asked on the
+    side expected to hold fewer runs (`>=` and subtracted from `total` above the middle), since
+    an indexed count reads the runs it counts."""
+    below = [0] * len(DURATION_EDGES_MS)
+
+    async def probe(k: int, low: int, high: int) -> int:
+        edge = duration_quote(DURATION_EDGES_MS[k])
+        if low + high <= total:  # about as many runs below this edge as half of `total`, or fewer
+            return (await count(f"{measured} AND ExecutionDuration < {edge}"))[0]
+        above = (await count(f"{measured} AND ExecutionDuration >= {edge}"))[0]
+        return max(total - above, 0)
+
+    async def fill(lo: int, hi: int, low: int, high: int) -> None:
+        """Edges strictly between `lo` and `hi`, whose counts are `low` and `high` (-1 and
+        len(edges) stand for 0 and `total`)."""
+        if hi - lo < 2:
+            return
+        if low >= high:
+            below[lo + 1 : hi] = [low] * (hi - lo - 1)
+            return
+        mid = (lo + hi) // 2
+        below[mid] = found = min(max(await probe(mid, low, high), low), high)
+        await asyncio.gather(fill(lo, mid, low, found), fill(mid, hi, found, high))
+
+    await fill(-1, len(DURATION_EDGES_MS), 0, total)
+    return below
+
+
 def _status_counts(groups: Mapping[str, int], started: int) -> dict[str, int]:
     def get(name: RunStatus) -> int:
         return groups.get(VISIBILITY_STATUS[name], 0)
@@ -189,10 +239,11 @@ async def analytics_report(
     [start, end), from count queries only, so the cost is flat in the number of runs.
 
     Query budget (run `QUERY_CONCURRENCY` at a time): one `GROUP BY ExecutionStatus` count per
-    bucket (at most `MAX_BUCKETS`), one count per duration band edge plus one
-    (`len(DURATION_EDGES_MS) + 1` = 24), and one count per ranked definition (at most
+    bucket (at most `MAX_BUCKETS`), one count per ranked definition (at most
     `MAX_RANKED_DEFINITIONS` of `definitions`, id -> name, most recently updated first; only
-    `workflow_id` when given). Totals are the sum of the buckets.
+    `workflow_id` when given) and one for `stopped`; then at most one count per duration band
+    edge (`len(DURATION_EDGES_MS)` = 23, `runs_below_edges`). Totals, and the runs whose
+    durations are measured, are the sums of the buckets.
 
     Accuracy: counts are exact as of each query (visibility lags completion by a moment). The
     average and the p95 duration come from the band counts: the exact values are guaranteed
@@ -216,34 +267,27 @@ async def analytics_report(
             queries += 1
             return await gateway.count(query)
 
-    def started_between(a: datetime, b: datetime) -> str:
-        return f"StartTime >= {timestamp(a)} AND StartTime < {timestamp(b)}"
-
     in_window = f"{base} AND {started_between(window.start, window.end)}"
-    measured = (
-        f"{in_window} AND ExecutionStatus IN "
-        f"({quote('Completed')}, {quote('Failed')}, {quote('TimedOut')})"
-    )
     buckets = window.buckets()
     trend_calls = [
-        count(f"{base} AND {started_between(a, b)} GROUP BY ExecutionStatus") for a, b in buckets
-    ]
-    band_calls = [
-        count(f"{measured} AND ExecutionDuration < {duration_quote(ms)}")
-        for ms in DURATION_EDGES_MS
+        count(f"{base} AND {bucket_clause(a, b)} GROUP BY ExecutionStatus") for a, b in buckets
     ]
     ranked = [workflow_id] if workflow_id else list(definitions or {})[:MAX_RANKED_DEFINITIONS]
     rank_calls = [count(f"{in_window} AND {SearchAttr.DEFINITION_ID} = {quote(d)}") for d in ranked]
-    stopped_call = count(f"{in_window} AND {status_clause('stopped')}")
-    results = await asyncio.gather(
-        *trend_calls, count(measured), *band_calls, *rank_calls, stopped_call
-    )
-    stopped = results[-1][0]
-    results = results[:-1]
+    # Only the workflow task that completes a run sets RunOutcome (worker/run_workflow.py
+    # `_mark_stopped`), so no status clause: the attribute's index alone answers.
+    stopped_call = count(f"{in_window} AND {SearchAttr.RUN_OUTCOME} = {quote(OUTCOME_STOPPED)}")
+    results = await asyncio.gather(*trend_calls, *rank_calls, stopped_call)
     trend_results = results[: len(buckets)]
-    measured_count = results[len(buckets)][0]
-    band_results = results[len(buckets) + 1 : len(buckets) + 1 + len(DURATION_EDGES_MS)]
-    rank_results = results[len(buckets) + 1 + len(DURATION_EDGES_MS) :]
+    rank_results = results[len(buckets) : -1]
+    measured_count = sum(
+        groups.get(VISIBILITY_STATUS[status], 0)
+        for _, groups in trend_results
+        for status in MEASURED_STATUSES
+    )
+    closed = ", ".join(quote(VISIBILITY_STATUS[status]) for status in MEASURED_STATUSES)
+    measured = f"{in_window} AND ExecutionStatus IN ({closed})"
+    below = await runs_below_edges(count, measured, measured_count)
 
     trend = [
         TrendBucket(start=a, end=b, **_status_counts(groups, total))
@@ -258,7 +302,7 @@ async def analytics_report(
     ended = totals.completed + totals.failed + totals.cancelled + totals.terminated
     durations = duration_stats(
         measured_count,
-        [n for n, _ in band_results],
+        below,
         longest_possible=(now - window.start).total_seconds(),
     )
     names = definitions or {}
@@ -282,7 +326,7 @@ async def analytics_report(
         totals=totals,
         success_rate=round(totals.completed / ended, 6) if ended else None,
         failure_rate=round(totals.failed / ended, 6) if ended else None,
-        stopped=stopped,
+        stopped=min(results[-1][0], totals.completed),
         durations=durations,
         trend=trend,
         top_workflows=top_workflows,
