@@ -95,6 +95,17 @@ async def test_analytics_count_what_was_run_with_durations_within_bounds(
         return body
 
     report = await assert_eventually(report_with_all_closed, timeout=20)
+
+    # The workflow cards count the same runs: all of them, and the failed one as failed today.
+    cards = {c["id"]: c for c in (await stack.viewer.get("/workflows")).json()["data"]}
+    assert [
+        (cards[made[k]]["execution_count"], cards[made[k]]["failed_24h"])
+        for k in ("tagger", "lead", "router")
+    ] == [
+        (3, 0),
+        (2, 0),
+        (1, 1),
+    ]
     assert report["success_rate"] == round(5 / 6, 6)
     assert report["failure_rate"] == round(1 / 6, 6)
 

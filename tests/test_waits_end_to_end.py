@@ -143,6 +143,12 @@ async def test_cancelling_a_definitions_runs(runs_stack: RunsStack) -> None:
         [pause] = detail["trace"]
         assert pause["status"] == "cancelled" and pause["wait"]["woken_by"] == "cancelled"
 
+    async def card_counts_none() -> None:  # cancelled runs still say RunPhase=waiting
+        cards = (await runs_stack.viewer.get("/workflows")).json()["data"]
+        assert [c["waiting"] for c in cards if c["id"] == workflow_id] == [0]
+
+    await assert_eventually(card_counts_none, timeout=20)
+
 
 BRANCHING: list[dict[str, Any]] = [
     {
