@@ -58,8 +58,11 @@ EXPECTED_SHAPES = {
     # ConversationSla after patches sla-idle-trigger / sla-business-hours (issue 12)
     "sla_idle_fired",
     "sla_business_hours_breach",
-    # ConversationSla after patch sla-breach-local-activity (issue 13)
+    # ConversationSla after patch sla-breach-local-activity (issue 13), decided at the first
+    # armed deadline
     "sla_breach_local_activity",
+    # ... and after sla-breach-local-at-start, decided when the run starts
+    "sla_breach_local_at_start",
 }
 
 

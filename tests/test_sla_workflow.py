@@ -39,7 +39,7 @@ from temporal_edge.connection import TemporalUnavailable
 from temporal_edge.starts import signal_sla
 from tests.sla_support import RecordingRun, event, sla_definition, store_definition
 from tests.temporal_fixtures import assert_eventually
-from worker.sla_workflow import BREACH_LOCAL_PATCH, SLA_STATE_QUERY, ConversationSla
+from worker.sla_workflow import BREACH_LOCAL_AT_START_PATCH, SLA_STATE_QUERY, ConversationSla
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("SUPPORTFLOW_RECORD_HISTORIES") == "1"
@@ -219,8 +219,8 @@ async def test_first_response_met_vs_breached(sla: Sla) -> None:
             for e in history
             if e.marker_recorded_event_attributes.marker_name == "core_patch"
         ]
-        assert BREACH_LOCAL_PATCH in [patch["id"] for patch in patches]
-        await sla.record("breach_local_activity", late)
+        assert BREACH_LOCAL_AT_START_PATCH in [patch["id"] for patch in patches]
+        await sla.record("breach_local_at_start", late)
 
 
 async def test_reply_clock_restarts_after_an_answer_but_not_while_running(sla: Sla) -> None:

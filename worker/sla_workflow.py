@@ -86,9 +86,14 @@ IDLE_PATCH = "sla-idle-trigger"
 #: Business-hours deadlines come from a local activity (issue 12); decided at the first one.
 BUSINESS_HOURS_PATCH = "sla-business-hours"
 #: A breach run starts from a local activity (issue 13: no activity task and no second workflow
-#: task per breach); decided when the tracker first arms a deadline timer (or fires one due at
-#: once), so the marker and its search-attribute upsert are not part of a burst of breaches.
+#: task per breach). Trackers recorded under it decided it when they first armed a deadline timer
+#: (or fired one due at once); they replay that way.
 BREACH_LOCAL_PATCH = "sla-breach-local-activity"
+#: The same, decided when the run starts, before any local activity: a patch asked right after
+#: a local activity's result for the first time does not replay when the original workflow task
+#: ended with that result and the code after it ran in the next one (seen with the time-skipping
+#: server's legacy queries): the replay reaches the call before the marker's task.
+BREACH_LOCAL_AT_START_PATCH = "sla-breach-local-at-start"
 #: A breach start is a database read and one start RPC.
 BREACH_START_TIMEOUT = timedelta(seconds=30)
 #: A business-time deadline is a few milliseconds of database work.
@@ -114,6 +119,7 @@ class ConversationSla:
         self._idle_timers: dict[IdleTimerKey, asyncio.Task[None]] = {}
         self._event_time = False
         self._versioned = False
+        self._breach_local_at_start = False
 
     # -------------------------------------------------------------- handlers
 
@@ -141,6 +147,7 @@ class ConversationSla:
         # the old path.
         self._event_time = workflow.patched(EVENT_TIME_PATCH)
         self._versioned = workflow.patched(DEFINITIONS_VERSION_PATCH)
+        self._breach_local_at_start = workflow.patched(BREACH_LOCAL_AT_START_PATCH)
         if tracker.carried_state:
             clocks = SlaClocks.model_validate(tracker.carried_state)
         else:
@@ -311,7 +318,7 @@ class ConversationSla:
                     definition.threshold_seconds,
                     business=definition.business_schedule is not None,
                 )
-        if wanted:  # decided before any breach, so its marker is not part of a burst of them
+        if wanted:  # trackers recorded under BREACH_LOCAL_PATCH decided it here
             self._breach_local()
         for key in sorted(set(self._timers) - set(wanted)):
             self._timers.pop(key).cancel()
@@ -336,9 +343,11 @@ class ConversationSla:
     # -------------------------------------------------------------- breaches
 
     def _breach_local(self) -> bool:
-        """Whether breach runs start from a local activity (`BREACH_LOCAL_PATCH`, memoized by
-        the SDK): asked first when a deadline is armed or fired."""
-        return workflow.patched(BREACH_LOCAL_PATCH)
+        """Whether breach runs start from a local activity: decided at the start
+        (`BREACH_LOCAL_AT_START_PATCH`), or for trackers recorded before it by
+        `BREACH_LOCAL_PATCH` (memoized by the SDK), asked first when a deadline is armed or
+        fired."""
+        return self._breach_local_at_start or workflow.patched(BREACH_LOCAL_PATCH)
 
     async def _fire(self, clocks: SlaClocks, deadline: Deadline) -> None:
         definition = deadline.definition
