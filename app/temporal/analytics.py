@@ -23,8 +23,8 @@ from app.runs_schemas import (
 )
 from app.temporal.errors import InvalidRunsQuery
 from app.temporal.gateway import TemporalGateway
-from app.temporal.runs import VISIBILITY_STATUS, as_utc, timestamp
-from temporal_edge import OUTCOME_STOPPED, SearchAttr, quote
+from app.temporal.runs import VISIBILITY_STATUS, as_utc, status_clause, timestamp
+from temporal_edge import SearchAttr, quote
 
 #: Visibility calls in flight at once for one report.
 QUERY_CONCURRENCY = 16
@@ -236,7 +236,8 @@ async def analytics_report(
     now: datetime | None = None,
 ) -> AnalyticsReport:
     """Trend, rates, durations and the most triggered workflows of runs started in
-    [start, end), from count queries only, so the cost is flat in the number of runs.
+    [start, end), from count queries only, so their number is bounded whatever the number of
+    runs.
 
     Query budget (run `QUERY_CONCURRENCY` at a time): one `GROUP BY ExecutionStatus` count per
     bucket (at most `MAX_BUCKETS`), one count per ranked definition (at most
@@ -274,12 +275,11 @@ async def analytics_report(
     ]
     ranked = [workflow_id] if workflow_id else list(definitions or {})[:MAX_RANKED_DEFINITIONS]
     rank_calls = [count(f"{in_window} AND {SearchAttr.DEFINITION_ID} = {quote(d)}") for d in ranked]
-    # Only the workflow task that completes a run sets RunOutcome (worker/run_workflow.py
-    # `_mark_stopped`), so no status clause: the attribute's index alone answers.
-    stopped_call = count(f"{in_window} AND {SearchAttr.RUN_OUTCOME} = {quote(OUTCOME_STOPPED)}")
+    stopped_call = count(f"{in_window} AND {status_clause('stopped')}")
     results = await asyncio.gather(*trend_calls, *rank_calls, stopped_call)
     trend_results = results[: len(buckets)]
     rank_results = results[len(buckets) : -1]
+    stopped_count = results[-1][0]
     measured_count = sum(
         groups.get(VISIBILITY_STATUS[status], 0)
         for _, groups in trend_results
@@ -326,7 +326,7 @@ async def analytics_report(
         totals=totals,
         success_rate=round(totals.completed / ended, 6) if ended else None,
         failure_rate=round(totals.failed / ended, 6) if ended else None,
-        stopped=min(results[-1][0], totals.completed),
+        stopped=min(stopped_count, totals.completed),  # queried apart: keep it consistent
         durations=durations,
         trend=trend,
         top_workflows=top_workflows,

@@ -27,8 +27,8 @@ from definitions.events import Event
 from definitions.runs import RunInput
 from store.settings import Settings
 from temporal_edge import (
-    PHASE_WAITING,
     RPC_TIMEOUT,
+    WAITING_RUNS,
     Client,
     SearchAttr,
     TemporalUnavailable,
@@ -46,12 +46,8 @@ COUNT_CONCURRENCY = 16
 COUNT_TTL = 5.0  # seconds
 #: The window of the red "failed recently" count on each workflow card.
 RECENT_FAILURES = timedelta(hours=24)
-# A card's counts name its definition; an equality on ExecutionStatus beside it made the dev
-# server's SQLite visibility read every run of that status in the namespace instead of the
-# definition's runs (~100 ms against ~4 ms with 20,000 runs: bench/RESULTS.md, sixth session).
-#: Runs not closed yet (a running run has no close time).
-OPEN_RUNS = "CloseTime IS NULL"
-#: Runs that failed (a timed-out run counts as failed, as in analytics).
+#: Runs that failed (a timed-out run counts as failed, as in analytics); an IN list, not an
+#: equality, so visibility reads the definition's runs (see `temporal_edge.search.WAITING_RUNS`).
 FAILED_RUNS = "ExecutionStatus IN ('Failed', 'TimedOut')"
 RECONNECT_INTERVAL = 2.0  # seconds between connection attempts while Temporal is down
 CONNECT_TIMEOUT = 3.0  # seconds
@@ -195,7 +191,7 @@ class TemporalGateway:
         return await self._cached_count(
             f"waiting:{definition_id}",
             f"{self.runs_scope} AND {SearchAttr.DEFINITION_ID} = {quote(definition_id)} "
-            f"AND {OPEN_RUNS} AND {SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}",
+            f"AND {WAITING_RUNS}",
         )
 
     async def _cached_count(self, key: str, query: str) -> int:

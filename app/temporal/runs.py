@@ -61,6 +61,8 @@ from temporal_edge import (
     OUTCOME_STOPPED,
     PHASE_WAITING,
     RPC_TIMEOUT,
+    STOPPED_RUNS,
+    WAITING_RUNS,
     Client,
     SearchAttr,
     TemporalUnavailable,
@@ -128,14 +130,15 @@ def encode_cursor(token: bytes | None) -> str | None:
 
 def status_clause(status: RunStatus) -> str:
     """The visibility filter of one of our statuses: `stopped` and `completed` split Temporal's
-    Completed by the `RunOutcome` search attribute."""
-    clause = f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}"
+    Completed by the `RunOutcome` search attribute, `waiting` is a running run in its waiting
+    phase (`STOPPED_RUNS`, `WAITING_RUNS`)."""
     if status == "stopped":
-        return f"{clause} AND {SearchAttr.RUN_OUTCOME} = {quote(OUTCOME_STOPPED)}"
+        return STOPPED_RUNS
+    if status == "waiting":
+        return WAITING_RUNS
+    clause = f"ExecutionStatus = {quote(VISIBILITY_STATUS[status])}"
     if status == "completed":
         return f"{clause} AND {SearchAttr.RUN_OUTCOME} IS NULL"
-    if status == "waiting":
-        return f"{clause} AND {SearchAttr.RUN_PHASE} = {quote(PHASE_WAITING)}"
     return clause
 
 
